@@ -1,0 +1,200 @@
+/* The recording, enumerating model IOMMU (see model_iommu.h). */
+#include "tests/host/model_iommu.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static unsigned qwords(const struct model_iommu *m)
+{
+    return (unsigned)m->fmt->nr_chunks * m->fmt->chunk_qwords;
+}
+
+static void note(struct model_iommu *m, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (m->first_problem[0])
+        return;
+    va_start(ap, fmt);
+    vsnprintf(m->first_problem, sizeof(m->first_problem), fmt, ap);
+    va_end(ap);
+}
+
+static void hex_entry(const struct model_iommu *m, const uint64_t *q, char *buf, size_t size)
+{
+    size_t at = 0;
+
+    for (unsigned i = 0; i < qwords(m) && i < 4 && at < size; i++)
+        at += (size_t)snprintf(buf + at, size - at, "%s%016llx", i ? ":" : "",
+                               (unsigned long long)q[i]);
+}
+
+/* Only the current value of each chunk is visible. */
+static void collapse(struct model_iommu *m)
+{
+    unsigned cq = m->fmt->chunk_qwords;
+
+    for (unsigned c = 0; c < m->fmt->nr_chunks; c++) {
+        memcpy(m->versions[c][0], &m->mem[c * cq], cq * sizeof(uint64_t));
+        m->nr_versions[c] = 1;
+    }
+    memcpy(m->at_sync, m->mem, qwords(m) * sizeof(uint64_t));
+}
+
+/* The chunk's current memory value becomes one more value a reader may see. */
+static void add_version(struct model_iommu *m, unsigned c)
+{
+    unsigned cq = m->fmt->chunk_qwords;
+    const uint64_t *now = &m->mem[c * cq];
+
+    for (unsigned v = 0; v < m->nr_versions[c]; v++) {
+        if (!memcmp(m->versions[c][v], now, cq * sizeof(uint64_t)))
+            return;
+    }
+    if (m->nr_versions[c] == MODEL_MAX_VERSIONS) {
+        note(m, "model: too many versions of chunk %u", c);
+        m->violations++;
+        return;
+    }
+    memcpy(m->versions[c][m->nr_versions[c]++], now, cq * sizeof(uint64_t));
+}
+
+void model_init(struct model_iommu *m, const struct entry_format *fmt,
+                void (*used)(const uint64_t *, uint64_t *), const uint64_t *start,
+                const uint64_t *target, bool allow_non_present, struct model_opts opts)
+{
+    memset(m, 0, sizeof(*m));
+    m->fmt = fmt;
+    m->used = used;
+    m->opts = opts;
+    m->start = start;
+    m->target = target;
+    m->allow_non_present = allow_non_present;
+    memcpy(m->mem, start, qwords(m) * sizeof(uint64_t));
+    collapse(m);
+}
+
+static bool equal_in(const uint64_t *a, const uint64_t *b, const uint64_t *mask, unsigned n)
+{
+    for (unsigned q = 0; q < n; q++) {
+        if ((a[q] ^ b[q]) & mask[q])
+            return false;
+    }
+    return true;
+}
+
+static void judge(struct model_iommu *m, const uint64_t *seen)
+{
+    uint64_t u[ENTRY_SYNC_MAX_QWORDS] = {0};
+    unsigned n = qwords(m);
+    char a[80], s[80], t[80];
+
+    m->combos++;
+    m->used(seen, u);
+    if (equal_in(seen, m->start, u, n) || equal_in(seen, m->target, u, n))
+        return;
+    if (!entry_sync_is_present(m->fmt, seen)) {
+        m->non_present_seen++;
+        if (m->allow_non_present)
+            return;
+        note(m, "non-present entry visible in a hitless update (after %u syncs)", m->syncs);
+        m->violations++;
+        return;
+    }
+    m->violations++;
+    hex_entry(m, seen, a, sizeof(a));
+    hex_entry(m, m->start, s, sizeof(s));
+    hex_entry(m, m->target, t, sizeof(t));
+    note(m, "mixed entry %s after %u syncs (start %s, target %s)", a, m->syncs, s, t);
+}
+
+/* Every entry a reader can assemble from the visible chunk versions. */
+static void enumerate(struct model_iommu *m, unsigned chunk, uint64_t *assembled)
+{
+    unsigned cq = m->fmt->chunk_qwords;
+
+    if (chunk == m->fmt->nr_chunks) {
+        judge(m, assembled);
+        return;
+    }
+    for (unsigned v = 0; v < m->nr_versions[chunk]; v++) {
+        memcpy(&assembled[chunk * cq], m->versions[chunk][v], cq * sizeof(uint64_t));
+        enumerate(m, chunk + 1, assembled);
+    }
+}
+
+static void judge_all_visible(struct model_iommu *m)
+{
+    uint64_t assembled[ENTRY_SYNC_MAX_QWORDS] = {0};
+
+    enumerate(m, 0, assembled);
+}
+
+static void model_write_chunk(void *ctx, volatile uint64_t *entry, unsigned index,
+                              const uint64_t *value)
+{
+    struct model_iommu *m = ctx;
+    unsigned cq = m->fmt->chunk_qwords;
+
+    if (entry != m->mem || index >= m->fmt->nr_chunks) {
+        m->wrong_address++;
+        note(m, "store to chunk %u of a wrong entry", index);
+        return;
+    }
+    m->stores++;
+    for (unsigned h = 0; h < cq; h++) {
+        m->mem[index * cq + h] = value[h];
+        if (m->opts.torn_64)
+            add_version(m, index); /* each half visible on its own */
+    }
+    add_version(m, index);
+}
+
+static void model_sync(void *ctx, const struct entry_sync_point *p)
+{
+    struct model_iommu *m = ctx;
+    size_t bytes = qwords(m) * sizeof(uint64_t);
+
+    if (++m->sync_calls == m->opts.drop_sync)
+        return;
+    if (memcmp(p->cached, m->at_sync, bytes) || memcmp(p->now, m->mem, bytes) ||
+        p->cached_present != entry_sync_is_present(m->fmt, m->at_sync) ||
+        p->now_present != entry_sync_is_present(m->fmt, m->mem) || p->sync_index != m->sync_calls) {
+        m->bad_sync_points++;
+        note(m, "sync %u was told a wrong cached/now entry", m->sync_calls);
+    }
+    judge_all_visible(m);
+    collapse(m);
+    m->syncs++;
+}
+
+struct entry_sync_ops model_ops(struct model_iommu *m)
+{
+    return (struct entry_sync_ops){
+        .ctx = m,
+        .write_chunk = model_write_chunk,
+        .sync = model_sync,
+    };
+}
+
+void model_finish(struct model_iommu *m)
+{
+    size_t bytes = qwords(m) * sizeof(uint64_t);
+
+    judge_all_visible(m);
+    if (memcmp(m->mem, m->at_sync, bytes)) {
+        m->unsynced_at_end = true;
+        note(m, "update returned with stores not followed by a sync");
+    }
+    if (memcmp(m->mem, m->target, bytes)) {
+        m->final_mismatch = true;
+        note(m, "memory differs from the target at the end");
+    }
+}
+
+bool model_clean(const struct model_iommu *m)
+{
+    return !m->violations && !m->bad_sync_points && !m->wrong_address && !m->unsynced_at_end &&
+           !m->final_mismatch;
+}

@@ -1,0 +1,59 @@
+/* A model IOMMU for the host proof of entry_sync.
+ *
+ * It plugs in as entry_sync_ops: it records every chunk store and every
+ * sync.  Its reader fetches each chunk atomically but independently, and
+ * may use, for every chunk, any value that chunk held since the last
+ * completed sync (a cached or early-fetched copy).  At every sync and when
+ * the update returns it assembles every entry such a reader could see and
+ * judges each, in the bits that entry uses (by the test's own rules), as
+ * the start entry, the target entry, or (only where allowed) non-present.
+ *
+ * Fault models: `torn_64` stores a 128-bit chunk as two 64-bit halves, each
+ * visible on its own; `drop_sync` makes the Nth sync do nothing. */
+#ifndef TESTS_HOST_MODEL_IOMMU_H
+#define TESTS_HOST_MODEL_IOMMU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "iommu/entry_sync.h"
+
+#define MODEL_MAX_VERSIONS 16
+
+struct model_opts {
+    bool torn_64;
+    unsigned drop_sync; /* 1-based index of the sync to lose; 0: none */
+};
+
+struct model_iommu {
+    const struct entry_format *fmt;
+    void (*used)(const uint64_t *entry, uint64_t *used);
+    struct model_opts opts;
+    const uint64_t *start, *target;
+    bool allow_non_present;
+
+    uint64_t mem[ENTRY_SYNC_MAX_QWORDS] __attribute__((aligned(64)));
+    uint64_t at_sync[ENTRY_SYNC_MAX_QWORDS];
+    uint64_t versions[ENTRY_SYNC_MAX_CHUNKS][MODEL_MAX_VERSIONS][2];
+    unsigned nr_versions[ENTRY_SYNC_MAX_CHUNKS];
+
+    unsigned stores, syncs, sync_calls;
+    unsigned long combos; /* assembled entries judged */
+    unsigned violations;  /* assembled entries neither start nor target */
+    unsigned non_present_seen;
+    unsigned bad_sync_points; /* sync told a wrong cached/now entry */
+    unsigned wrong_address;   /* store aimed outside the entry */
+    bool unsynced_at_end;     /* a store not followed by a sync */
+    bool final_mismatch;      /* memory != target at the end */
+    char first_problem[320];
+};
+
+void model_init(struct model_iommu *m, const struct entry_format *fmt,
+                void (*used)(const uint64_t *, uint64_t *), const uint64_t *start,
+                const uint64_t *target, bool allow_non_present, struct model_opts opts);
+struct entry_sync_ops model_ops(struct model_iommu *m);
+/* Judge what is still pending once entry_sync_write() has returned. */
+void model_finish(struct model_iommu *m);
+bool model_clean(const struct model_iommu *m);
+
+#endif
