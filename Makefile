@@ -1,0 +1,136 @@
+# vtdsync: build the UEFI image, run it under QEMU, test it.
+#
+#   make          build/vtdsync.efi
+#   make run      boot it under QEMU 10 + OVMF (second-stage scenario)
+#   make test     host tests, then every QEMU scenario; last line N passed, N failed
+#   make host-test / make scenarios / make fuzz / make usb
+#
+# Variables: CROSS_COMPILE=x86_64-linux-gnu-  ACCEL=tcg|kvm  QEMU_EXTRA="..."
+#            SCENARIOS="name ..." (subset for make scenarios/test)
+
+BUILD        := build
+CROSS_COMPILE ?=
+CC           := $(CROSS_COMPILE)gcc
+LD           := $(CROSS_COMPILE)ld
+OBJCOPY      := $(CROSS_COMPILE)objcopy
+NASM         ?= nasm
+HOSTCC       ?= gcc
+FUZZCC       ?= clang
+PYTHON       ?= python3
+EFI_INC      ?= /usr/include/efi
+EFI_LIB      ?= /usr/lib
+VERSION      := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+# --- the firmware image ------------------------------------------------------
+FW_DIRS  := boot arch/x86 lib acpi drivers iommu tests
+FW_C     := $(filter-out $(FW_EXCLUDE),$(sort $(foreach d,$(FW_DIRS),$(wildcard $(d)/*.c))))
+FW_ASM   := $(sort $(wildcard arch/x86/*.asm))
+FW_OBJS  := $(FW_C:%.c=$(BUILD)/fw/%.o) $(FW_ASM:%.asm=$(BUILD)/fw/%.asm.o) \
+            $(BUILD)/fw/gen/font8x16.o
+# The screen font comes from Debian's console-setup-linux (Terminus, OFL).
+FONT     ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
+
+# -mgeneral-regs-only: interrupt handlers do not save SSE state, so the image
+# never touches it.  -fpic + -Bsymbolic: GNU-EFI's self-relocating PE image.
+FW_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protector \
+    -fno-stack-check -fshort-wchar -mno-red-zone -mgeneral-regs-only -fpic \
+    -fno-strict-aliasing -fno-omit-frame-pointer -maccumulate-outgoing-args \
+    -Wall -Wextra -Werror -Wno-address-of-packed-member -I. \
+    -DVTDSYNC_VERSION='"$(VERSION)"' $(FW_EXTRA_CFLAGS)
+# Only boot/ sees the GNU-EFI headers.
+BOOT_CFLAGS := -I$(EFI_INC) -I$(EFI_INC)/x86_64
+FW_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic --no-undefined \
+    -T linker.ld -L$(EFI_LIB)
+
+all: $(BUILD)/vtdsync.efi
+
+$(BUILD)/fw/boot/%.o: boot/%.c | deps
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(FW_CFLAGS) $(BOOT_CFLAGS) -MMD -c $< -o $@
+
+$(BUILD)/fw/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(FW_CFLAGS) -MMD -c $< -o $@
+
+$(BUILD)/gen/font8x16.c: tools/psf2c.py | deps
+	@mkdir -p $(dir $@)
+	$(PYTHON) tools/psf2c.py $(FONT) $@
+
+$(BUILD)/fw/gen/font8x16.o: $(BUILD)/gen/font8x16.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FW_CFLAGS) -c $< -o $@
+
+$(BUILD)/fw/%.asm.o: %.asm | deps
+	@mkdir -p $(dir $@)
+	@echo "  NASM    $<"
+	@$(NASM) -f elf64 -g -o $@ $<
+
+$(BUILD)/vtdsync.so: $(FW_OBJS) linker.ld
+	@echo "  LD      $@"
+	@$(LD) $(FW_LDFLAGS) $(EFI_LIB)/crt0-efi-x86_64.o $(FW_OBJS) -o $@ -lefi -lgnuefi
+
+$(BUILD)/vtdsync.efi: $(BUILD)/vtdsync.so
+	@$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel \
+	    -j .rela -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
+	@echo "vtdsync.efi: $$(stat -c %s $@) bytes"
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# --- host tests (portable modules compiled for Linux with sanitizers) ---------
+HOST_TESTS  := $(sort $(basename $(notdir $(wildcard tests/host/test_*.c))))
+HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-address-of-packed-member \
+    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+    -DHOST_BUILD -I. -pthread -mcx16
+host_deps = $(shell sed -n 's|^// HOST-DEPS:||p' tests/host/$(1).c)
+
+define host_rule
+$(BUILD)/host/$(1): tests/host/$(1).c $(call host_deps,$(1)) tests/host/check.h | deps
+	@mkdir -p $(BUILD)/host
+	@echo "  HOSTCC  $$@"
+	@$(HOSTCC) $(HOST_CFLAGS) -o $$@ tests/host/$(1).c $(call host_deps,$(1)) -latomic
+endef
+$(foreach t,$(HOST_TESTS),$(eval $(call host_rule,$(t))))
+
+host-build: $(HOST_TESTS:%=$(BUILD)/host/%)
+
+host-test: host-build
+	@$(PYTHON) tools/run-tests.py --host $(HOST_TESTS:%=$(BUILD)/host/%)
+
+# --- fuzzers (libFuzzer) --------------------------------------------------------
+FUZZERS := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
+fuzz_deps = $(shell sed -n 's|^// HOST-DEPS:||p' tests/fuzz/$(1).c)
+define fuzz_rule
+$(BUILD)/fuzz/$(1): tests/fuzz/$(1).c $(call fuzz_deps,$(1)) | deps
+	@mkdir -p $(BUILD)/fuzz
+	@echo "  FUZZCC  $$@"
+	@$(FUZZCC) -std=gnu11 -g -O1 -DHOST_BUILD -I. -fsanitize=fuzzer,address,undefined \
+	    -o $$@ tests/fuzz/$(1).c $(call fuzz_deps,$(1))
+endef
+$(foreach f,$(FUZZERS),$(eval $(call fuzz_rule,$(f))))
+FUZZ_SECONDS ?= 300
+fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
+	@$(PYTHON) tools/run-tests.py --fuzz $(FUZZ_SECONDS) $^
+
+# --- QEMU -------------------------------------------------------------------------
+run: $(BUILD)/vtdsync.efi | deps
+	@$(PYTHON) tools/qemu-run.py --scenario run $(if $(ACCEL),--accel $(ACCEL)) \
+	    $(if $(QEMU_EXTRA),--qemu-extra "$(QEMU_EXTRA)") $(if $(CFG),--cfg "$(CFG)")
+
+scenarios: $(BUILD)/vtdsync.efi | deps
+	@$(PYTHON) tools/run-tests.py --scenarios $(SCENARIOS)
+
+FUZZ_TEST_SECONDS ?= 20
+test: $(BUILD)/vtdsync.efi host-build $(FUZZERS:%=$(BUILD)/fuzz/%) | deps
+	@$(PYTHON) tools/run-tests.py --host $(HOST_TESTS:%=$(BUILD)/host/%) \
+	    --fuzz $(FUZZ_TEST_SECONDS) $(FUZZERS:%=$(BUILD)/fuzz/%) --scenarios $(SCENARIOS)
+
+# Install missing build/run tools (apt; QEMU 10 from bookworm-backports).
+deps:
+	@bash tools/install-deps.sh
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all run test host-test host-build scenarios fuzz deps clean

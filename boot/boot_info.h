@@ -1,0 +1,60 @@
+/* What the UEFI stage hands to the rest of the firmware.
+ *
+ * Everything the kernel needs from boot services is copied here before
+ * ExitBootServices; afterwards only runtime services (reset, variables)
+ * remain, reached through boot/efi_runtime.c. */
+#ifndef BOOT_BOOT_INFO_H
+#define BOOT_BOOT_INFO_H
+
+#include <stdint.h>
+
+enum mem_kind {
+    MEM_FREE,     /* conventional memory: ours to allocate */
+    MEM_LOADED,   /* our image, our stack, boot-services memory: in use */
+    MEM_FIRMWARE, /* ACPI tables/NVS, runtime services: keep, map cached */
+    MEM_MMIO,     /* memory-mapped I/O the firmware declared: map uncached */
+    MEM_RESERVED, /* anything else: leave alone */
+};
+
+struct mem_range {
+    uint64_t base;
+    uint64_t pages; /* 4 KiB pages */
+    uint32_t kind;  /* enum mem_kind */
+    uint32_t efi_type;
+};
+
+#define BOOT_MAX_RANGES 512
+#define BOOT_CMDLINE_MAX 1024
+#define BOOT_CFGFILE_MAX 8192
+
+struct framebuffer {
+    uint64_t base;
+    uint64_t size;
+    uint32_t width, height;
+    uint32_t stride; /* pixels per scan line */
+    uint32_t bgr;    /* 1: BGRX byte order, 0: RGBX */
+};
+
+struct boot_info {
+    uint64_t rsdp_phys;       /* ACPI 2.0+ RSDP, else 1.0, else 0 */
+    uint64_t smbios_phys;     /* SMBIOS 2.x entry point, 0 if none */
+    uint64_t smbios3_phys;    /* SMBIOS 3.x entry point, 0 if none */
+    uint64_t image_base, image_size;
+    uint64_t stack_base, stack_size;
+    uint64_t trampoline_phys; /* one page below 1 MiB for the AP start-up code */
+    uint64_t efi_runtime;     /* EFI_RUNTIME_SERVICES * (physical mode) */
+    struct framebuffer fb;    /* base 0 when there is no GOP */
+    uint32_t nranges;
+    struct mem_range ranges[BOOT_MAX_RANGES];
+    char fw_vendor[64];
+    uint32_t fw_revision;
+    uint32_t exit_retries;    /* stale-map-key retries of ExitBootServices */
+    char cmdline[BOOT_CMDLINE_MAX];  /* load options, ASCII */
+    char cfgfile[BOOT_CFGFILE_MAX];  /* \vtdsync.cfg, empty when absent */
+    uint32_t cfgfile_found;
+};
+
+/* The firmware proper, entered on our own stack with boot services gone. */
+void kmain(struct boot_info *bi) __attribute__((noreturn));
+
+#endif

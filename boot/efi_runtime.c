@@ -1,0 +1,56 @@
+/* Runtime-service calls after ExitBootServices (physical mode). */
+#include <efi.h>
+#include <efilib.h>
+
+#include "boot/efi_runtime.h"
+
+/* vtdsync's vendor GUID for its result variable. */
+static EFI_GUID vtdsync_guid = { 0x6d1c3a52, 0x8f0e, 0x4b7a,
+                                 { 0x9c, 0x3e, 0x51, 0x7a, 0x2d, 0x60, 0xb4, 0x19 } };
+static EFI_RUNTIME_SERVICES *rt;
+
+void efi_runtime_init(uint64_t runtime_services)
+{
+    rt = (EFI_RUNTIME_SERVICES *)(UINTN)runtime_services;
+}
+
+void efi_reset(enum efi_reset_kind kind)
+{
+    if (!rt)
+        return;
+    uefi_call_wrapper(rt->ResetSystem, 4, (EFI_RESET_TYPE)kind, EFI_SUCCESS, 0, NULL);
+}
+
+static void to_utf16(CHAR16 *dst, size_t n, const char *src)
+{
+    size_t i = 0;
+    for (; src[i] && i + 1 < n; i++)
+        dst[i] = (unsigned char)src[i];
+    dst[i] = 0;
+}
+
+uint64_t efi_set_variable(const char *name, const void *data, size_t size)
+{
+    CHAR16 wname[64];
+    if (!rt)
+        return EFI_UNSUPPORTED;
+    to_utf16(wname, 64, name);
+    UINT32 attr = EFI_VARIABLE_NON_VOLATILE | EFI_VARIABLE_BOOTSERVICE_ACCESS |
+                  EFI_VARIABLE_RUNTIME_ACCESS;
+    EFI_STATUS s = uefi_call_wrapper(rt->SetVariable, 5, wname, &vtdsync_guid, attr, size,
+                                     (void *)data);
+    return EFI_ERROR(s) ? (uint64_t)s : 0;
+}
+
+uint64_t efi_get_variable(const char *name, void *data, size_t *size)
+{
+    CHAR16 wname[64];
+    UINTN sz = *size;
+    UINT32 attr;
+    if (!rt)
+        return EFI_UNSUPPORTED;
+    to_utf16(wname, 64, name);
+    EFI_STATUS s = uefi_call_wrapper(rt->GetVariable, 5, wname, &vtdsync_guid, &attr, &sz, data);
+    *size = sz;
+    return EFI_ERROR(s) ? (uint64_t)s : 0;
+}

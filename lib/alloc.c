@@ -1,0 +1,201 @@
+/* Range-list page allocator.
+ *
+ * Free memory is kept as sorted, non-overlapping, non-adjacent ranges.
+ * Allocation carves from the first (or, with prefer_high, the last) range
+ * that can hold an aligned block under the limit; freeing merges with the
+ * neighbours.  A few hundred ranges cover any real memory map. */
+#include "lib/alloc.h"
+
+#include "lib/kstring.h"
+
+struct range {
+    uint64_t base, end; /* [base, end) */
+};
+
+static struct range ranges[ALLOC_MAX_RANGES];
+static uint32_t nranges;
+static uint64_t total_pages, used_pages, peak_used;
+static bool prefer_high;
+
+void alloc_reset(void)
+{
+    nranges = 0;
+    total_pages = used_pages = peak_used = 0;
+    prefer_high = false;
+}
+
+void alloc_prefer_high(bool on)
+{
+    prefer_high = on;
+}
+
+static bool insert_at(uint32_t i, uint64_t base, uint64_t end)
+{
+    if (nranges == ALLOC_MAX_RANGES)
+        return false;
+    memmove(&ranges[i + 1], &ranges[i], (nranges - i) * sizeof(ranges[0]));
+    ranges[i].base = base;
+    ranges[i].end = end;
+    nranges++;
+    return true;
+}
+
+static void remove_at(uint32_t i)
+{
+    memmove(&ranges[i], &ranges[i + 1], (nranges - i - 1) * sizeof(ranges[0]));
+    nranges--;
+}
+
+/* Insert a free range, merging with neighbours; false on overlap/full. */
+static bool put_free(uint64_t base, uint64_t end)
+{
+    uint32_t i = 0;
+    while (i < nranges && ranges[i].base < base)
+        i++;
+    if ((i > 0 && ranges[i - 1].end > base) || (i < nranges && ranges[i].base < end))
+        return false; /* overlaps: a double free or a bad map */
+    bool join_prev = i > 0 && ranges[i - 1].end == base;
+    bool join_next = i < nranges && ranges[i].base == end;
+    if (join_prev && join_next) {
+        ranges[i - 1].end = ranges[i].end;
+        remove_at(i);
+    } else if (join_prev) {
+        ranges[i - 1].end = end;
+    } else if (join_next) {
+        ranges[i].base = base;
+    } else {
+        return insert_at(i, base, end);
+    }
+    return true;
+}
+
+bool alloc_add_free(uint64_t base, uint64_t size)
+{
+    uint64_t b = (base + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    if (size > UINT64_MAX - base)
+        return false;
+    uint64_t e = (base + size) & ~(PAGE_SIZE - 1);
+    if (e <= b)
+        return true;
+    if (!put_free(b, e))
+        return false;
+    total_pages += (e - b) / PAGE_SIZE;
+    return true;
+}
+
+/* Remove [b, e) from range i, which contains it. */
+static bool carve(uint32_t i, uint64_t b, uint64_t e)
+{
+    struct range r = ranges[i];
+    if (r.base == b && r.end == e) {
+        remove_at(i);
+    } else if (r.base == b) {
+        ranges[i].base = e;
+    } else if (r.end == e) {
+        ranges[i].end = b;
+    } else {
+        if (!insert_at(i + 1, e, r.end))
+            return false;
+        ranges[i].end = b;
+    }
+    return true;
+}
+
+void alloc_reserve(uint64_t base, uint64_t size)
+{
+    uint64_t b = base & ~(PAGE_SIZE - 1);
+    uint64_t e = size > UINT64_MAX - base ? UINT64_MAX & ~(PAGE_SIZE - 1)
+                                          : (base + size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    for (uint32_t i = 0; i < nranges;) {
+        uint64_t cb = ranges[i].base > b ? ranges[i].base : b;
+        uint64_t ce = ranges[i].end < e ? ranges[i].end : e;
+        if (cb < ce) {
+            uint32_t before = nranges;
+            if (!carve(i, cb, ce))
+                return;
+            total_pages -= (ce - cb) / PAGE_SIZE;
+            if (nranges < before)
+                continue; /* range i was removed; do not skip the next */
+        }
+        i++;
+    }
+}
+
+static bool fit(const struct range *r, uint64_t bytes, uint64_t align, uint64_t limit,
+                uint64_t *out)
+{
+    uint64_t end = r->end;
+    if (limit && end > limit)
+        end = limit;
+    if (end < r->base || end - r->base < bytes)
+        return false;
+    uint64_t at;
+    if (prefer_high) {
+        at = (end - bytes) & ~(align - 1);
+        if (at < r->base)
+            return false;
+    } else {
+        at = (r->base + align - 1) & ~(align - 1);
+        if (at < r->base || at > end || end - at < bytes)
+            return false;
+    }
+    *out = at;
+    return true;
+}
+
+uint64_t alloc_pages(uint64_t n, uint64_t align, uint64_t limit)
+{
+    if (n == 0 || n > (UINT64_MAX / PAGE_SIZE))
+        return 0;
+    if (align < PAGE_SIZE)
+        align = PAGE_SIZE;
+    if (align & (align - 1))
+        return 0;
+    uint64_t bytes = n * PAGE_SIZE;
+    for (uint32_t k = 0; k < nranges; k++) {
+        uint32_t i = prefer_high ? nranges - 1 - k : k;
+        uint64_t at;
+        if (!fit(&ranges[i], bytes, align, limit, &at))
+            continue;
+        if (!carve(i, at, at + bytes))
+            return 0;
+        used_pages += n;
+        if (used_pages > peak_used)
+            peak_used = used_pages;
+        return at;
+    }
+    return 0;
+}
+
+void alloc_free(uint64_t base, uint64_t n)
+{
+    if (!n || (base & (PAGE_SIZE - 1)))
+        return;
+    if (put_free(base, base + n * PAGE_SIZE))
+        used_pages -= n;
+}
+
+void alloc_get_stats(struct alloc_stats *s)
+{
+    uint64_t f = 0;
+    for (uint32_t i = 0; i < nranges; i++)
+        f += (ranges[i].end - ranges[i].base) / PAGE_SIZE;
+    s->free_pages = f;
+    s->total_pages = total_pages;
+    s->used_pages = used_pages;
+    s->peak_used_pages = peak_used;
+    s->ranges = nranges;
+}
+
+bool alloc_check(void)
+{
+    for (uint32_t i = 0; i < nranges; i++) {
+        if (ranges[i].base >= ranges[i].end)
+            return false;
+        if ((ranges[i].base | ranges[i].end) & (PAGE_SIZE - 1))
+            return false;
+        if (i && ranges[i - 1].end >= ranges[i].base)
+            return false;
+    }
+    return true;
+}

@@ -1,0 +1,147 @@
+/* KTAP v1 output with counters. */
+#include "lib/ktap.h"
+
+#include <stdarg.h>
+
+#include "lib/kstring.h"
+
+static struct {
+    int suite_no;      /* top-level test number */
+    int case_no;       /* case number inside the open suite */
+    int planned_cases; /* -1: plan printed at the end */
+    int suite_failed, suite_passed, suite_skipped;
+    bool in_suite, bailed;
+    char suite_name[64];
+    struct ktap_totals totals;
+} k;
+
+void ktap_reset(void)
+{
+    memset(&k, 0, sizeof(k));
+}
+
+static const char *indent(void)
+{
+    return k.in_suite ? "    " : "";
+}
+
+void ktap_version(void)
+{
+    kprintf("KTAP version 1\n");
+}
+
+void ktap_begin(int nsuites)
+{
+    kprintf("1..%d\n", nsuites);
+}
+
+void ktap_suite_begin(const char *name, int ncases)
+{
+    k.in_suite = true;
+    k.case_no = 0;
+    k.planned_cases = ncases;
+    k.suite_failed = k.suite_passed = k.suite_skipped = 0;
+    ksnprintf(k.suite_name, sizeof(k.suite_name), "%s", name);
+    kprintf("    KTAP version 1\n    # Subtest: %s\n", name);
+    if (ncases >= 0)
+        kprintf("    1..%d\n", ncases);
+}
+
+void ktap_case(enum ktap_result r, const char *name, const char *fmt, ...)
+{
+    char reason[256] = "";
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        kvsnprintf(reason, sizeof(reason), fmt, ap);
+        va_end(ap);
+    }
+    k.case_no++;
+    switch (r) {
+    case KTAP_PASS:
+        k.suite_passed++;
+        k.totals.passed++;
+        kprintf("%sok %d %s\n", indent(), k.case_no, name);
+        break;
+    case KTAP_SKIP:
+        k.suite_skipped++;
+        k.totals.skipped++;
+        kprintf("%sok %d %s # SKIP %s\n", indent(), k.case_no, name, reason);
+        break;
+    case KTAP_FAIL:
+        k.suite_failed++;
+        k.totals.failed++;
+        if (reason[0])
+            kprintf("%s# %s: %s\n", indent(), name, reason);
+        kprintf("%snot ok %d %s\n", indent(), k.case_no, name);
+        break;
+    }
+}
+
+void ktap_suite_end(void)
+{
+    if (!k.in_suite)
+        return;
+    if (k.planned_cases < 0)
+        kprintf("    1..%d\n", k.case_no);
+    else if (k.planned_cases != k.case_no)
+        kprintf("    # plan said %d cases, ran %d\n", k.planned_cases, k.case_no);
+    k.in_suite = false;
+    k.suite_no++;
+    if (k.suite_failed || (k.planned_cases >= 0 && k.planned_cases != k.case_no))
+        kprintf("not ok %d %s\n", k.suite_no, k.suite_name);
+    else if (k.case_no > 0 && k.suite_skipped == k.case_no)
+        kprintf("ok %d %s # SKIP all cases skipped\n", k.suite_no, k.suite_name);
+    else
+        kprintf("ok %d %s\n", k.suite_no, k.suite_name);
+}
+
+void ktap_suite_skip(const char *name, const char *reason)
+{
+    k.suite_no++;
+    k.totals.skipped++;
+    kprintf("ok %d %s # SKIP %s\n", k.suite_no, name, reason);
+}
+
+void ktap_diag(const char *fmt, ...)
+{
+    char line[480];
+    va_list ap;
+    va_start(ap, fmt);
+    kvsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    kprintf("%s# %s\n", indent(), line);
+}
+
+void ktap_bail_out(const char *reason)
+{
+    if (k.bailed)
+        return;
+    k.bailed = true;
+    if (k.in_suite) {
+        /* The case in progress counts as failed. */
+        k.totals.failed++;
+        kprintf("    not ok %d %s # crashed\n", k.case_no + 1, "in-progress");
+        k.in_suite = false;
+        kprintf("not ok %d %s\n", ++k.suite_no, k.suite_name);
+    } else {
+        k.totals.failed++;
+    }
+    kprintf("Bail out! %s\n", reason);
+}
+
+void ktap_totals(struct ktap_totals *t)
+{
+    *t = k.totals;
+}
+
+const char *ktap_current_suite(void)
+{
+    return k.in_suite ? k.suite_name : "(between suites)";
+}
+
+void ktap_end(void)
+{
+    kprintf("%d passed, %d failed, %d skipped\n", k.totals.passed, k.totals.failed,
+            k.totals.skipped);
+}

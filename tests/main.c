@@ -1,0 +1,157 @@
+/* kmain: take over the machine, then run the selected suites.
+ *
+ * Order matters: the serial console first (so everything after is seen),
+ * then exceptions (so everything after is caught), then memory, then
+ * time and interrupts, then the suites. */
+#include "arch/x86/cpu.h"
+#include "arch/x86/lapic.h"
+#include "arch/x86/paging.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/trap.h"
+#include "arch/x86/tsc.h"
+#include "boot/efi_runtime.h"
+#include "drivers/console.h"
+#include "lib/kstring.h"
+#include "lib/ktap.h"
+#include "lib/page.h"
+#include "lib/printf.h"
+#include "tests/platform.h"
+#include "tests/results.h"
+#include "tests/run.h"
+
+struct config cfg;
+struct boot_info *boot;
+
+static uint8_t bsp_ist_stack[IST_STACK_SIZE] __attribute__((aligned(16)));
+
+struct suite {
+    const char *name;
+    void (*run)(void);
+};
+
+static const struct suite suites[] = {
+    { "boot", suite_boot },
+};
+
+static void fatal_exception(const char *reason)
+{
+    run_abort(EXIT_CRASH, reason);
+}
+
+static void setup_memory(void)
+{
+    alloc_reset();
+    for (uint32_t i = 0; i < boot->nranges; i++) {
+        const struct mem_range *r = &boot->ranges[i];
+        if (r->kind == MEM_FREE && !alloc_add_free(r->base, r->pages * PAGE_SIZE))
+            kprintf("# memory: range %#llx+%llu pages not added (table full or overlap)\n",
+                    (unsigned long long)r->base, (unsigned long long)r->pages);
+    }
+    /* Low memory stays for real-mode code and firmware leftovers. */
+    alloc_reserve(0, 0x100000);
+    if (!paging_init(boot)) {
+        kprintf("Bail out! cannot build page tables: out of memory\n");
+        run_abort(EXIT_CRASH, "page tables");
+    }
+}
+
+static void print_header(void)
+{
+    struct alloc_stats st;
+    alloc_get_stats(&st);
+    kprintf("# vtdsync %s: VT-d entry_sync qualification firmware\n", VTDSYNC_VERSION);
+    kprintf("# firmware: %s rev %#x; cpu: %s (%s family %u model %#x stepping %u ucode %#llx)\n",
+            boot->fw_vendor, boot->fw_revision, cpu.brand[0] ? cpu.brand : "?", cpu.vendor,
+            cpu.family, cpu.model, cpu.stepping, (unsigned long long)cpu.microcode);
+    if (cpu.hypervisor)
+        kprintf("# hypervisor: %s\n", cpu.hypervisor_sig);
+    kprintf("# memory: %llu MiB free in %u ranges; image %#llx+%llu KiB; %u map entries\n",
+            (unsigned long long)(st.free_pages / 256), st.ranges,
+            (unsigned long long)boot->image_base, (unsigned long long)(boot->image_size / 1024),
+            boot->nranges);
+    kprintf("# console: %s; screen: %ux%u\n", console_describe(), boot->fb.width,
+            boot->fb.height);
+    kprintf("# tsc: %llu kHz (%s); lapic: %s id %u; ExitBootServices retries: %u\n",
+            (unsigned long long)(tsc_hz / 1000), tsc_source, lapic_x2apic ? "x2APIC" : "xAPIC",
+            lapic_id(), boot->exit_retries);
+    if (!cpu.cx16)
+        kprintf("# cpu: CMPXCHG16B (CPUID.01H:ECX.CX16) missing: PASID entry updates "
+                "cannot be atomic; PASID suites will be skipped\n");
+    if (boot->cfgfile_found)
+        kprintf("# config file: \\vtdsync.cfg read\n");
+    if (boot->cmdline[0])
+        kprintf("# load options: %s\n", boot->cmdline);
+}
+
+static void self_test_hooks(void)
+{
+    if (!strcmp(cfg.test, "crash")) {
+        ktap_diag("test=crash: writing through a NULL pointer outside any guard");
+        volatile uintptr_t null = 0;
+        *(volatile uint32_t *)null = 0xdead;
+    }
+    if (!strcmp(cfg.test, "hang")) {
+        ktap_suite_begin("hang", 1);
+        watchdog_suite("hang", 2);
+        ktap_diag("test=hang: spinning until the watchdog fires (2 s)");
+        percpu_set_activity("deliberate hang");
+        for (;;)
+            cpu_relax();
+    }
+}
+
+void kmain(struct boot_info *bi)
+{
+    boot = bi;
+    tsc_boot = rdtsc();
+    cpu_detect();
+    console_early_init();
+    kprintf("\n");
+    ktap_version();
+
+    percpu[0].online = true;
+    percpu[0].ist_stack = bsp_ist_stack;
+    percpu[0].activity = "start-up";
+    gdt_load(&percpu[0]);
+    trap_init_bsp();
+    trap_fatal = fatal_exception;
+    efi_runtime_init(bi->efi_runtime);
+
+    config_defaults(&cfg);
+    if (bi->cfgfile_found)
+        config_apply(&cfg, bi->cfgfile, "vtdsync.cfg");
+    config_apply(&cfg, bi->cmdline, "load options");
+
+    setup_memory();
+    platform_early_init(); /* ACPI, serial console choice, PM timer */
+    console_attach_fb(&bi->fb);
+    lapic_init();
+    percpu[0].apic_id = lapic_id();
+    lapic_timer_calibrate();
+    irq_enable();
+    watchdog_start(cfg.timeout_s);
+
+    print_header();
+    config_print(&cfg);
+    results_print_previous();
+    if (cfg.help) {
+        config_print_help();
+        kprintf("1..0 # SKIP help requested\n");
+        run_finish();
+    }
+    self_test_hooks();
+
+    int selected = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(suites); i++)
+        selected += config_list_has(cfg.suites, suites[i].name);
+    ktap_begin(selected);
+    for (size_t i = 0; i < ARRAY_SIZE(suites); i++) {
+        if (!config_list_has(cfg.suites, suites[i].name))
+            continue;
+        percpu_set_activity(suites[i].name);
+        watchdog_suite(suites[i].name, cfg.test_timeout_s);
+        suites[i].run();
+    }
+    watchdog_suite("end", 0);
+    run_finish();
+}

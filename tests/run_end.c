@@ -1,0 +1,98 @@
+/* Ending a run: the last line, the result variable, the screen banner and
+ * the configured end action. */
+#include "arch/x86/cpu.h"
+#include "arch/x86/lapic.h"
+#include "arch/x86/trap.h"
+#include "arch/x86/tsc.h"
+#include "boot/efi_runtime.h"
+#include "drivers/console.h"
+#include "lib/ktap.h"
+#include "lib/printf.h"
+#include "tests/results.h"
+#include "tests/run.h"
+
+static volatile uint32_t ending;
+
+static void qemu_exit(enum exit_code code)
+{
+    outl(0xf4, code); /* isa-debug-exit: QEMU exits with (code << 1) | 1 */
+}
+
+static void __attribute__((noreturn)) halt_forever(void)
+{
+    for (;;) {
+        irq_disable();
+        cpu_halt();
+    }
+}
+
+static void end_machine(enum exit_code code)
+{
+    enum end_action act = (enum end_action)cfg.end;
+    if (act == END_AUTO)
+        act = cpu_is_qemu() ? END_EXIT : END_HALT;
+    switch (act) {
+    case END_EXIT:
+        if (cpu_is_qemu())
+            qemu_exit(code);
+        kprintf("# end: no QEMU exit device; shutting down\n");
+        efi_reset(EFI_RESET_OFF);
+        break;
+    case END_REBOOT:
+        efi_reset(EFI_RESET_COLD);
+        outb(0xcf9, 0x06); /* reset control register fallback */
+        break;
+    case END_SHUTDOWN:
+        efi_reset(EFI_RESET_OFF);
+        break;
+    default:
+        break;
+    }
+    kprintf("# end: halted (result stays on screen; reset the machine to continue)\n");
+    halt_forever();
+}
+
+static enum exit_code verdict(void)
+{
+    struct ktap_totals t;
+    ktap_totals(&t);
+    if (t.failed)
+        return EXIT_FAIL;
+    if (!t.passed && t.skipped)
+        return EXIT_ALL_SKIPPED;
+    return EXIT_PASS;
+}
+
+static void finish(enum exit_code code, const char *reason)
+{
+    lapic_timer_start(VEC_WATCHDOG, 0, false);
+    struct ktap_totals t;
+    ktap_totals(&t);
+    kprintf("# run time %llu ms, verdict %s\n", (unsigned long long)(uptime_us() / 1000),
+            code == EXIT_PASS ? "PASS" : code == EXIT_ALL_SKIPPED ? "SKIPPED" : "FAIL");
+    results_save(code, reason);
+    char banner[64];
+    ksnprintf(banner, sizeof(banner), "%s  %d passed %d failed %d skipped",
+              code == EXIT_PASS ? "PASS" : code == EXIT_ALL_SKIPPED ? "SKIP" : "FAIL", t.passed,
+              t.failed, t.skipped);
+    console_screen_banner(banner, code == EXIT_PASS);
+    ktap_end();
+    end_machine(code);
+}
+
+void run_finish(void)
+{
+    if (__atomic_exchange_n(&ending, 1, __ATOMIC_ACQ_REL))
+        halt_forever();
+    finish(verdict(), NULL);
+    halt_forever();
+}
+
+void run_abort(enum exit_code code, const char *reason)
+{
+    if (__atomic_exchange_n(&ending, 1, __ATOMIC_ACQ_REL))
+        halt_forever(); /* another CPU is already ending the run */
+    ktap_bail_out(reason);
+    finish(code, reason);
+    halt_forever();
+}

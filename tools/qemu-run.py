@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""Boot vtdsync under QEMU + OVMF for one named scenario.
+
+A scenario is tests/scenarios/NAME.scn, lines of `key: value`:
+  desc:     one line of description
+  iommu:    none | legacy | scalable | scalable-flts | scalable-cm | raw
+            (raw: give the whole -device intel-iommu,... in qemu:)
+  aw:       39 | 48 (intel-iommu aw-bits; default: QEMU's)
+  smp:      CPUs (default 2)        mem: RAM (default 512M)
+  devices:  any of nvme edu nvme-bridge edu-bridge usb-esp (default: nvme edu)
+  qemu:     extra QEMU arguments (repeatable)
+  cfg:      a line for \\vtdsync.cfg (repeatable)
+  expect:   pass | fail | skip | crash | timeout (the firmware's verdict)
+  match:    a regex some serial line must match (repeatable)
+  nomatch:  a regex no serial line may match (repeatable)
+  timeout:  seconds before the harness kills QEMU (default 180)
+
+usage: qemu-run.py --scenario NAME [--accel tcg|kvm] [--qemu-extra ARGS]
+                   [--cfg 'k=v ...'] [--quiet] [--log FILE]
+Exits with the firmware's verdict: 0 pass, 1 fail or anything unexpected.
+"""
+import argparse
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
+# isa-debug-exit status = (code << 1) | 1; codes from tests/run.h.
+VERDICTS = {33: "pass", 35: "fail", 37: "skip", 39: "crash", 41: "timeout"}
+
+
+def load_scenario(name):
+    path = os.path.join(ROOT, "tests", "scenarios", name + ".scn")
+    sc = {"name": name, "desc": "", "iommu": "scalable", "aw": "", "smp": "2",
+          "mem": "512M", "devices": "nvme edu", "qemu": [], "cfg": [],
+          "expect": "pass", "match": [], "nomatch": [], "timeout": "180"}
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            key, sep, value = line.partition(":")
+            key, value = key.strip(), value.strip()
+            if not sep or key not in sc:
+                raise SystemExit(f"{path}:{lineno}: bad line: {line}")
+            if isinstance(sc[key], list):
+                sc[key].append(value)
+            else:
+                sc[key] = value
+    return sc
+
+
+def iommu_args(sc):
+    kind, aw = sc["iommu"], sc["aw"]
+    props = {
+        "none": None,
+        "raw": None,
+        "legacy": "intel-iommu",
+        "scalable": "intel-iommu,x-scalable-mode=on,x-pasid-mode=on",
+        "scalable-cm": "intel-iommu,x-scalable-mode=on,x-pasid-mode=on,caching-mode=on",
+        "scalable-flts": "intel-iommu,x-scalable-mode=on,x-pasid-mode=on,x-flts=on",
+    }
+    if kind not in props:
+        raise SystemExit(f"scenario {sc['name']}: unknown iommu kind {kind}")
+    dev = props[kind]
+    if dev is None:
+        return []
+    if kind == "scalable-flts" and not aw:
+        aw = "48"  # first stage needs 48-bit address width in QEMU
+    if aw:
+        dev += f",aw-bits={aw}"
+    return ["-device", dev]
+
+
+def make_esp(workdir, cfg_lines):
+    img = os.path.join(workdir, "esp.img")
+    efi = os.path.join(BUILD, "vtdsync.efi")
+    if os.path.exists(img):
+        os.remove(img)
+    with open(img, "wb") as f:
+        f.truncate(48 << 20)
+    run = lambda *a: subprocess.run(a, check=True, stdout=subprocess.DEVNULL)
+    run("mformat", "-i", img, "-v", "VTDSYNC", "::")
+    run("mmd", "-i", img, "::/EFI", "::/EFI/BOOT")
+    run("mcopy", "-i", img, efi, "::/EFI/BOOT/BOOTX64.EFI")
+    if cfg_lines:
+        cfg = os.path.join(workdir, "vtdsync.cfg")
+        with open(cfg, "w") as f:
+            f.write("# written by tools/qemu-run.py\n" + "\n".join(cfg_lines) + "\n")
+        run("mcopy", "-i", img, cfg, "::/vtdsync.cfg")
+    return img
+
+
+def nvme_image(workdir):
+    img = os.path.join(workdir, "nvme.img")
+    if not os.path.exists(img):
+        with open(img, "wb") as f:
+            f.truncate(64 << 20)
+    return img
+
+
+def qemu_command(sc, workdir, accel, extra, serial_args):
+    vars_fd = os.path.join(workdir, "OVMF_VARS.fd")
+    if not os.path.exists(vars_fd) or sc.get("fresh_vars", True):
+        shutil.copy(OVMF_VARS, vars_fd)
+    esp = make_esp(workdir, sc["cfg"])
+    accel_arg = "tcg,thread=multi" if accel == "tcg" else accel
+    cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", accel_arg,
+           "-cpu", "max", "-smp", sc["smp"], "-m", sc["mem"],
+           "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+           "-drive", f"if=pflash,format=raw,unit=1,file={vars_fd}",
+           "-display", "none", "-vga", "std", "-nic", "none", "-no-reboot",
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    cmd += iommu_args(sc)
+    devices = sc["devices"].split()
+    if "usb-esp" in devices:
+        cmd += ["-device", "qemu-xhci,id=xhci",
+                "-drive", f"if=none,id=esp,format=raw,file={esp}",
+                "-device", "usb-storage,bus=xhci.0,drive=esp,bootindex=0"]
+    else:
+        cmd += ["-drive", f"if=none,id=esp,format=raw,file={esp}",
+                "-device", "ide-hd,drive=esp,bus=ide.0,bootindex=0"]
+    if "nvme" in devices or "nvme-bridge" in devices:
+        cmd += ["-drive", f"if=none,id=nvm,format=raw,file={nvme_image(workdir)}"]
+    if "nvme-bridge" in devices or "edu-bridge" in devices:
+        cmd += ["-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1"]
+    if "nvme" in devices:
+        cmd += ["-device", "nvme,serial=vtdsync0,drive=nvm"]
+    if "nvme-bridge" in devices:
+        cmd += ["-device", "nvme,serial=vtdsync0,drive=nvm,bus=rp1"]
+    if "edu" in devices:
+        cmd += ["-device", "edu"]
+    if "edu-bridge" in devices:
+        cmd += ["-device", "edu,bus=rp1"]
+    for q in sc["qemu"]:
+        cmd += shlex.split(q)
+    if extra:
+        cmd += shlex.split(extra)
+    cmd += serial_args
+    return cmd
+
+
+def run_scenario(sc, accel="tcg", extra="", live=False, log_path=None):
+    """Boot one scenario; returns (ok, verdict, seconds, log_lines, problems)."""
+    workdir = os.path.join(BUILD, "scenarios", sc["name"])
+    os.makedirs(workdir, exist_ok=True)
+    log_path = log_path or os.path.join(workdir, "serial.log")
+    if os.path.exists(log_path):
+        os.remove(log_path)
+    if live:
+        serial = ["-chardev", f"stdio,id=s0,logfile={log_path},signal=off", "-serial", "chardev:s0"]
+    else:
+        serial = ["-serial", f"file:{log_path}"]
+    cmd = qemu_command(sc, workdir, accel, extra, serial)
+    with open(os.path.join(workdir, "qemu-cmd.txt"), "w") as f:
+        f.write(" ".join(shlex.quote(c) for c in cmd) + "\n")
+    start = time.time()
+    stdin = None if live else subprocess.DEVNULL
+    out = None if live else open(os.path.join(workdir, "qemu-stderr.txt"), "w")
+    proc = subprocess.Popen(cmd, stdin=stdin, stdout=out, stderr=out if out else None,
+                            start_new_session=True)
+
+    def kill_qemu(*_):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    # QEMU runs in its own session (so ^C in `make run` reaches it through
+    # the terminal only via us): never leave it behind when we are stopped.
+    old = {s: signal.signal(s, lambda *a: (kill_qemu(), sys.exit(130)))
+           for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        status = proc.wait(timeout=int(sc["timeout"]))
+    except subprocess.TimeoutExpired:
+        kill_qemu()
+        proc.wait()
+        status = None
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    seconds = time.time() - start
+    if out:
+        out.close()
+    try:
+        with open(log_path, errors="replace") as f:
+            lines = [l.rstrip("\r\n") for l in f]
+    except FileNotFoundError:
+        lines = []
+    if status is None:
+        verdict = "hang"
+    else:
+        verdict = VERDICTS.get(status, f"qemu-status-{status}")
+    problems = check_log(sc, lines, verdict)
+    return not problems, verdict, seconds, lines, problems
+
+
+def check_log(sc, lines, verdict):
+    problems = []
+    if verdict != sc["expect"]:
+        problems.append(f"verdict {verdict}, expected {sc['expect']}")
+    ktap = [l for l in lines if "KTAP version 1" in l]
+    if not ktap:
+        problems.append("no KTAP output on serial")
+    last = next((l for l in reversed(lines) if l.strip()), "")
+    if verdict in ("pass", "fail", "skip", "crash", "timeout") and \
+            not re.match(r"^\d+ passed, \d+ failed, \d+ skipped$", last):
+        problems.append(f"last line is not the summary: {last!r}")
+    for pat in sc["match"]:
+        if not any(re.search(pat, l) for l in lines):
+            problems.append(f"no line matches {pat!r}")
+    for pat in sc["nomatch"]:
+        hit = next((l for l in lines if re.search(pat, l)), None)
+        if hit is not None:
+            problems.append(f"line matches forbidden {pat!r}: {hit}")
+    return problems
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scenario", default="run")
+    ap.add_argument("--accel", default=os.environ.get("ACCEL", "tcg"))
+    ap.add_argument("--qemu-extra", default=os.environ.get("QEMU_EXTRA", ""))
+    ap.add_argument("--cfg", default="", help="extra vtdsync.cfg words")
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args()
+    sc = load_scenario(args.scenario)
+    if args.cfg:
+        sc["cfg"].append(args.cfg)
+    ok, verdict, seconds, lines, problems = run_scenario(
+        sc, args.accel, args.qemu_extra, live=not args.quiet)
+    print(f"\nvtdsync: scenario {sc['name']}: verdict {verdict} in {seconds:.1f} s"
+          f" (serial log: build/scenarios/{sc['name']}/serial.log)")
+    for p in problems:
+        print(f"vtdsync: {p}")
+    sys.exit(0 if verdict == "pass" else 1)
+
+
+if __name__ == "__main__":
+    main()
