@@ -8,7 +8,8 @@
 # Variables: CROSS_COMPILE=x86_64-linux-gnu-  ACCEL=tcg|kvm  QEMU_EXTRA="..."
 #            SCENARIOS="name ..." (subset for make scenarios/test)
 
-BUILD        := build
+BUILD        ?= build
+export BUILD
 CROSS_COMPILE ?=
 CC           := $(CROSS_COMPILE)gcc
 LD           := $(CROSS_COMPILE)ld

@@ -30,7 +30,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build")
+BUILD = os.path.abspath(os.environ.get("BUILD", os.path.join(ROOT, "build")))
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 
@@ -238,7 +238,7 @@ def main():
     ok, verdict, seconds, lines, problems = run_scenario(
         sc, args.accel, args.qemu_extra, live=not args.quiet)
     print(f"\nvtdsync: scenario {sc['name']}: verdict {verdict} in {seconds:.1f} s"
-          f" (serial log: build/scenarios/{sc['name']}/serial.log)")
+          f" (serial log: {BUILD}/scenarios/{sc['name']}/serial.log)")
     for p in problems:
         print(f"vtdsync: {p}")
     sys.exit(0 if verdict == "pass" else 1)
