@@ -47,6 +47,11 @@ void console_attach_fb(const struct framebuffer *fb)
         fb_on = true;
 }
 
+void console_flush(void)
+{
+    serial_flush(&uart);
+}
+
 const char *console_describe(void)
 {
     return uart.present ? uart.desc : "none (screen only)";

@@ -13,6 +13,8 @@ void console_early_init(void);
 void console_use_uart(const struct uart *u);
 void console_attach_fb(const struct framebuffer *fb);
 void console_write(const char *s, size_t len);
+/* Wait (bounded) until the UART has sent everything. */
+void console_flush(void);
 /* Describes the serial console for the log header. */
 const char *console_describe(void);
 /* Show a large banner line on screen only (the final PASS/FAIL). */

@@ -8,6 +8,7 @@
 
 enum { THR = 0, DLL = 0, IER = 1, DLM = 1, FCR = 2, LCR = 3, MCR = 4, LSR = 5, SCR = 7 };
 #define LSR_THRE 0x20
+#define LSR_TEMT 0x40
 #define UART_CLOCK 1843200u
 
 static uint8_t reg_read(struct uart *u, int reg)
@@ -69,6 +70,14 @@ static void put_char(struct uart *u, char c)
         cpu_relax();
     }
     reg_write(u, THR, (uint8_t)c);
+}
+
+void serial_flush(struct uart *u)
+{
+    if (!u->present)
+        return;
+    for (int spins = 0; spins < 20000 && !(reg_read(u, LSR) & LSR_TEMT); spins++)
+        cpu_relax();
 }
 
 void serial_write(struct uart *u, const char *s, uint64_t len)

@@ -17,6 +17,8 @@ struct uart {
 /* Program 8N1 and the baud rate; detects whether a UART answers. */
 bool serial_init(struct uart *u);
 void serial_write(struct uart *u, const char *s, uint64_t len);
+/* Wait until the transmitter is empty (bounded: ~20 ms). */
+void serial_flush(struct uart *u);
 /* Parse "com1", "com2", "io:0x3f8[,115200]", "mmio:0xfe030000[,115200[,4]]". */
 bool serial_parse(const char *spec, struct uart *u);
 

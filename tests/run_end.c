@@ -15,7 +15,11 @@ static volatile uint32_t ending;
 
 static void qemu_exit(enum exit_code code)
 {
+    console_flush();
     outl(0xf4, code); /* isa-debug-exit: QEMU exits with (code << 1) | 1 */
+    /* The exit takes effect asynchronously under multi-threaded TCG: give it
+     * time before concluding that there is no debug-exit device. */
+    udelay(200000);
 }
 
 static void __attribute__((noreturn)) halt_forever(void)

@@ -149,6 +149,27 @@ def qemu_command(sc, workdir, accel, extra, serial_args):
     return cmd
 
 
+# QEMU runs in its own session so a hung guest can be killed as a group;
+# the signal handlers make sure none is left behind when we are stopped.
+LIVE = set()
+
+
+def kill_group(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def install_signal_handlers():
+    def stop(signum, _frame):
+        for p in list(LIVE):
+            kill_group(p)
+        sys.exit(128 + signum)
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, stop)
+
+
 def run_scenario(sc, accel="tcg", extra="", live=False, log_path=None):
     """Boot one scenario; returns (ok, verdict, seconds, log_lines, problems)."""
     workdir = os.path.join(BUILD, "scenarios", sc["name"])
@@ -169,24 +190,15 @@ def run_scenario(sc, accel="tcg", extra="", live=False, log_path=None):
     proc = subprocess.Popen(cmd, stdin=stdin, stdout=out, stderr=out if out else None,
                             start_new_session=True)
 
-    def kill_qemu(*_):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    # QEMU runs in its own session (so ^C in `make run` reaches it through
-    # the terminal only via us): never leave it behind when we are stopped.
-    old = {s: signal.signal(s, lambda *a: (kill_qemu(), sys.exit(130)))
-           for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    LIVE.add(proc)
     try:
         status = proc.wait(timeout=int(sc["timeout"]))
     except subprocess.TimeoutExpired:
-        kill_qemu()
+        kill_group(proc)
         proc.wait()
         status = None
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+        LIVE.discard(proc)
     seconds = time.time() - start
     if out:
         out.close()
@@ -232,6 +244,7 @@ def main():
     ap.add_argument("--cfg", default="", help="extra vtdsync.cfg words")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
+    install_signal_handlers()
     sc = load_scenario(args.scenario)
     if args.cfg:
         sc["cfg"].append(args.cfg)

@@ -50,10 +50,10 @@ static void dump(const struct trap_frame *f, const struct percpu *pc)
     kprintf("# EXCEPTION: vector %llu (%s) on CPU %u (APIC %u) during '%s'\n",
             (unsigned long long)f->vector, exception_name((uint32_t)f->vector), pc->index,
             pc->apic_id, pc->activity ? pc->activity : "?");
-    kprintf("#   error %#llx  rip %#018llx  cs %#llx  rflags %#llx\n",
+    kprintf("#   error %#llx  rip 0x%016llx  cs %#llx  rflags %#llx\n",
             (unsigned long long)f->error, (unsigned long long)f->rip,
             (unsigned long long)f->cs, (unsigned long long)f->rflags);
-    kprintf("#   cr2 %#018llx  cr3 %#018llx  rsp %#018llx  ss %#llx\n",
+    kprintf("#   cr2 0x%016llx  cr3 0x%016llx  rsp 0x%016llx  ss %#llx\n",
             (unsigned long long)read_cr2(), (unsigned long long)read_cr3(),
             (unsigned long long)f->rsp, (unsigned long long)f->ss);
     kprintf("#   rax %016llx rbx %016llx rcx %016llx rdx %016llx\n",
@@ -71,7 +71,7 @@ static void dump(const struct trap_frame *f, const struct percpu *pc)
     uint64_t rbp = f->rbp;
     for (int i = 0; i < 8 && rbp && !(rbp & 7) && rbp > 0x1000; i++) {
         uint64_t *fp = (uint64_t *)(uintptr_t)rbp;
-        kprintf("#   frame %d: return %#018llx\n", i, (unsigned long long)fp[1]);
+        kprintf("#   frame %d: return 0x%016llx\n", i, (unsigned long long)fp[1]);
         if (fp[0] <= rbp)
             break;
         rbp = fp[0];
