@@ -1,4 +1,9 @@
-/* Discovery at start-up: choose the console, find the timers. */
+/* Discovery at start-up: ACPI tables, the console, the timers.
+ *
+ * Everything read from firmware goes through the bounds-checked parsers in
+ * acpi/; this file only decides what to do with their results. */
+#include "arch/x86/cpu.h"
+#include "arch/x86/paging.h"
 #include "arch/x86/tsc.h"
 #include "drivers/console.h"
 #include "drivers/serial.h"
@@ -9,20 +14,166 @@
 
 struct platform_info platform;
 
+const void *platform_map_phys(uint64_t phys, uint64_t len, void *ctx)
+{
+    (void)ctx;
+    uint64_t limit = 1ull << (cpu.phys_addr_bits ? cpu.phys_addr_bits : 36);
+    if (!phys || !len || phys >= limit || len > limit - phys)
+        return NULL;
+    for (uint64_t a = phys & ~0xfffull; a < phys + len; a += 0x1000) {
+        if (!paging_is_mapped(a) && !paging_map(a, 0x1000, CACHE_WB))
+            return NULL;
+    }
+    return (const void *)(uintptr_t)phys;
+}
+
+static void count_diag(void *ctx, const char *line)
+{
+    (void)ctx;
+    platform.acpi_problems++;
+    kprintf("%s\n", line);
+}
+
+/* DMAR device-scope paths walk through bridges: their bus numbers come
+ * from configuration space (ECAM from MCFG). */
+static int read_bridge_byte(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn, unsigned off)
+{
+    if (!platform.mcfg_present)
+        return -1;
+    uint64_t a = mcfg_ecam_address(&platform.mcfg, seg, bus, dev, fn);
+    if (!a || !paging_map_mmio(a, 4096))
+        return -1;
+    if (mmio_read16(a) == 0xffff)
+        return -1;
+    if ((mmio_read8(a + 0x0e) & 0x7f) != 1) /* not a PCI-to-PCI bridge */
+        return -1;
+    return mmio_read8(a + off);
+}
+
+static int secondary_bus(void *ctx, uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn)
+{
+    (void)ctx;
+    return read_bridge_byte(seg, bus, dev, fn, 0x19);
+}
+
+static int subordinate_bus(void *ctx, uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn)
+{
+    (void)ctx;
+    return read_bridge_byte(seg, bus, dev, fn, 0x1a);
+}
+
+/* Maps and parses the first table with `sig`; false when absent. */
+static bool with_table(const char *sig, const void **p, size_t *len)
+{
+    const struct acpi_table *t = acpi_find_table(&platform.acpi, sig, 0);
+    if (!t)
+        return false;
+    *p = acpi_table_map(&platform.acpi, t);
+    *len = t->hdr.length;
+    return *p != NULL;
+}
+
+static void parse_acpi(void)
+{
+    struct acpi_diag d = { count_diag, 0, 0 };
+    const void *p;
+    size_t len;
+
+    if (!boot->rsdp_phys) {
+        kprintf("# acpi: the firmware gave no RSDP; no ACPI tables\n");
+        return;
+    }
+    if (acpi_tables_load(&platform.acpi, boot->rsdp_phys, platform_map_phys, 0, &d) != 0)
+        return;
+    platform.acpi_ok = true;
+    if (with_table("FACP", &p, &len))
+        platform.fadt_present = fadt_parse(p, len, &platform.fadt, &d) == 0;
+    if (with_table("MCFG", &p, &len))
+        platform.mcfg_present = mcfg_parse(p, len, &platform.mcfg, &d) == 0;
+    if (with_table("APIC", &p, &len))
+        platform.madt_present = madt_parse(p, len, &platform.madt, &d) == 0;
+    if (with_table("SPCR", &p, &len))
+        platform.spcr_present = spcr_parse(p, len, &platform.spcr, &d) == 0;
+    if (with_table("HPET", &p, &len))
+        platform.hpet_present = hpet_parse(p, len, &platform.hpet, &d) == 0;
+    if (with_table("DMAR", &p, &len)) {
+        struct dmar_pci_ops pci = { secondary_bus, subordinate_bus, 0 };
+        platform.dmar_present = dmar_parse(p, len, &pci, &platform.dmar, &d) == 0;
+    }
+    if (platform.fadt_present && platform.fadt.pm_timer_present &&
+        platform.fadt.pm_timer.space_id == 1 && platform.fadt.pm_timer.address <= 0xffff) {
+        platform.pm_timer_port = (uint16_t)platform.fadt.pm_timer.address;
+        platform.pm_timer_32bit = platform.fadt.pm_timer_32bit;
+    }
+}
+
 static void choose_console(void)
 {
     struct uart u;
-    if (!strcmp(cfg.console, "auto") || !strcmp(cfg.console, "com1") ||
-        !strcmp(cfg.console, "spcr"))
-        return; /* COM1 already; SPCR handled with ACPI */
-    if (!strcmp(cfg.console, "none"))
-        return;
-    if (serial_parse(cfg.console, &u))
+    const char *want = cfg.console;
+    if (!strcmp(want, "com1") || !strcmp(want, "none"))
+        return; /* COM1 is already on; "none" keeps it quiet on screen only */
+    if (!strcmp(want, "auto") || !strcmp(want, "spcr")) {
+        if (!platform.spcr_present || !platform.spcr.valid || !platform.spcr.is_16550) {
+            if (!strcmp(want, "spcr"))
+                kprintf("# console: console=spcr but no usable 16550 SPCR; staying on COM1\n");
+            return;
+        }
+        memset(&u, 0, sizeof(u));
+        u.mmio = platform.spcr.mmio;
+        u.base = platform.spcr.base.address;
+        u.reg_width = platform.spcr.mmio ? platform.spcr.access_bytes : 1;
+        u.baud = platform.spcr.baud;
+        if (u.mmio && !paging_map_mmio(u.base, 4096))
+            return;
+        if (!u.mmio && u.base == 0x3f8)
+            return; /* already there */
+        kprintf("# console: switching to the SPCR UART (%s 0x%llx)\n", u.mmio ? "mmio" : "io",
+                (unsigned long long)u.base);
         console_use_uart(&u);
+        return;
+    }
+    if (serial_parse(want, &u)) {
+        if (u.mmio && !paging_map_mmio(u.base, 4096))
+            return;
+        console_use_uart(&u);
+    }
 }
 
 void platform_early_init(void)
 {
+    parse_acpi();
     choose_console();
     tsc_calibrate(platform.pm_timer_port, platform.pm_timer_32bit);
+}
+
+const char *platform_iommu_skip_reason(void)
+{
+    if (!platform.acpi_ok)
+        return "no ACPI tables: cannot find the IOMMU";
+    if (!platform.dmar_present)
+        return "no DMAR table: VT-d not enabled in firmware?";
+    for (unsigned i = 0; i < platform.dmar.nunits; i++)
+        if (platform.dmar.units[i].usable)
+            return NULL;
+    return "DMAR table has no usable remapping unit (see the diagnostics above)";
+}
+
+void platform_dump_table(const char *sig)
+{
+    const void *p;
+    size_t len;
+    if (!with_table(sig, &p, &len)) {
+        kprintf("# dump: no %s table\n", sig);
+        return;
+    }
+    const uint8_t *b = p;
+    kprintf("# dump %s %zu bytes\n", sig, len);
+    for (size_t off = 0; off < len; off += 32) {
+        char line[80];
+        int n = 0;
+        for (size_t i = off; i < off + 32 && i < len; i++)
+            n += ksnprintf(line + n, sizeof(line) - n, "%02x", b[i]);
+        kprintf("# dump %s %04zx %s\n", sig, off, line);
+    }
 }

@@ -18,20 +18,32 @@
 #include "tests/platform.h"
 #include "tests/results.h"
 #include "tests/run.h"
+#include "tests/suite.h"
 
 struct config cfg;
 struct boot_info *boot;
 
 static uint8_t bsp_ist_stack[IST_STACK_SIZE] __attribute__((aligned(16)));
 
-struct suite {
-    const char *name;
-    void (*run)(void);
-};
+extern const struct suite_desc __suites_start[], __suites_end[];
 
-static const struct suite suites[] = {
-    { "boot", suite_boot },
-};
+/* The registered suites, in their order. */
+static const struct suite_desc *sorted_suites[32];
+static size_t nsuites;
+
+static void collect_suites(void)
+{
+    for (const struct suite_desc *d = __suites_start; d < __suites_end; d++) {
+        if (nsuites == ARRAY_SIZE(sorted_suites))
+            break;
+        size_t i = nsuites++;
+        while (i > 0 && sorted_suites[i - 1]->order > d->order) {
+            sorted_suites[i] = sorted_suites[i - 1];
+            i--;
+        }
+        sorted_suites[i] = d;
+    }
+}
 
 static void fatal_exception(const char *reason)
 {
@@ -77,6 +89,15 @@ static void print_header(void)
     if (!cpu.cx16)
         kprintf("# cpu: CMPXCHG16B (CPUID.01H:ECX.CX16) missing: PASID entry updates "
                 "cannot be atomic; PASID suites will be skipped\n");
+    if (platform.acpi_ok) {
+        char sigs[ACPI_MAX_TABLES * 5 + 1];
+        size_t n = 0;
+        for (unsigned i = 0; i < platform.acpi.count; i++)
+            n += (size_t)ksnprintf(sigs + n, sizeof(sigs) - n, " %.4s",
+                                   platform.acpi.tables[i].hdr.signature);
+        kprintf("# acpi: RSDP rev %u (%s), %s with %u tables:%s\n", platform.acpi.rsdp_revision,
+                platform.acpi.rsdp_oem_id, platform.acpi.root_sig, platform.acpi.count, sigs);
+    }
     if (boot->cfgfile_found)
         kprintf("# config file: \\vtdsync.cfg read\n");
     if (boot->cmdline[0])
@@ -139,18 +160,25 @@ void kmain(struct boot_info *bi)
         kprintf("1..0 # SKIP help requested\n");
         run_finish();
     }
+    if (cfg.dump_acpi) {
+        static const char *const dumped[] = { "DMAR", "MCFG", "APIC", "FACP", "SPCR", "HPET" };
+        for (size_t i = 0; i < ARRAY_SIZE(dumped); i++)
+            platform_dump_table(dumped[i]);
+    }
     self_test_hooks();
 
+    collect_suites();
     int selected = 0;
-    for (size_t i = 0; i < ARRAY_SIZE(suites); i++)
-        selected += config_list_has(cfg.suites, suites[i].name);
+    for (size_t i = 0; i < nsuites; i++)
+        selected += config_list_has(cfg.suites, sorted_suites[i]->name);
     ktap_begin(selected);
-    for (size_t i = 0; i < ARRAY_SIZE(suites); i++) {
-        if (!config_list_has(cfg.suites, suites[i].name))
+    for (size_t i = 0; i < nsuites; i++) {
+        const struct suite_desc *s = sorted_suites[i];
+        if (!config_list_has(cfg.suites, s->name))
             continue;
-        percpu_set_activity(suites[i].name);
-        watchdog_suite(suites[i].name, cfg.test_timeout_s);
-        suites[i].run();
+        percpu_set_activity(s->name);
+        watchdog_suite(s->name, cfg.test_timeout_s);
+        s->run();
     }
     watchdog_suite("end", 0);
     run_finish();

@@ -1,18 +1,41 @@
-/* Platform discovery glue: what ACPI and PCI told us, kept for the suites. */
+/* Platform discovery glue: what ACPI told us, kept for the suites. */
 #ifndef TESTS_PLATFORM_H
 #define TESTS_PLATFORM_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "acpi/acpi.h"
+#include "acpi/dmar.h"
+#include "acpi/fadt.h"
+#include "acpi/hpet.h"
+#include "acpi/madt.h"
+#include "acpi/mcfg.h"
+#include "acpi/spcr.h"
+
 struct platform_info {
+    bool acpi_ok;
+    struct acpi_tables acpi;
+    bool dmar_present, mcfg_present, madt_present, fadt_present, spcr_present, hpet_present;
+    struct dmar_info dmar;
+    struct mcfg_info mcfg;
+    struct madt_info madt;
+    struct fadt_info fadt;
+    struct spcr_info spcr;
+    struct hpet_info hpet;
+    unsigned acpi_problems; /* diagnostics printed while parsing */
     uint16_t pm_timer_port;
     bool pm_timer_32bit;
-    bool acpi_ok;
 };
 extern struct platform_info platform;
 
 /* ACPI tables, the console choice (console= or SPCR) and TSC calibration. */
 void platform_early_init(void);
+/* Why the IOMMU suites cannot run, or NULL when a usable unit exists. */
+const char *platform_iommu_skip_reason(void);
+/* Identity map callback for the ACPI parsers (maps on demand). */
+const void *platform_map_phys(uint64_t phys, uint64_t len, void *ctx);
+/* Hex dump of a table to serial (dump_acpi=1), for tests/data/. */
+void platform_dump_table(const char *sig);
 
 #endif

@@ -32,7 +32,9 @@ void run_abort(enum exit_code code, const char *reason) __attribute__((noreturn)
 void watchdog_start(uint32_t run_seconds);
 void watchdog_suite(const char *suite, uint32_t seconds);
 
-/* Suites. */
+/* Suites register themselves with SUITE() from tests/suite.h; the runner
+ * never needs editing to add one. */
 void suite_boot(void);
+void suite_devices(void);
 
 #endif

@@ -11,6 +11,7 @@
 #include "lib/page.h"
 #include "tests/platform.h"
 #include "tests/run.h"
+#include "tests/suite.h"
 
 static void case_memory_map(void)
 {
@@ -169,3 +170,5 @@ void suite_boot(void)
     case_guarded_exceptions();
     ktap_suite_end();
 }
+
+SUITE("boot", 10, suite_boot);
