@@ -54,8 +54,8 @@ static const struct option options[] = {
       "after the run: auto (QEMU: exit code; else halt), exit, halt, reboot, shutdown"),
     U("timeout", timeout_s, 0, 86400, "600", "whole-run watchdog in seconds (0: off)"),
     U("test_timeout", test_timeout_s, 0, 86400, "120", "per-suite watchdog in seconds (0: off)"),
-    W("test", test, "none|crash|hang|guarded", "none",
-      "self-test of the failure paths: crash (unguarded #PF), hang (stuck test)"),
+    W("test", test, "none|crash|apcrash|hang", "none",
+      "self-test of the failure paths: crash (#PF on the BSP), apcrash (on CPU 1), hang"),
     S("quirk", quirk, "", valid_quirk, "workarounds: pt_ctx_flush (context-cache flush after PT)"),
     W("bench", bench, "none|traffic", "none", "benchmarks to run"),
     U("help", help, 0, 1, "0", "print the options and exit"),
@@ -69,7 +69,7 @@ static const struct option options[] = {
 };
 
 static const char *const suite_names[] = {
-    "all", "boot", "platform", "isolation", "traffic", "transitions",
+    "all", "boot", "devices", "platform", "isolation", "traffic", "transitions",
 };
 
 bool config_list_has(const char *list, const char *name)

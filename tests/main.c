@@ -7,6 +7,7 @@
 #include "arch/x86/lapic.h"
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/tsc.h"
 #include "boot/efi_runtime.h"
@@ -43,6 +44,21 @@ static void collect_suites(void)
         }
         sorted_suites[i] = d;
     }
+}
+
+static void start_cpus(void)
+{
+    static uint32_t ids[MAX_CPUS];
+    uint32_t n = 0;
+    if (!platform.madt_present) {
+        kprintf("# smp: no MADT; running on the bootstrap CPU only\n");
+        return;
+    }
+    for (unsigned i = 0; i < platform.madt.ncpus && n < MAX_CPUS; i++)
+        if (platform.madt.cpus[i].enabled)
+            ids[n++] = platform.madt.cpus[i].apic_id;
+    uint32_t online = smp_start(boot->trampoline_phys, ids, n, MAX_CPUS);
+    kprintf("# smp: %u of %u enabled CPUs online\n", online, n);
 }
 
 static void fatal_exception(const char *reason)
@@ -104,12 +120,24 @@ static void print_header(void)
         kprintf("# load options: %s\n", boot->cmdline);
 }
 
+static void null_write(void *arg)
+{
+    (void)arg;
+    volatile uintptr_t null = 0;
+    *(volatile uint32_t *)null = 0xdead;
+}
+
 static void self_test_hooks(void)
 {
     if (!strcmp(cfg.test, "crash")) {
         ktap_diag("test=crash: writing through a NULL pointer outside any guard");
-        volatile uintptr_t null = 0;
-        *(volatile uint32_t *)null = 0xdead;
+        null_write(0);
+    }
+    if (!strcmp(cfg.test, "apcrash")) {
+        ktap_diag("test=apcrash: CPU 1 writes through a NULL pointer");
+        if (!smp_run_on(1, null_write, 0))
+            ktap_diag("test=apcrash: no application processor online");
+        udelay(2000000);
     }
     if (!strcmp(cfg.test, "hang")) {
         ktap_suite_begin("hang", 1);
@@ -151,6 +179,7 @@ void kmain(struct boot_info *bi)
     lapic_timer_calibrate();
     irq_enable();
     watchdog_start(cfg.timeout_s);
+    start_cpus();
 
     print_header();
     config_print(&cfg);

@@ -4,6 +4,8 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/paging.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/trap.h"
 #include "arch/x86/tsc.h"
 #include "lib/kstring.h"
@@ -158,9 +160,36 @@ static void case_guarded_exceptions(void)
               "#PF caught %d, #UD caught %d", pf, ud);
 }
 
+static volatile uint32_t ran_on[MAX_CPUS];
+
+static void report_in(void *arg)
+{
+    uint32_t index = (uint32_t)(uintptr_t)arg;
+    ran_on[index] = lapic_id() + 1;
+}
+
+static void case_smp(void)
+{
+    uint32_t ok = 0;
+    for (uint32_t i = 1; i < cpus_online; i++) {
+        ran_on[i] = 0;
+        if (smp_run_on(i, report_in, (void *)(uintptr_t)i) && smp_wait(i, 1000000) &&
+            ran_on[i] == percpu[i].apic_id + 1)
+            ok++;
+        else
+            ktap_diag("CPU %u (APIC %u) did not run its work", i, percpu[i].apic_id);
+    }
+    ktap_diag("%u CPUs online, %u application processors answered", cpus_online, ok);
+    if (cpus_online == 1)
+        ktap_case(KTAP_SKIP, "smp", "one CPU online: nothing to start");
+    else
+        ktap_case(ok == cpus_online - 1 ? KTAP_PASS : KTAP_FAIL, "smp", "%u of %u APs answered",
+                  ok, cpus_online - 1);
+}
+
 void suite_boot(void)
 {
-    ktap_suite_begin("boot", 7);
+    ktap_suite_begin("boot", 8);
     case_memory_map();
     case_allocator();
     case_self_ipi();
@@ -168,6 +197,7 @@ void suite_boot(void)
     case_tsc();
     case_cpu_features();
     case_guarded_exceptions();
+    case_smp();
     ktap_suite_end();
 }
 
