@@ -6,6 +6,7 @@
 #include "arch/x86/paging.h"
 #include "arch/x86/tsc.h"
 #include "drivers/console.h"
+#include "drivers/pci.h"
 #include "drivers/serial.h"
 #include "lib/kstring.h"
 #include "lib/printf.h"
@@ -35,19 +36,15 @@ static void count_diag(void *ctx, const char *line)
 }
 
 /* DMAR device-scope paths walk through bridges: their bus numbers come
- * from configuration space (ECAM from MCFG). */
+ * from configuration space. */
 static int read_bridge_byte(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn, unsigned off)
 {
-    if (!platform.mcfg_present)
+    uint32_t id = pci_cfg_read32(seg, bus, dev, fn, 0);
+    if (id == 0xffffffffu)
         return -1;
-    uint64_t a = mcfg_ecam_address(&platform.mcfg, seg, bus, dev, fn);
-    if (!a || !paging_map_mmio(a, 4096))
-        return -1;
-    if (mmio_read16(a) == 0xffff)
-        return -1;
-    if ((mmio_read8(a + 0x0e) & 0x7f) != 1) /* not a PCI-to-PCI bridge */
-        return -1;
-    return mmio_read8(a + off);
+    if (((pci_cfg_read32(seg, bus, dev, fn, 0x0c) >> 16) & 0x7f) != 1)
+        return -1; /* not a PCI-to-PCI bridge */
+    return (int)((pci_cfg_read32(seg, bus, dev, fn, off & ~3u) >> (8 * (off & 3))) & 0xff);
 }
 
 static int secondary_bus(void *ctx, uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn)
@@ -60,6 +57,23 @@ static int subordinate_bus(void *ctx, uint16_t seg, uint8_t bus, uint8_t dev, ui
 {
     (void)ctx;
     return read_bridge_byte(seg, bus, dev, fn, 0x1a);
+}
+
+static void enumerate_pci(void)
+{
+    static struct pci_ecam_window w[PCI_MAX_WINDOWS];
+    unsigned n = 0;
+    for (unsigned i = 0; platform.mcfg_present && i < platform.mcfg.count && n < PCI_MAX_WINDOWS;
+         i++) {
+        w[n].base = platform.mcfg.windows[i].base;
+        w[n].segment = platform.mcfg.windows[i].segment;
+        w[n].start_bus = platform.mcfg.windows[i].start_bus;
+        w[n].end_bus = platform.mcfg.windows[i].end_bus;
+        n++;
+    }
+    if (!n)
+        kprintf("# pci: no MCFG; using legacy configuration ports for segment 0\n");
+    pci_init(w, n);
 }
 
 /* Maps and parses the first table with `sig`; false when absent. */
@@ -81,10 +95,13 @@ static void parse_acpi(void)
 
     if (!boot->rsdp_phys) {
         kprintf("# acpi: the firmware gave no RSDP; no ACPI tables\n");
+        enumerate_pci();
         return;
     }
-    if (acpi_tables_load(&platform.acpi, boot->rsdp_phys, platform_map_phys, 0, &d) != 0)
+    if (acpi_tables_load(&platform.acpi, boot->rsdp_phys, platform_map_phys, 0, &d) != 0) {
+        enumerate_pci();
         return;
+    }
     platform.acpi_ok = true;
     if (with_table("FACP", &p, &len))
         platform.fadt_present = fadt_parse(p, len, &platform.fadt, &d) == 0;
@@ -96,9 +113,12 @@ static void parse_acpi(void)
         platform.spcr_present = spcr_parse(p, len, &platform.spcr, &d) == 0;
     if (with_table("HPET", &p, &len))
         platform.hpet_present = hpet_parse(p, len, &platform.hpet, &d) == 0;
+    enumerate_pci();
     if (with_table("DMAR", &p, &len)) {
         struct dmar_pci_ops pci = { secondary_bus, subordinate_bus, 0 };
+        unsigned before = platform.acpi_problems;
         platform.dmar_present = dmar_parse(p, len, &pci, &platform.dmar, &d) == 0;
+        platform.dmar_problems = platform.acpi_problems - before;
     }
     if (platform.fadt_present && platform.fadt.pm_timer_present &&
         platform.fadt.pm_timer.space_id == 1 && platform.fadt.pm_timer.address <= 0xffff) {

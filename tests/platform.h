@@ -24,6 +24,7 @@ struct platform_info {
     struct spcr_info spcr;
     struct hpet_info hpet;
     unsigned acpi_problems; /* diagnostics printed while parsing */
+    unsigned dmar_problems; /* of which about the DMAR */
     uint16_t pm_timer_port;
     bool pm_timer_32bit;
 };

@@ -8,7 +8,7 @@ A scenario is tests/scenarios/NAME.scn, lines of `key: value`:
   aw:       39 | 48 (intel-iommu aw-bits; default: QEMU's)
   smp:      CPUs (default 2)        mem: RAM (default 512M)
   devices:  any of nvme edu nvme-bridge edu-bridge usb-esp (default: nvme edu)
-  qemu:     extra QEMU arguments (repeatable)
+  qemu:     extra QEMU arguments (repeatable; $ROOT is the repository)
   cfg:      a line for \\vtdsync.cfg (repeatable)
   expect:   pass | fail | skip | crash | timeout (the firmware's verdict)
   match:    a regex some serial line must match (repeatable)
@@ -142,7 +142,7 @@ def qemu_command(sc, workdir, accel, extra, serial_args):
     if "edu-bridge" in devices:
         cmd += ["-device", "edu,bus=rp1"]
     for q in sc["qemu"]:
-        cmd += shlex.split(q)
+        cmd += shlex.split(q.replace("$ROOT", ROOT))
     if extra:
         cmd += shlex.split(extra)
     cmd += serial_args
