@@ -54,3 +54,36 @@ uint64_t efi_get_variable(const char *name, void *data, size_t *size)
     *size = sz;
     return EFI_ERROR(s) ? (uint64_t)s : 0;
 }
+
+static void put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + (v / 10) % 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+void efi_time_string(char *buf, size_t size)
+{
+    EFI_TIME t;
+    const char *unknown = "unknown";
+    if (size < 20 || !rt ||
+        EFI_ERROR(uefi_call_wrapper(rt->GetTime, 2, &t, NULL))) {
+        for (size_t i = 0; i < size && i < 8; i++)
+            buf[i] = unknown[i];
+        if (size)
+            buf[size < 8 ? size - 1 : 7] = 0;
+        return;
+    }
+    put2(buf, t.Year / 100);
+    put2(buf + 2, t.Year % 100);
+    buf[4] = '-';
+    put2(buf + 5, t.Month);
+    buf[7] = '-';
+    put2(buf + 8, t.Day);
+    buf[10] = 'T';
+    put2(buf + 11, t.Hour);
+    buf[13] = ':';
+    put2(buf + 14, t.Minute);
+    buf[16] = ':';
+    put2(buf + 17, t.Second);
+    buf[19] = 0;
+}

@@ -16,4 +16,7 @@ void efi_reset(enum efi_reset_kind kind);
 uint64_t efi_set_variable(const char *name, const void *data, size_t size);
 uint64_t efi_get_variable(const char *name, void *data, size_t *size);
 
+/* The firmware's wall clock as "YYYY-MM-DDTHH:MM:SS", or "unknown". */
+void efi_time_string(char *buf, size_t size);
+
 #endif

@@ -26,9 +26,13 @@ void results_save(enum exit_code code, const char *reason)
     ktap_totals(&t);
     const char *v = code == EXIT_PASS ? "PASS" : code == EXIT_ALL_SKIPPED ? "SKIPPED"
                   : code == EXIT_CRASH ? "CRASH" : code == EXIT_TIMEOUT ? "TIMEOUT" : "FAIL";
+    char when[24];
+    efi_time_string(when, sizeof(when));
     int n = ksnprintf(text, sizeof(text),
-                      "vtdsync %s\nverdict=%s\npassed=%d\nfailed=%d\nskipped=%d\nreason=%s\n",
-                      VTDSYNC_VERSION, v, t.passed, t.failed, t.skipped, reason ? reason : "");
+                      "vtdsync %s\nverdict=%s\npassed=%d\nfailed=%d\nskipped=%d\ntime=%s\n"
+                      "reason=%s\n",
+                      VTDSYNC_VERSION, v, t.passed, t.failed, t.skipped, when,
+                      reason ? reason : "");
     for (int i = 0; i < nfails && n < (int)sizeof(text); i++)
         n += ksnprintf(text + n, sizeof(text) - n, "fail=%s\n", fails[i]);
     if (n >= (int)sizeof(text))

@@ -7,13 +7,19 @@ A scenario is tests/scenarios/NAME.scn, lines of `key: value`:
             (raw: give the whole -device intel-iommu,... in qemu:)
   aw:       39 | 48 (intel-iommu aw-bits; default: QEMU's)
   smp:      CPUs (default 2)        mem: RAM (default 512M)
-  devices:  any of nvme edu nvme-bridge edu-bridge usb-esp (default: nvme edu)
+  devices:  any of nvme edu nvme-bridge edu-bridge (default: nvme edu)
   qemu:     extra QEMU arguments (repeatable; $ROOT is the repository)
   cfg:      a line for \\vtdsync.cfg (repeatable)
   expect:   pass | fail | skip | crash | timeout (the firmware's verdict)
   match:    a regex some serial line must match (repeatable)
   nomatch:  a regex no serial line may match (repeatable)
   timeout:  seconds before the harness kills QEMU (default 180)
+  image:    esp (default: a FAT image made for the run, on AHCI) | usb (the
+            `make usb` disk image, cfg: lines added, on an xHCI USB stick)
+  boots:    boot N times against the same OVMF variable store (default 1);
+            expect/match/nomatch apply to the last boot
+  screenshot: a PNG path: on the summary line, save the screen (QEMU
+            screendump) before the machine exits (runs with end=halt)
 
 usage: qemu-run.py --scenario NAME [--accel tcg|kvm] [--qemu-extra ARGS]
                    [--cfg 'k=v ...'] [--quiet] [--log FILE]
@@ -42,7 +48,8 @@ def load_scenario(name):
     path = os.path.join(ROOT, "tests", "scenarios", name + ".scn")
     sc = {"name": name, "desc": "", "iommu": "scalable", "aw": "", "smp": "2",
           "mem": "512M", "devices": "nvme edu", "qemu": [], "cfg": [],
-          "expect": "pass", "match": [], "nomatch": [], "timeout": "180"}
+          "expect": "pass", "match": [], "nomatch": [], "timeout": "180",
+          "image": "esp", "boots": "1", "screenshot": ""}
     with open(path) as f:
         for lineno, line in enumerate(f, 1):
             line = line.rstrip("\n")
@@ -100,6 +107,20 @@ def make_esp(workdir, cfg_lines):
     return img
 
 
+def usb_image(workdir, cfg_lines):
+    src = os.path.join(BUILD, "vtdsync.img")
+    if not os.path.exists(src):
+        raise SystemExit("scenario needs build/vtdsync.img: run `make usb` first")
+    img = os.path.join(workdir, "usb.img")
+    shutil.copy(src, img)
+    if cfg_lines:
+        cfg = os.path.join(workdir, "vtdsync.cfg")
+        with open(cfg, "w") as f:
+            f.write("# written by tools/qemu-run.py\n" + "\n".join(cfg_lines) + "\n")
+        subprocess.run(["mcopy", "-o", "-i", img + "@@1M", cfg, "::/vtdsync.cfg"], check=True)
+    return img
+
+
 def nvme_image(workdir):
     img = os.path.join(workdir, "nvme.img")
     if not os.path.exists(img):
@@ -108,11 +129,14 @@ def nvme_image(workdir):
     return img
 
 
-def qemu_command(sc, workdir, accel, extra, serial_args):
+def qemu_command(sc, workdir, accel, extra, serial_args, fresh_vars=True):
     vars_fd = os.path.join(workdir, "OVMF_VARS.fd")
-    if not os.path.exists(vars_fd) or sc.get("fresh_vars", True):
+    if not os.path.exists(vars_fd) or fresh_vars:
         shutil.copy(OVMF_VARS, vars_fd)
-    esp = make_esp(workdir, sc["cfg"])
+    if sc["image"] == "usb":
+        esp = usb_image(workdir, sc["cfg"])
+    else:
+        esp = make_esp(workdir, sc["cfg"])
     accel_arg = "tcg,thread=multi" if accel == "tcg" else accel
     cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", accel_arg,
            "-cpu", "max", "-smp", sc["smp"], "-m", sc["mem"],
@@ -122,7 +146,7 @@ def qemu_command(sc, workdir, accel, extra, serial_args):
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
     cmd += iommu_args(sc)
     devices = sc["devices"].split()
-    if "usb-esp" in devices:
+    if sc["image"] == "usb":
         cmd += ["-device", "qemu-xhci,id=xhci",
                 "-drive", f"if=none,id=esp,format=raw,file={esp}",
                 "-device", "usb-storage,bus=xhci.0,drive=esp,bootindex=0"]
@@ -145,6 +169,8 @@ def qemu_command(sc, workdir, accel, extra, serial_args):
         cmd += shlex.split(q.replace("$ROOT", ROOT))
     if extra:
         cmd += shlex.split(extra)
+    if sc["screenshot"]:
+        cmd += ["-monitor", f"unix:{os.path.join(workdir, 'monitor.sock')},server,nowait"]
     cmd += serial_args
     return cmd
 
@@ -174,45 +200,124 @@ def run_scenario(sc, accel="tcg", extra="", live=False, log_path=None):
     """Boot one scenario; returns (ok, verdict, seconds, log_lines, problems)."""
     workdir = os.path.join(BUILD, "scenarios", sc["name"])
     os.makedirs(workdir, exist_ok=True)
-    log_path = log_path or os.path.join(workdir, "serial.log")
+    if sc["screenshot"] and "end=halt" not in " ".join(sc["cfg"]):
+        sc = dict(sc, cfg=sc["cfg"] + ["end=halt"])
+    start = time.time()
+    for boot in range(int(sc["boots"])):
+        path = log_path or os.path.join(workdir, "serial.log")
+        if int(sc["boots"]) > 1:
+            path = os.path.join(workdir, f"serial-boot{boot + 1}.log")
+        verdict, lines = boot_once(sc, workdir, accel, extra, live, path, fresh_vars=boot == 0)
+    seconds = time.time() - start
+    problems = check_log(sc, lines, verdict)
+    return not problems, verdict, seconds, lines, problems
+
+
+def read_lines(path):
+    try:
+        with open(path, errors="replace") as f:
+            return [l.rstrip("\r\n") for l in f]
+    except FileNotFoundError:
+        return []
+
+
+def boot_once(sc, workdir, accel, extra, live, log_path, fresh_vars):
     if os.path.exists(log_path):
         os.remove(log_path)
     if live:
         serial = ["-chardev", f"stdio,id=s0,logfile={log_path},signal=off", "-serial", "chardev:s0"]
     else:
         serial = ["-serial", f"file:{log_path}"]
-    cmd = qemu_command(sc, workdir, accel, extra, serial)
+    cmd = qemu_command(sc, workdir, accel, extra, serial, fresh_vars)
     with open(os.path.join(workdir, "qemu-cmd.txt"), "w") as f:
         f.write(" ".join(shlex.quote(c) for c in cmd) + "\n")
-    start = time.time()
     stdin = None if live else subprocess.DEVNULL
     out = None if live else open(os.path.join(workdir, "qemu-stderr.txt"), "w")
     proc = subprocess.Popen(cmd, stdin=stdin, stdout=out, stderr=out if out else None,
                             start_new_session=True)
-
     LIVE.add(proc)
+    status = None
     try:
-        status = proc.wait(timeout=int(sc["timeout"]))
+        if sc["screenshot"]:
+            status = screenshot_when_done(sc, workdir, proc, log_path)
+        else:
+            status = proc.wait(timeout=int(sc["timeout"]))
     except subprocess.TimeoutExpired:
         kill_group(proc)
         proc.wait()
         status = None
     finally:
         LIVE.discard(proc)
-    seconds = time.time() - start
-    if out:
-        out.close()
-    try:
-        with open(log_path, errors="replace") as f:
-            lines = [l.rstrip("\r\n") for l in f]
-    except FileNotFoundError:
-        lines = []
+        if out:
+            out.close()
+    lines = read_lines(log_path)
     if status is None:
         verdict = "hang"
+    elif status == "screenshot":
+        verdict = verdict_from_summary(lines)
     else:
         verdict = VERDICTS.get(status, f"qemu-status-{status}")
-    problems = check_log(sc, lines, verdict)
-    return not problems, verdict, seconds, lines, problems
+    return verdict, lines
+
+
+def verdict_from_summary(lines):
+    """The verdict of a run that halted instead of exiting (screenshots)."""
+    for l in reversed(lines):
+        m = re.match(r"^# run time \d+ ms, verdict (\w+)", l)
+        if m:
+            return {"PASS": "pass", "FAIL": "fail", "SKIPPED": "skip"}.get(m.group(1), "fail")
+    return "hang"
+
+
+def screenshot_when_done(sc, workdir, proc, log_path):
+    """Wait for the summary line, save the screen as PNG, stop QEMU."""
+    import socket
+    deadline = time.time() + int(sc["timeout"])
+    while time.time() < deadline and proc.poll() is None:
+        lines = read_lines(log_path)
+        if any(re.match(r"^\d+ passed, \d+ failed, \d+ skipped$", l) for l in lines):
+            break
+        time.sleep(0.5)
+    if proc.poll() is not None:
+        return proc.returncode
+    if time.time() >= deadline:
+        raise subprocess.TimeoutExpired("qemu", sc["timeout"])
+    time.sleep(1.0)  # let the banner reach the framebuffer
+    ppm = os.path.join(workdir, "screen.ppm")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.connect(os.path.join(workdir, "monitor.sock"))
+    sock.sendall(f"screendump {ppm}\n".encode())
+    for _ in range(50):
+        if os.path.exists(ppm) and os.path.getsize(ppm) > 0:
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+    sock.sendall(b"quit\n")
+    sock.close()
+    proc.wait(timeout=30)
+    png = sc["screenshot"].replace("$ROOT", ROOT)
+    ppm_to_png(ppm, png)
+    return "screenshot"
+
+
+def ppm_to_png(ppm, png):
+    """Binary P6 PPM to PNG with only the standard library."""
+    import struct
+    import zlib
+    data = open(ppm, "rb").read()
+    parts = data.split(maxsplit=4)
+    if parts[0] != b"P6":
+        raise SystemExit(f"{ppm}: not a P6 PPM")
+    w, h, pixels = int(parts[1]), int(parts[2]), parts[4]
+    raw = b"".join(b"\x00" + pixels[y * w * 3:(y + 1) * w * 3] for y in range(h))
+
+    def chunk(kind, body):
+        c = struct.pack(">I", len(body)) + kind + body
+        return c + struct.pack(">I", zlib.crc32(kind + body) & 0xffffffff)
+    os.makedirs(os.path.dirname(os.path.abspath(png)), exist_ok=True)
+    with open(png, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
 def check_log(sc, lines, verdict):
@@ -223,7 +328,7 @@ def check_log(sc, lines, verdict):
     if not ktap:
         problems.append("no KTAP output on serial")
     last = next((l for l in reversed(lines) if l.strip()), "")
-    if verdict in ("pass", "fail", "skip", "crash", "timeout") and \
+    if verdict in ("pass", "fail", "skip", "crash", "timeout") and not sc["screenshot"] and \
             not re.match(r"^\d+ passed, \d+ failed, \d+ skipped$", last):
         problems.append(f"last line is not the summary: {last!r}")
     for pat in sc["match"]:
