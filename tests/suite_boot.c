@@ -115,12 +115,18 @@ static void case_tsc(void)
     }
     uint64_t hz = tsc_measure_against_pm(platform.pm_timer_port, platform.pm_timer_32bit, 50);
     uint64_t diff = hz > tsc_hz ? hz - tsc_hz : tsc_hz - hz;
-    /* 5%: emulated timers under TCG are noisy; real machines do far better. */
-    bool ok = hz && diff * 20 <= tsc_hz;
-    ktap_diag("tsc %llu kHz (%s) vs %llu kHz over 50 ms of PM timer; invariant %s",
+    /* The check catches a broken calibration (a wrong timer, a factor of
+     * two), not jitter: 2% on hardware; 25% under a hypervisor, where both
+     * clocks follow a host that may be busy with other guests. */
+    uint64_t tolerance_pct = cpu.hypervisor ? 25 : 2;
+    bool ok = hz && diff * 100 <= tsc_hz * tolerance_pct;
+    ktap_diag("tsc %llu kHz (%s) vs %llu kHz over 50 ms of PM timer (%llu.%u%% apart); "
+              "invariant %s",
               (unsigned long long)(tsc_hz / 1000), tsc_source, (unsigned long long)(hz / 1000),
+              (unsigned long long)(diff * 100 / tsc_hz), (unsigned)(diff * 1000 / tsc_hz % 10),
               cpu.invariant_tsc ? "yes" : "no");
-    ktap_case(ok ? KTAP_PASS : KTAP_FAIL, "tsc_vs_pm_timer", "differs by more than 5%%");
+    ktap_case(ok ? KTAP_PASS : KTAP_FAIL, "tsc_vs_pm_timer", "differs by more than %llu%%",
+              (unsigned long long)tolerance_pct);
 }
 
 static void case_cpu_features(void)
