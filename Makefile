@@ -3,7 +3,8 @@
 #   make          build/vtdsync.efi
 #   make run      boot it under QEMU 10 + OVMF (second-stage scenario)
 #   make test     host tests, then every QEMU scenario; last line N passed, N failed
-#   make host-test / make scenarios / make fuzz / make usb
+#   make usb      build/vtdsync.img, a GPT disk image with a FAT32 ESP (dd it to a stick)
+#   make host-test / make scenarios / make fuzz
 #
 # Variables: CROSS_COMPILE=x86_64-linux-gnu-  ACCEL=tcg|kvm  QEMU_EXTRA="..."
 #            SCENARIOS="name ..." (subset for make scenarios/test)
@@ -119,13 +120,19 @@ run: $(BUILD)/vtdsync.efi | deps
 	@$(PYTHON) tools/qemu-run.py --scenario run $(if $(ACCEL),--accel $(ACCEL)) \
 	    $(if $(QEMU_EXTRA),--qemu-extra "$(QEMU_EXTRA)") $(if $(CFG),--cfg "$(CFG)")
 
-scenarios: $(BUILD)/vtdsync.efi | deps
+scenarios: $(BUILD)/vtdsync.efi $(BUILD)/vtdsync.img | deps
 	@$(PYTHON) tools/run-tests.py --scenarios $(SCENARIOS)
 
 FUZZ_TEST_SECONDS ?= 20
-test: $(BUILD)/vtdsync.efi host-build $(FUZZERS:%=$(BUILD)/fuzz/%) | deps
+test: $(BUILD)/vtdsync.efi $(BUILD)/vtdsync.img host-build $(FUZZERS:%=$(BUILD)/fuzz/%) | deps
 	@$(PYTHON) tools/run-tests.py --host $(HOST_TESTS:%=$(BUILD)/host/%) \
 	    --fuzz $(FUZZ_TEST_SECONDS) $(FUZZERS:%=$(BUILD)/fuzz/%) --scenarios $(SCENARIOS)
+
+# --- bootable USB image: GPT with one FAT32 ESP, built without root ------------
+USB_MB ?= 64
+usb: $(BUILD)/vtdsync.img
+$(BUILD)/vtdsync.img: $(BUILD)/vtdsync.efi tools/vtdsync.cfg.default tools/make-usb.sh | deps
+	@bash tools/make-usb.sh $@ $(BUILD)/vtdsync.efi tools/vtdsync.cfg.default $(USB_MB)
 
 # Install missing build/run tools (apt; QEMU 10 from bookworm-backports).
 deps:
@@ -134,4 +141,4 @@ deps:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all run test host-test host-build scenarios fuzz deps clean
+.PHONY: all run test host-test host-build scenarios fuzz deps clean usb
