@@ -95,10 +95,13 @@ $(BUILD)/host/$(1): tests/host/$(1).c $(call host_deps,$(1)) tests/host/check.h 
 endef
 $(foreach t,$(HOST_TESTS),$(eval $(call host_rule,$(t))))
 
+# Tests of the tools (results reader, LAVA pattern), run like host tests.
+TOOL_TESTS := $(sort $(wildcard tests/tools/test_*.py))
+
 host-build: $(HOST_TESTS:%=$(BUILD)/host/%)
 
 host-test: host-build
-	@$(PYTHON) tools/run-tests.py --host $(HOST_TESTS:%=$(BUILD)/host/%)
+	@$(PYTHON) tools/run-tests.py --host $(HOST_TESTS:%=$(BUILD)/host/%) $(TOOL_TESTS)
 
 # --- fuzzers (libFuzzer) --------------------------------------------------------
 FUZZERS := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
@@ -125,7 +128,7 @@ scenarios: $(BUILD)/vtdsync.efi $(BUILD)/vtdsync.img | deps
 
 FUZZ_TEST_SECONDS ?= 20
 test: $(BUILD)/vtdsync.efi $(BUILD)/vtdsync.img host-build $(FUZZERS:%=$(BUILD)/fuzz/%) | deps
-	@$(PYTHON) tools/run-tests.py --host $(HOST_TESTS:%=$(BUILD)/host/%) \
+	@$(PYTHON) tools/run-tests.py --host $(HOST_TESTS:%=$(BUILD)/host/%) $(TOOL_TESTS) \
 	    --fuzz $(FUZZ_TEST_SECONDS) $(FUZZERS:%=$(BUILD)/fuzz/%) --scenarios $(SCENARIOS)
 
 # --- bootable USB image: GPT with one FAT32 ESP, built without root ------------

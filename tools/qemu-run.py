@@ -18,6 +18,9 @@ A scenario is tests/scenarios/NAME.scn, lines of `key: value`:
             `make usb` disk image, cfg: lines added, on an xHCI USB stick)
   boots:    boot N times against the same OVMF variable store (default 1);
             expect/match/nomatch apply to the last boot
+  after:    a shell command run after the last boot ($WORK is the scenario's
+            directory, $ROOT the repository); its output lines are checked
+            by match:/nomatch: along with the serial log
   screenshot: a PNG path: on the summary line, save the screen (QEMU
             screendump) before the machine exits (runs with end=halt)
 
@@ -49,7 +52,7 @@ def load_scenario(name):
     sc = {"name": name, "desc": "", "iommu": "scalable", "aw": "", "smp": "2",
           "mem": "512M", "devices": "nvme edu", "qemu": [], "cfg": [],
           "expect": "pass", "match": [], "nomatch": [], "timeout": "180",
-          "image": "esp", "boots": "1", "screenshot": ""}
+          "image": "esp", "boots": "1", "screenshot": "", "after": ""}
     with open(path) as f:
         for lineno, line in enumerate(f, 1):
             line = line.rstrip("\n")
@@ -210,6 +213,13 @@ def run_scenario(sc, accel="tcg", extra="", live=False, log_path=None):
         verdict, lines = boot_once(sc, workdir, accel, extra, live, path, fresh_vars=boot == 0)
     seconds = time.time() - start
     problems = check_log(sc, lines, verdict)
+    if sc["after"]:
+        cmd = sc["after"].replace("$WORK", workdir).replace("$ROOT", ROOT)
+        p = subprocess.run(cmd, shell=True, capture_output=True, text=True, cwd=ROOT)
+        after = (p.stdout + p.stderr).splitlines()
+        with open(os.path.join(workdir, "after.txt"), "w") as f:
+            f.write("\n".join(after) + "\n")
+        problems = check_log(dict(sc, expect=verdict), lines + after, verdict)
     return not problems, verdict, seconds, lines, problems
 
 
