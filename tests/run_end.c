@@ -6,6 +6,7 @@
 #include "arch/x86/tsc.h"
 #include "boot/efi_runtime.h"
 #include "drivers/console.h"
+#include "iommu/vtd.h"
 #include "lib/ktap.h"
 #include "lib/printf.h"
 #include "tests/results.h"
@@ -70,6 +71,7 @@ static enum exit_code verdict(void)
 static void finish(enum exit_code code, const char *reason)
 {
     lapic_timer_start(VEC_WATCHDOG, 0, false);
+    vtd_shutdown_all(); /* translation off: leave the units safe; no-op without units */
     struct ktap_totals t;
     ktap_totals(&t);
     kprintf("# run time %llu ms, verdict %s\n", (unsigned long long)(uptime_us() / 1000),

@@ -1,0 +1,392 @@
+/* Invalidation queue and register-based invalidation (spec 6.5). */
+#include "iommu/qi.h"
+
+#include "iommu/vtd.h"
+#include "iommu/vtd_regs.h"
+#include "lib/kstring.h"
+#include "lib/ktap.h"
+#include "lib/printf.h"
+
+/* Descriptor fields (spec 6.5.2.x), qword 0 unless noted. */
+#define DESC_G(g) ((uint64_t)(g) << 4)
+#define DESC_DID(d) ((uint64_t)(d) << 16)
+#define DESC_SID(s) ((uint64_t)(s) << 32)
+#define DESC_FM(f) ((uint64_t)((f)&3) << 48)
+#define DESC_PASID(p) ((uint64_t)((p)&0xfffff) << 32)
+#define DESC_IOTLB_DW (1ULL << 6)
+#define DESC_IOTLB_DR (1ULL << 7)
+#define DESC_WAIT_IF (1ULL << 4)
+#define DESC_WAIT_SW (1ULL << 5)
+#define DESC_WAIT_FN (1ULL << 6)
+#define DESC_WAIT_DATA(d) ((uint64_t)(d) << 32)
+/* qword 1 of the address-carrying descriptors */
+#define DESC_ADDR(a, am, ih) (((a) & ~0xfffULL) | ((ih) ? 1ULL << 6 : 0) | ((am)&0x3f))
+
+const char *vtd_desc_type_name(unsigned type)
+{
+    switch (type) {
+    case VTD_DESC_CC:
+        return "context-cache";
+    case VTD_DESC_IOTLB:
+        return "iotlb";
+    case VTD_DESC_DEVTLB:
+        return "device-tlb";
+    case VTD_DESC_IEC:
+        return "interrupt-entry-cache";
+    case VTD_DESC_WAIT:
+        return "wait";
+    case VTD_DESC_PIOTLB:
+        return "pasid-iotlb";
+    case VTD_DESC_PC:
+        return "pasid-cache";
+    case VTD_DESC_PDEVTLB:
+        return "pasid-device-tlb";
+    default:
+        return "reserved";
+    }
+}
+
+int vtd_desc_format(const uint64_t *d, bool wide, char *buf, unsigned len)
+{
+    unsigned type = (unsigned)((d[0] & 0xf) | ((d[0] >> 5) & 0x70)); /* 3:0 + 11:9 */
+    unsigned g = (unsigned)((d[0] >> 4) & 3);
+    int n = ksnprintf(buf, len, "[%#llx %#llx", (unsigned long long)d[0], (unsigned long long)d[1]);
+    if (wide)
+        n += ksnprintf(buf + n, len - n, " %#llx %#llx", (unsigned long long)d[2],
+                       (unsigned long long)d[3]);
+    n += ksnprintf(buf + n, len - n, "] type=%#x (%s)", type, vtd_desc_type_name(type));
+    switch (type) {
+    case VTD_DESC_CC:
+    case VTD_DESC_IOTLB:
+        n += ksnprintf(buf + n, len - n, " g=%u did=%u", g, (unsigned)((d[0] >> 16) & 0xffff));
+        break;
+    case VTD_DESC_PIOTLB:
+    case VTD_DESC_PC:
+        n += ksnprintf(buf + n, len - n, " g=%u did=%u pasid=%u", g,
+                       (unsigned)((d[0] >> 16) & 0xffff), (unsigned)((d[0] >> 32) & 0xfffff));
+        break;
+    case VTD_DESC_WAIT:
+        n += ksnprintf(buf + n, len - n, " sw=%d if=%d", (int)((d[0] >> 5) & 1),
+                       (int)((d[0] >> 4) & 1));
+        break;
+    default:
+        break;
+    }
+    return n;
+}
+
+static unsigned desc_qwords(const struct vtd_unit *u)
+{
+    return u->qi.wide ? 4 : 2;
+}
+
+static unsigned desc_shift(const struct vtd_unit *u)
+{
+    return u->qi.wide ? 5 : 4; /* IQH/IQT hold byte offsets (11.4.9.1) */
+}
+
+static unsigned hw_head(struct vtd_unit *u)
+{
+    return (unsigned)((vtd_read64(u, VTD_REG_IQH) & 0x7fff0ULL) >> desc_shift(u));
+}
+
+static void kick_tail(struct vtd_unit *u)
+{
+    vtd_write64(u, VTD_REG_IQT, (uint64_t)u->qi.tail << desc_shift(u));
+}
+
+/* ---- error handling (spec 6.5.2.10) -------------------------------------------- */
+
+static void report_and_fix_iqe(struct vtd_unit *u)
+{
+    struct vtd_qi *q = &u->qi;
+    unsigned head = hw_head(u);
+    uint64_t *slot = &q->queue[head * desc_qwords(u)];
+    uint64_t rec = vtd_read64(u, VTD_REG_IQERCD);
+    char desc[160];
+    memset(q->last_error_desc, 0, sizeof(q->last_error_desc));
+    memcpy(q->last_error_desc, slot, desc_qwords(u) * 8);
+    q->last_error_index = head;
+    vtd_desc_format(slot, q->wide, desc, sizeof(desc));
+    ktap_diag("qi: unit=%d IQE (invalidation queue error) at index %u IQEI=%u: %s", u->index, head,
+              (unsigned)VTD_IQERCD_IQEI(rec), desc);
+    if (slot[0] == q->filler[0] && slot[1] == q->filler[1]) {
+        /* Our own replacement was refused too: stop using the queue rather
+         * than loop on it. */
+        ktap_diag("qi: unit=%d the replacement descriptor was refused as well: queue abandoned",
+                  u->index);
+        q->broken = true;
+        return;
+    }
+    /* The unit stopped at the bad descriptor (IQH points at it).  Replace
+     * it with a harmless one so that what was queued behind it still runs
+     * once fetching resumes.  The spec allows a wait with neither SW nor IF
+     * as a plain fence, but QEMU rejects it, so the filler is a wait with a
+     * status write to a scratch word next to the real status. */
+    memset(slot, 0, desc_qwords(u) * 8);
+    slot[0] = q->filler[0];
+    slot[1] = q->filler[1];
+    vtd_flush(u, slot, desc_qwords(u) * 8);
+}
+
+uint32_t vtd_qi_check_errors(struct vtd_unit *u)
+{
+    struct vtd_qi *q = &u->qi;
+    if (!q->enabled || q->broken)
+        return 0;
+    uint32_t fsts = vtd_read32(u, VTD_REG_FSTS);
+    uint32_t err = fsts & (uint32_t)(VTD_FSTS_IQE | VTD_FSTS_ITE | VTD_FSTS_ICE);
+    if (!err)
+        return 0;
+    q->errors++;
+    if (err & VTD_FSTS_IQE) {
+        q->iqe++;
+        report_and_fix_iqe(u);
+    }
+    if (err & (VTD_FSTS_ITE | VTD_FSTS_ICE)) {
+        uint64_t rec = vtd_read64(u, VTD_REG_IQERCD);
+        if (err & VTD_FSTS_ITE) {
+            q->ite++;
+            ktap_diag("qi: unit=%d ITE (device-TLB invalidation time-out) sid=%#llx head=%u",
+                      u->index, (unsigned long long)VTD_IQERCD_ITESID(rec), hw_head(u));
+        }
+        if (err & VTD_FSTS_ICE) {
+            q->ice++;
+            ktap_diag("qi: unit=%d ICE (invalid device-TLB invalidation completion) sid=%#llx",
+                      u->index, (unsigned long long)VTD_IQERCD_ICESID(rec));
+        }
+    }
+    /* RW1C: clear exactly the bits handled (never PFO: fault.c owns it). */
+    vtd_write32(u, VTD_REG_FSTS, err);
+    /* The spec resumes fetching once IQE is clear; QEMU resumes only on
+     * the next IQT write.  Rewriting the same tail serves both. */
+    kick_tail(u);
+    return err;
+}
+
+/* ---- submission --------------------------------------------------------------- */
+
+int vtd_qi_submit(struct vtd_unit *u, const uint64_t *desc)
+{
+    struct vtd_qi *q = &u->qi;
+    if (q->broken)
+        return -1;
+    unsigned next = (q->tail + 1) % q->entries;
+    if (next == hw_head(u)) {
+        /* Full: the unit has not fetched the oldest descriptor yet. */
+        q->full_waits++;
+        const struct vtd_ops *o = u->ops;
+        uint64_t start = o->now_us(o->ctx);
+        while (next == hw_head(u)) {
+            vtd_qi_check_errors(u);
+            if (q->broken || o->now_us(o->ctx) - start >= VTD_INV_TIMEOUT_US) {
+                ktap_diag("timeout after %u us waiting for unit=%d invalidation queue space "
+                          "(IQH=%u IQT=%u)",
+                          VTD_INV_TIMEOUT_US, u->index, hw_head(u), q->tail);
+                return -1;
+            }
+            o->relax(o->ctx);
+        }
+    }
+    uint64_t *slot = &q->queue[q->tail * desc_qwords(u)];
+    memcpy(slot, desc, desc_qwords(u) * 8);
+    vtd_flush(u, slot, desc_qwords(u) * 8);
+    q->tail = next;
+    q->submitted++;
+    kick_tail(u);
+    /* QEMU processes the queue inside the IQT write: an error shows up now
+     * and is reported next to the descriptor that caused it. */
+    return vtd_qi_check_errors(u) ? -1 : 0;
+}
+
+static int submit2(struct vtd_unit *u, uint64_t q0, uint64_t q1)
+{
+    uint64_t d[4] = {q0, q1, 0, 0};
+    return vtd_qi_submit(u, d);
+}
+
+/* ---- register-based invalidation (spec 6.5.1, 11.4.7, 11.4.8) ------------- */
+
+static int reg_context(struct vtd_unit *u, enum vtd_cc_gran g, uint16_t did, uint16_t sid,
+                       uint8_t fm)
+{
+    uint64_t cmd = VTD_CCMD_ICC | ((uint64_t)g << VTD_CCMD_CIRG_SHIFT) |
+                   ((uint64_t)(fm & 3) << VTD_CCMD_FM_SHIFT) |
+                   ((uint64_t)sid << VTD_CCMD_SID_SHIFT) | did;
+    vtd_write64(u, VTD_REG_CCMD, cmd);
+    return vtd_wait64(u, VTD_REG_CCMD, VTD_CCMD_ICC, 0, "CCMD.ICC=0") ? 0 : -1;
+}
+
+static int reg_iotlb(struct vtd_unit *u, enum vtd_iotlb_gran g, uint16_t did, uint64_t addr,
+                     uint8_t am, bool ih)
+{
+    unsigned off = u->caps.iro * 16;
+    if (g == VTD_IOTLB_PAGE)
+        vtd_write64(u, off, DESC_ADDR(addr, am, ih));
+    uint64_t cmd = VTD_IOTLB_IVT | ((uint64_t)g << VTD_IOTLB_IIRG_SHIFT) |
+                   ((uint64_t)did << VTD_IOTLB_DID_SHIFT);
+    if (u->caps.drd)
+        cmd |= VTD_IOTLB_DR;
+    if (u->caps.dwd)
+        cmd |= VTD_IOTLB_DW;
+    vtd_write64(u, off + 8, cmd);
+    return vtd_wait64(u, off + 8, VTD_IOTLB_IVT, 0, "IOTLB.IVT=0") ? 0 : -1;
+}
+
+/* ---- the invalidation operations ------------------------------------------------ */
+
+int vtd_inv_context(struct vtd_unit *u, enum vtd_cc_gran g, uint16_t did, uint16_t sid, uint8_t fm)
+{
+    if (!u->qi.enabled)
+        return reg_context(u, g, did, sid, fm);
+    return submit2(u, VTD_DESC_CC | DESC_G(g) | DESC_DID(did) | DESC_SID(sid) | DESC_FM(fm), 0);
+}
+
+int vtd_inv_iotlb(struct vtd_unit *u, enum vtd_iotlb_gran g, uint16_t did, uint64_t addr,
+                  uint8_t am, bool ih)
+{
+    if (g == VTD_IOTLB_PAGE && (!u->caps.psi || am > u->caps.mamv))
+        g = VTD_IOTLB_DOMAIN; /* page-selective not offered: widen (11.4.2 PSI, MAMV) */
+    if (!u->qi.enabled)
+        return reg_iotlb(u, g, did, addr, am, ih);
+    uint64_t q0 = VTD_DESC_IOTLB | DESC_G(g) | DESC_DID(did);
+    if (u->caps.drd)
+        q0 |= DESC_IOTLB_DR; /* drain reads/writes where the unit can */
+    if (u->caps.dwd)
+        q0 |= DESC_IOTLB_DW;
+    return submit2(u, q0, g == VTD_IOTLB_PAGE ? DESC_ADDR(addr, am, ih) : 0);
+}
+
+int vtd_inv_pasid_cache(struct vtd_unit *u, enum vtd_pc_gran g, uint16_t did, uint32_t pasid)
+{
+    if (!u->qi.enabled)
+        return -1; /* scalable mode never runs without QI */
+    return submit2(u, VTD_DESC_PC | DESC_G(g) | DESC_DID(did) | DESC_PASID(pasid), 0);
+}
+
+int vtd_inv_piotlb(struct vtd_unit *u, enum vtd_piotlb_gran g, uint16_t did, uint32_t pasid,
+                   uint64_t addr, uint8_t am, bool ih)
+{
+    if (!u->qi.enabled)
+        return -1;
+    if (g == VTD_PIOTLB_PAGE && am > u->caps.mamv)
+        g = VTD_PIOTLB_PASID;
+    return submit2(u, VTD_DESC_PIOTLB | DESC_G(g) | DESC_DID(did) | DESC_PASID(pasid),
+                   g == VTD_PIOTLB_PAGE ? DESC_ADDR(addr, am, ih) : 0);
+}
+
+int vtd_inv_devtlb(struct vtd_unit *u, uint16_t sid, uint16_t pfsid, uint64_t addr,
+                   unsigned size_order)
+{
+    if (!u->qi.enabled || !u->caps.dt)
+        return -1;
+    /* Size encoding (6.5.2.5): S=1 and the address's low bits set up to
+     * the size, e.g. 8 KiB = addr | 0x0 with bit 12 clear ... */
+    uint64_t a = addr & ~0xfffULL;
+    uint64_t q1 = a;
+    if (size_order) {
+        a |= (1ULL << (11 + size_order)) - 1;
+        q1 = (a & ~0xfffULL) | 1; /* S */
+    }
+    uint64_t q0 = VTD_DESC_DEVTLB | ((uint64_t)(pfsid & 0xf) << 12) | DESC_SID(sid) |
+                  ((uint64_t)(pfsid >> 4) << 52);
+    return submit2(u, q0, q1);
+}
+
+int vtd_inv_wait(struct vtd_unit *u)
+{
+    struct vtd_qi *q = &u->qi;
+    if (!q->enabled)
+        return 0; /* register invalidations complete synchronously */
+    uint32_t token = ++q->next_token;
+    if (!token)
+        token = ++q->next_token;
+    uint32_t errors_before = q->errors;
+    /* Status write only: SW and IF together make QEMU abort, and the
+     * firmware polls anyway. */
+    int rc = submit2(u, VTD_DESC_WAIT | DESC_WAIT_SW | DESC_WAIT_FN | DESC_WAIT_DATA(token),
+                     q->status_phys);
+    q->waits++;
+    const struct vtd_ops *o = u->ops;
+    uint64_t start = o->now_us(o->ctx);
+    while (*q->status != token) {
+        vtd_qi_check_errors(u);
+        if (q->broken)
+            return -1;
+        if (o->now_us(o->ctx) - start >= VTD_INV_TIMEOUT_US) {
+            if (*q->status == token)
+                break;
+            ktap_diag("timeout after %u us waiting for unit=%d invalidation wait status %u "
+                      "(IQH=%u IQT=%u status=%u)",
+                      VTD_INV_TIMEOUT_US, u->index, token, hw_head(u), q->tail, *q->status);
+            return -1;
+        }
+        o->relax(o->ctx);
+    }
+    return (rc || q->errors != errors_before) ? -1 : 0;
+}
+
+int vtd_inv_all(struct vtd_unit *u)
+{
+    int rc = vtd_inv_context(u, VTD_CC_GLOBAL, 0, 0, 0);
+    rc |= vtd_inv_iotlb(u, VTD_IOTLB_GLOBAL, 0, 0, 0, false);
+    if (u->mode == VTD_MODE_SCALABLE)
+        rc |= vtd_inv_pasid_cache(u, VTD_PC_GLOBAL, 0, 0);
+    rc |= vtd_inv_wait(u);
+    return rc ? -1 : 0;
+}
+
+/* ---- bring-up / tear-down -------------------------------------------------------- */
+
+int vtd_qi_init(struct vtd_unit *u)
+{
+    struct vtd_qi *q = &u->qi;
+    memset(q, 0, sizeof(*q));
+    if (!u->caps.qi) {
+        ktap_diag("vtd: unit=%d ECAP.QI=0: register-based invalidation", u->index);
+        return 0;
+    }
+    q->wide = u->mode == VTD_MODE_SCALABLE;
+    q->queue = u->ops->alloc_pages(u->ops->ctx, 1);
+    uint32_t *status = u->ops->alloc_pages(u->ops->ctx, 1);
+    if (!q->queue || !status) {
+        ktap_diag("vtd: unit=%d out of memory for the invalidation queue", u->index);
+        return -1;
+    }
+    q->status = status;
+    q->queue_phys = u->ops->virt_to_phys(u->ops->ctx, q->queue);
+    q->status_phys = u->ops->virt_to_phys(u->ops->ctx, status);
+    q->entries = 4096 / (desc_qwords(u) * 8); /* QS = 0: one page */
+    q->filler[0] = VTD_DESC_WAIT | DESC_WAIT_SW;
+    q->filler[1] = q->status_phys + 8; /* scratch word, data 0 */
+    /* The queue must be off and empty-tailed when it is (re)programmed:
+     * hardware resets IQH when QIE is set and expects IQT = 0 (6.5.2). */
+    vtd_write64(u, VTD_REG_IQT, 0);
+    vtd_write64(u, VTD_REG_IQA, q->queue_phys | (q->wide ? VTD_IQA_DW : 0) | 0 /* QS */);
+    if (!vtd_gcmd_enable(u, VTD_GCMD_QIE, true))
+        return -1;
+    q->enabled = true;
+    return 0;
+}
+
+void vtd_qi_disable(struct vtd_unit *u)
+{
+    uint32_t gsts = vtd_read32(u, VTD_REG_GSTS);
+    if (!(gsts & VTD_GCMD_QIE))
+        return;
+    /* Spec 6.5.2: disable only once IQH has caught up with IQT. */
+    const struct vtd_ops *o = u->ops;
+    uint64_t start = o->now_us(o->ctx);
+    while ((vtd_read64(u, VTD_REG_IQH) & 0x7fff0ULL) != (vtd_read64(u, VTD_REG_IQT) & 0x7fff0ULL)) {
+        if (u->qi.enabled)
+            vtd_qi_check_errors(u);
+        if (u->qi.broken || o->now_us(o->ctx) - start >= VTD_INV_TIMEOUT_US) {
+            ktap_diag("timeout after %u us waiting for unit=%d invalidation queue to drain",
+                      VTD_INV_TIMEOUT_US, u->index);
+            break;
+        }
+        o->relax(o->ctx);
+    }
+    vtd_gcmd_enable(u, VTD_GCMD_QIE, false);
+    u->qi.enabled = false;
+}

@@ -1,0 +1,574 @@
+/* VT-d unit bring-up, the GCMD/GSTS protocol and translation on/off. */
+#include "iommu/vtd.h"
+
+#include "iommu/vtd_regs.h"
+#include "lib/kstring.h"
+#include "lib/ktap.h"
+#include "lib/printf.h"
+
+struct vtd_options vtd_options;
+struct vtd_unit *vtd_units[VTD_MAX_UNITS];
+unsigned vtd_nunits;
+
+/* ---- register access ------------------------------------------------------ */
+
+uint32_t vtd_read32(const struct vtd_unit *u, unsigned off)
+{
+    return u->ops->read32(u->ops->ctx, u->base + off);
+}
+
+uint64_t vtd_read64(const struct vtd_unit *u, unsigned off)
+{
+    return u->ops->read64(u->ops->ctx, u->base + off);
+}
+
+void vtd_write32(const struct vtd_unit *u, unsigned off, uint32_t v)
+{
+    u->ops->write32(u->ops->ctx, u->base + off, v);
+}
+
+void vtd_write64(const struct vtd_unit *u, unsigned off, uint64_t v)
+{
+    u->ops->write64(u->ops->ctx, u->base + off, v);
+}
+
+static void report_timeout(struct vtd_unit *u, uint64_t us, const char *what)
+{
+    ktap_diag("timeout after %llu us waiting for unit=%d %s", (unsigned long long)us, u->index,
+              what);
+}
+
+static bool wait_reg(struct vtd_unit *u, unsigned off, bool wide, uint64_t mask, uint64_t want,
+                     const char *what)
+{
+    const struct vtd_ops *o = u->ops;
+    uint64_t start = o->now_us(o->ctx);
+    for (;;) {
+        uint64_t v = wide ? vtd_read64(u, off) : vtd_read32(u, off);
+        if ((v & mask) == want)
+            return true;
+        uint64_t waited = o->now_us(o->ctx) - start;
+        if (waited >= VTD_REG_TIMEOUT_US) {
+            v = wide ? vtd_read64(u, off) : vtd_read32(u, off); /* one last look */
+            if ((v & mask) == want)
+                return true;
+            report_timeout(u, waited, what);
+            return false;
+        }
+        o->relax(o->ctx);
+    }
+}
+
+bool vtd_wait64(struct vtd_unit *u, unsigned off, uint64_t mask, uint64_t want, const char *what)
+{
+    return wait_reg(u, off, true, mask, want, what);
+}
+
+bool vtd_wait32(struct vtd_unit *u, unsigned off, uint32_t mask, uint32_t want, const char *what)
+{
+    return wait_reg(u, off, false, mask, want, what);
+}
+
+void vtd_flush(const struct vtd_unit *u, const volatile void *p, size_t len)
+{
+    if (!u->caps.c && u->ops->flush)
+        u->ops->flush(u->ops->ctx, (const void *)p, len);
+}
+
+/* ---- GCMD / GSTS (spec 11.4.4, 11.4.5, 10.4.4) ------------------------------ */
+
+static const char *gcmd_status_name(uint32_t bit)
+{
+    switch (bit) {
+    case VTD_GCMD_TE:
+        return "GSTS.TES";
+    case VTD_GCMD_SRTP:
+        return "GSTS.RTPS";
+    case VTD_GCMD_SFL:
+        return "GSTS.FLS";
+    case VTD_GCMD_EAFL:
+        return "GSTS.AFLS";
+    case VTD_GCMD_WBF:
+        return "GSTS.WBFS";
+    case VTD_GCMD_QIE:
+        return "GSTS.QIES";
+    case VTD_GCMD_IRE:
+        return "GSTS.IRES";
+    case VTD_GCMD_SIRTP:
+        return "GSTS.IRTPS";
+    case VTD_GCMD_CFI:
+        return "GSTS.CFIS";
+    default:
+        return "GSTS.?";
+    }
+}
+
+/* GCMD cannot be read back: the spec's recipe is to take GSTS, keep only
+ * the bits that mirror persistent enables, and change the one bit. */
+static uint32_t gcmd_base(struct vtd_unit *u)
+{
+    return vtd_read32(u, VTD_REG_GSTS) & (uint32_t)VTD_GSTS_PERSISTENT;
+}
+
+bool vtd_gcmd_enable(struct vtd_unit *u, uint32_t bit, bool on)
+{
+    char what[48];
+    uint32_t cmd = gcmd_base(u);
+    cmd = on ? (cmd | bit) : (cmd & ~bit);
+    vtd_write32(u, VTD_REG_GCMD, cmd);
+    ksnprintf(what, sizeof(what), "%s=%d", gcmd_status_name(bit), on);
+    return vtd_wait32(u, VTD_REG_GSTS, bit, on ? bit : 0, what);
+}
+
+bool vtd_gcmd_oneshot(struct vtd_unit *u, uint32_t bit)
+{
+    char what[48];
+    vtd_write32(u, VTD_REG_GCMD, gcmd_base(u) | bit);
+    /* WBFS is set while the flush runs and clears when it is done; the
+     * others (RTPS, FLS, IRTPS) are set once the pointer is latched. */
+    bool done_is_clear = bit == VTD_GCMD_WBF;
+    ksnprintf(what, sizeof(what), "%s=%d", gcmd_status_name(bit), !done_is_clear);
+    return vtd_wait32(u, VTD_REG_GSTS, bit, done_is_clear ? 0 : bit, what);
+}
+
+bool vtd_write_buffer_flush(struct vtd_unit *u)
+{
+    if (!u->caps.rwbf)
+        return true;
+    return vtd_gcmd_oneshot(u, VTD_GCMD_WBF);
+}
+
+/* ---- capabilities ----------------------------------------------------------- */
+
+void vtd_caps_decode(uint64_t cap, uint64_t ecap, struct vtd_caps *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->nd = VTD_CAP_ND(cap);
+    o->afl = cap & VTD_CAP_AFL;
+    o->rwbf = cap & VTD_CAP_RWBF;
+    o->plmr = cap & VTD_CAP_PLMR;
+    o->phmr = cap & VTD_CAP_PHMR;
+    o->cm = cap & VTD_CAP_CM;
+    o->sagaw = VTD_CAP_SAGAW(cap);
+    o->mgaw = VTD_CAP_MGAW(cap);
+    o->zlr = cap & VTD_CAP_ZLR;
+    o->fro = VTD_CAP_FRO(cap);
+    o->sllps = VTD_CAP_SLLPS(cap);
+    o->psi = cap & VTD_CAP_PSI;
+    o->nfr = VTD_CAP_NFR(cap) + 1;
+    o->mamv = VTD_CAP_MAMV(cap);
+    o->dwd = cap & VTD_CAP_DWD;
+    o->drd = cap & VTD_CAP_DRD;
+    o->fs1gp = cap & VTD_CAP_FS1GP;
+    o->pi = cap & VTD_CAP_PI;
+    o->fs5lp = cap & VTD_CAP_FS5LP;
+
+    o->c = ecap & VTD_ECAP_C;
+    o->qi = ecap & VTD_ECAP_QI;
+    o->dt = ecap & VTD_ECAP_DT;
+    o->ir = ecap & VTD_ECAP_IR;
+    o->eim = ecap & VTD_ECAP_EIM;
+    o->pt = ecap & VTD_ECAP_PT;
+    o->sc = ecap & VTD_ECAP_SC;
+    o->iro = VTD_ECAP_IRO(ecap);
+    o->nest = ecap & VTD_ECAP_NEST;
+    o->prs = ecap & VTD_ECAP_PRS;
+    o->ers = ecap & VTD_ECAP_ERS;
+    o->srs = ecap & VTD_ECAP_SRS;
+    o->pss = VTD_ECAP_PSS(ecap);
+    o->pasid = ecap & VTD_ECAP_PASID;
+    o->pds = ecap & VTD_ECAP_PDS;
+    o->smts = ecap & VTD_ECAP_SMTS;
+    o->slads = ecap & VTD_ECAP_SLADS;
+    o->slts = ecap & VTD_ECAP_SLTS;
+    o->flts = ecap & VTD_ECAP_FLTS;
+    o->rps = ecap & VTD_ECAP_RPS;
+}
+
+int vtd_caps_format(const struct vtd_unit *u, char *buf, size_t len)
+{
+    const struct vtd_caps *c = &u->caps;
+    char sagaw[24] = "";
+    size_t n = 0;
+    static const char *const widths[] = {"30", "39", "48", "57", "64"};
+    for (unsigned i = 0; i < 5; i++)
+        if (c->sagaw & (1u << i))
+            n += ksnprintf(sagaw + n, sizeof(sagaw) - n, "%s%s", n ? "," : "", widths[i]);
+    if (!n)
+        ksnprintf(sagaw, sizeof(sagaw), "none");
+    return ksnprintf(
+        buf, len,
+        "unit=%d base=%#llx ver=%u.%u cap=%#llx ecap=%#llx mode=%s mgaw=%u sagaw=%s "
+        "domains=%u nfr=%u fro=%#x iro=%#x sllps=%#x mamv=%u pss=%u "
+        "C=%d QI=%d DT=%d IR=%d PT=%d SC=%d CM=%d RWBF=%d PSI=%d NEST=%d PASID=%d SMTS=%d "
+        "SLTS=%d FLTS=%d RPS=%d FS1GP=%d FS5LP=%d PLMR=%d PHMR=%d",
+        u->index, (unsigned long long)u->base, (u->ver >> 4) & 0xf, u->ver & 0xf,
+        (unsigned long long)u->cap, (unsigned long long)u->ecap,
+        u->mode == VTD_MODE_SCALABLE ? "scalable" : "legacy", c->mgaw, sagaw, 1u << (4 + 2 * c->nd),
+        c->nfr, c->fro * 16, c->iro * 16, c->sllps, c->mamv, c->pss, c->c, c->qi, c->dt, c->ir,
+        c->pt, c->sc, c->cm, c->rwbf, c->psi, c->nest, c->pasid, c->smts, c->slts, c->flts, c->rps,
+        c->fs1gp, c->fs5lp, c->plmr, c->phmr);
+}
+
+unsigned vtd_ss_levels(const struct vtd_unit *u)
+{
+    /* SAGAW bit 2 = 48-bit (4 levels), bit 1 = 39-bit (3 levels) (11.4.2);
+     * a width above MGAW would accept addresses the unit refuses. */
+    if ((u->caps.sagaw & 4) && u->caps.mgaw >= 48)
+        return 4;
+    if (u->caps.sagaw & 2)
+        return 3;
+    return 0;
+}
+
+uint8_t vtd_aw_for_levels(unsigned levels)
+{
+    return (uint8_t)(levels - 2); /* 3 levels: 1 (39-bit), 4: 2, 5: 3 */
+}
+
+uint16_t vtd_alloc_did(struct vtd_unit *u)
+{
+    /* DID 0 is reserved when CAP.CM is set (it tags not-present entries,
+     * spec 6.2.2); start at 1 everywhere so one numbering serves both. */
+    if (!u->next_did)
+        u->next_did = 1;
+    uint32_t max = 1u << (4 + 2 * u->caps.nd);
+    if (u->next_did >= max)
+        u->next_did = 1;
+    return u->next_did++;
+}
+
+const char *vtd_sid_str(uint16_t sid, char *buf)
+{
+    ksnprintf(buf, 8, "%02x:%02x.%x", sid >> 8, (sid >> 3) & 0x1f, sid & 7);
+    return buf;
+}
+
+/* ---- root and context tables (spec 9.1-9.4) ------------------------------ */
+
+static void *alloc_table(struct vtd_unit *u)
+{
+    void *p = u->ops->alloc_pages(u->ops->ctx, 1);
+    if (!p)
+        ktap_diag("vtd: unit=%d out of memory for a translation table", u->index);
+    return p;
+}
+
+static uint64_t phys(const struct vtd_unit *u, const volatile void *p)
+{
+    return u->ops->virt_to_phys(u->ops->ctx, (const void *)p);
+}
+
+/* Root entry for bus: legacy uses qword 0 (P, CTP); scalable uses qword 0
+ * for devfn 0-127 (LP, LCTP) and qword 1 for devfn 128-255 (UP, UCTP). */
+static void *context_table(struct vtd_unit *u, uint8_t bus, unsigned half, bool alloc)
+{
+    if (u->ctx_table[bus][half] || !alloc)
+        return u->ctx_table[bus][half];
+    void *t = alloc_table(u);
+    if (!t)
+        return NULL;
+    vtd_flush(u, t, 4096);
+    u->ctx_table[bus][half] = t;
+    volatile uint64_t *re = (volatile uint64_t *)&u->root[bus * 2 + half];
+    *re = phys(u, t) | VTD_ROOT_P;
+    vtd_flush(u, re, 8);
+    /* A root entry going present needs no invalidation unless caching
+     * mode lets the unit cache not-present entries (spec 6.1). */
+    if (u->caps.cm) {
+        vtd_inv_context(u, VTD_CC_GLOBAL, 0, 0, 0);
+        vtd_inv_wait(u);
+    } else {
+        vtd_write_buffer_flush(u);
+    }
+    return t;
+}
+
+volatile struct legacy_context_entry *vtd_legacy_context(struct vtd_unit *u, uint16_t sid,
+                                                         bool alloc)
+{
+    if (u->mode != VTD_MODE_LEGACY)
+        return NULL;
+    struct legacy_context_entry *t = context_table(u, sid >> 8, 0, alloc);
+    return t ? &t[sid & 0xff] : NULL;
+}
+
+volatile struct sm_context_entry *vtd_sm_context(struct vtd_unit *u, uint16_t sid, bool alloc)
+{
+    if (u->mode != VTD_MODE_SCALABLE)
+        return NULL;
+    unsigned devfn = sid & 0xff;
+    struct sm_context_entry *t = context_table(u, sid >> 8, devfn >> 7, alloc);
+    return t ? &t[devfn & 0x7f] : NULL;
+}
+
+uint32_t vtd_max_pasid(const struct vtd_unit *u)
+{
+    if (!u->caps.pasid)
+        return 0; /* only RID_PASID 0 */
+    unsigned bits = u->caps.pss + 1;
+    return bits >= 20 ? 0xfffff : (1u << bits) - 1;
+}
+
+/* Directory entries needed for every PASID up to the maximum, as PDTS:
+ * the directory holds 2^(PDTS + 7) entries (spec 9.4). */
+static uint8_t pdts_for(const struct vtd_unit *u)
+{
+    uint32_t dir_entries = (vtd_max_pasid(u) >> 6) + 1;
+    uint8_t pdts = 0;
+    while ((1u << (pdts + 7)) < dir_entries && pdts < 7)
+        pdts++;
+    return pdts;
+}
+
+static uint64_t *pasid_dir(struct vtd_unit *u, uint16_t sid)
+{
+    volatile struct sm_context_entry *ce = vtd_sm_context(u, sid, false);
+    if (!ce || !(ce->q[0] & SM_CTX_P))
+        return NULL;
+    return u->ops->phys_to_virt(u->ops->ctx, ce->q[0] & SM_CTX_PASIDDIRPTR);
+}
+
+uint32_t vtd_rid_pasid(struct vtd_unit *u, uint16_t sid)
+{
+    volatile struct sm_context_entry *ce = vtd_sm_context(u, sid, false);
+    return ce ? (uint32_t)(ce->q[1] & SM_CTX_RID_PASID_MASK) : 0;
+}
+
+int vtd_attach_scalable(struct vtd_unit *u, uint16_t sid, uint32_t rid_pasid)
+{
+    char b[8];
+    volatile struct sm_context_entry *ce = vtd_sm_context(u, sid, true);
+    if (!ce)
+        return -1;
+    if (ce->q[0] & SM_CTX_P)
+        return 0;
+    if (rid_pasid && !u->caps.rps) {
+        ktap_diag("vtd: unit=%d RID_PASID %u needs ECAP.RPS; using 0", u->index, rid_pasid);
+        rid_pasid = 0;
+    }
+    uint8_t pdts = pdts_for(u);
+    unsigned dir_pages = ((1u << (pdts + 7)) * 8 + 4095) / 4096;
+    uint64_t *dir = u->ops->alloc_pages(u->ops->ctx, dir_pages);
+    if (!dir) {
+        ktap_diag("vtd: unit=%d out of memory for the PASID directory of %s", u->index,
+                  vtd_sid_str(sid, b));
+        return -1;
+    }
+    vtd_flush(u, dir, dir_pages * 4096);
+    struct sm_context_entry e;
+    struct sm_context_cfg c = {
+        .pasid_dir = phys(u, dir),
+        .pdts = pdts,
+        .rid_pasid = rid_pasid,
+        .paside = u->caps.pasid,
+    };
+    sm_context_build(&e, &c);
+    /* Not present -> present: write the reserved upper half first, then
+     * the chunk holding P in one 16-byte store. */
+    ce->q[2] = e.q[2];
+    ce->q[3] = e.q[3];
+    if (u->ops->store128) {
+        u->ops->store128(u->ops->ctx, (volatile uint64_t *)&ce->q[0], &e.q[0]);
+    } else {
+        ce->q[1] = e.q[1];
+        ce->q[0] = e.q[0];
+    }
+    vtd_flush(u, ce, sizeof(*ce));
+    if (u->caps.cm) {
+        /* Caching mode: the not-present entry may be cached (with DID 0). */
+        vtd_inv_context(u, VTD_CC_DEVICE, 0, sid, 0);
+        vtd_inv_pasid_cache(u, VTD_PC_DOMAIN, 0, 0);
+        vtd_inv_iotlb(u, VTD_IOTLB_DOMAIN, 0, 0, 0, false);
+        return vtd_inv_wait(u);
+    }
+    return vtd_write_buffer_flush(u) ? 0 : -1;
+}
+
+volatile struct pasid_entry *vtd_pasid_entry(struct vtd_unit *u, uint16_t sid, uint32_t pasid,
+                                             bool alloc)
+{
+    if (pasid > vtd_max_pasid(u))
+        return NULL;
+    uint64_t *dir = pasid_dir(u, sid);
+    if (!dir)
+        return NULL;
+    volatile uint64_t *de = &dir[pasid >> 6];
+    if (!(*de & VTD_PDIR_P)) {
+        if (!alloc)
+            return NULL;
+        void *table = alloc_table(u);
+        if (!table)
+            return NULL;
+        vtd_flush(u, table, 4096);
+        *de = phys(u, table) | VTD_PDIR_P;
+        vtd_flush(u, de, 8);
+        /* A directory entry going present: like a root entry, nothing can be
+         * cached for it unless caching mode is on. */
+        if (u->caps.cm) {
+            vtd_inv_pasid_cache(u, VTD_PC_GLOBAL, 0, 0);
+            vtd_inv_wait(u);
+        }
+    }
+    struct pasid_entry *t = u->ops->phys_to_virt(u->ops->ctx, *de & VTD_PDIR_PTP_MASK);
+    return &t[pasid & 63];
+}
+
+/* ---- translation on/off, take-over, shutdown ------------------------------ */
+
+bool vtd_enable_translation(struct vtd_unit *u)
+{
+    if (!vtd_write_buffer_flush(u))
+        return false;
+    if (!vtd_gcmd_enable(u, VTD_GCMD_TE, true))
+        return false;
+    u->translating = true;
+    /* Protected memory regions block DMA independently of the tables;
+     * firmware with pre-boot DMA protection leaves them on.  Turn them off
+     * only now that our tables govern every request (spec 10.4.16). */
+    if ((u->caps.plmr || u->caps.phmr) && (vtd_read32(u, VTD_REG_PMEN) & VTD_PMEN_EPM)) {
+        vtd_write32(u, VTD_REG_PMEN, 0);
+        if (!vtd_wait32(u, VTD_REG_PMEN, VTD_PMEN_PRS, 0, "PMEN.PRS=0"))
+            return false;
+        ktap_diag("vtd: unit=%d protected memory regions disabled", u->index);
+    }
+    return true;
+}
+
+bool vtd_disable_translation(struct vtd_unit *u)
+{
+    bool ok = vtd_gcmd_enable(u, VTD_GCMD_TE, false);
+    if (ok)
+        u->translating = false;
+    return ok;
+}
+
+void vtd_shutdown(struct vtd_unit *u)
+{
+    if (!u || !u->up)
+        return;
+    vtd_fault_scan(u);
+    if (vtd_read32(u, VTD_REG_GSTS) & VTD_GCMD_TE)
+        vtd_disable_translation(u);
+    vtd_qi_disable(u);
+    vtd_fault_mask(u);
+    u->up = false;
+}
+
+void vtd_shutdown_all(void)
+{
+    for (unsigned i = 0; i < vtd_nunits; i++)
+        vtd_shutdown(vtd_units[i]);
+    vtd_fault_print_pending();
+}
+
+static void report_takeover(struct vtd_unit *u, uint32_t gsts)
+{
+    u->found_tes = gsts & VTD_GCMD_TE;
+    u->found_qies = gsts & VTD_GCMD_QIE;
+    u->found_rtaddr = vtd_read64(u, VTD_REG_RTADDR);
+    if (u->found_tes)
+        ktap_diag("vtd: unit=%d translation already enabled by firmware (GSTS=%#x "
+                  "RTADDR=%#llx): taking over",
+                  u->index, gsts, (unsigned long long)u->found_rtaddr);
+    if (gsts & VTD_GCMD_IRE)
+        ktap_diag("vtd: unit=%d interrupt remapping left enabled by firmware (left as is)",
+                  u->index);
+    if (u->caps.plmr || u->caps.phmr) {
+        uint32_t pmen = vtd_read32(u, VTD_REG_PMEN);
+        u->found_pmr = pmen & VTD_PMEN_EPM;
+        if (u->found_pmr)
+            ktap_diag("vtd: unit=%d protected memory regions enabled by firmware: "
+                      "low %#x-%#x high %#llx-%#llx (disabled once our tables are live)",
+                      u->index, vtd_read32(u, VTD_REG_PLMBASE), vtd_read32(u, VTD_REG_PLMLIMIT),
+                      (unsigned long long)vtd_read64(u, VTD_REG_PHMBASE),
+                      (unsigned long long)vtd_read64(u, VTD_REG_PHMLIMIT));
+    }
+}
+
+static int choose_mode(struct vtd_unit *u, enum vtd_mode_request want, char *why, size_t len)
+{
+    bool sm_ok = u->caps.smts && u->caps.qi && (u->caps.slts || u->caps.flts || u->caps.pt);
+    if (want == VTD_WANT_SCALABLE && !sm_ok) {
+        ksnprintf(why, len, "scalable mode requested but unit %d lacks it (ECAP.SMTS=%d QI=%d)",
+                  u->index, u->caps.smts, u->caps.qi);
+        return -1;
+    }
+    if (want == VTD_WANT_LEGACY && u->caps.smts && !u->caps.slts && u->caps.flts) {
+        /* Legacy mode walks second-level tables; a unit whose only table
+         * format is first stage cannot translate in legacy mode. */
+        ksnprintf(why, len, "legacy mode requested but unit %d has no second-level tables",
+                  u->index);
+        return -1;
+    }
+    u->mode = (want == VTD_WANT_LEGACY || !sm_ok) ? VTD_MODE_LEGACY : VTD_MODE_SCALABLE;
+    return 0;
+}
+
+int vtd_unit_init(struct vtd_unit *u, int index, uint64_t base, uint16_t segment,
+                  const struct vtd_ops *ops, enum vtd_mode_request want, char *why, size_t whylen)
+{
+    memset(u, 0, sizeof(*u));
+    u->index = index;
+    u->base = base;
+    u->segment = segment;
+    u->ops = ops;
+    why[0] = 0;
+    if (vtd_nunits >= VTD_MAX_UNITS) {
+        ksnprintf(why, whylen, "more than %d units", VTD_MAX_UNITS);
+        return -1;
+    }
+    u->ver = vtd_read32(u, VTD_REG_VER);
+    u->cap = vtd_read64(u, VTD_REG_CAP);
+    u->ecap = vtd_read64(u, VTD_REG_ECAP);
+    if (u->cap == ~0ULL || (!u->cap && !u->ecap)) {
+        ksnprintf(why, whylen, "unit %d at %#llx reads CAP=%#llx: no registers there", index,
+                  (unsigned long long)base, (unsigned long long)u->cap);
+        return -1;
+    }
+    vtd_caps_decode(u->cap, u->ecap, &u->caps);
+    if (choose_mode(u, want, why, whylen))
+        return -1;
+    if (u->mode == VTD_MODE_LEGACY && !vtd_ss_levels(u)) {
+        ksnprintf(why, whylen, "unit %d: no supported AGAW (CAP.SAGAW=%#x)", index, u->caps.sagaw);
+        return -1;
+    }
+    report_takeover(u, vtd_read32(u, VTD_REG_GSTS));
+    /* The old fault records are the firmware's: log them before ours. */
+    vtd_fault_scan(u);
+
+    u->root = alloc_table(u);
+    if (!u->root) {
+        ksnprintf(why, whylen, "out of memory for the root table");
+        return -1;
+    }
+    vtd_flush(u, u->root, 4096);
+    /* A queue left running by the firmware points at memory that is no
+     * longer reserved: stop it before touching anything else. */
+    if (u->found_qies)
+        vtd_qi_disable(u);
+    uint64_t ttm = u->mode == VTD_MODE_SCALABLE ? VTD_RTADDR_TTM_SCALABLE : VTD_RTADDR_TTM_LEGACY;
+    vtd_write64(u, VTD_REG_RTADDR, phys(u, u->root) | ttm);
+    if (!vtd_gcmd_oneshot(u, VTD_GCMD_SRTP)) {
+        ksnprintf(why, whylen, "unit %d: root table pointer not latched (GSTS.RTPS)", index);
+        return -1;
+    }
+    if (vtd_qi_init(u)) {
+        ksnprintf(why, whylen, "unit %d: invalidation queue did not start", index);
+        return -1;
+    }
+    if (u->mode == VTD_MODE_SCALABLE && !u->qi.enabled) {
+        ksnprintf(why, whylen, "unit %d: scalable mode without queued invalidation", index);
+        return -1;
+    }
+    /* After SRTP the unit may still hold the old root's translations
+     * (spec 6.5: global context-cache then global IOTLB invalidation). */
+    if (vtd_inv_all(u)) {
+        ksnprintf(why, whylen, "unit %d: global invalidation failed", index);
+        return -1;
+    }
+    u->translating = u->found_tes;
+    u->up = true;
+    vtd_units[vtd_nunits++] = u;
+    return 0;
+}

@@ -1,0 +1,181 @@
+/* The VT-d engine: one struct vtd_unit per DMA remapping unit (DRHD).
+ *
+ * Bring-up (vtd_unit_init): read and decode CAP/ECAP, choose legacy or
+ * scalable mode, install an empty root table (everything blocked), start
+ * the invalidation queue (or fall back to register invalidation), take
+ * over whatever the firmware left (translation on, PMRs on), and make the
+ * fault registers ours.  Devices are then attached one by one:
+ * vtd_attach_legacy / vtd_attach_scalable.
+ *
+ * Portable: every hardware access, clock read, allocation and cache flush
+ * goes through struct vtd_ops, so tests/host can drive the engine against a
+ * fake register file.  The firmware's ops live in iommu/vtd_hw.c.
+ *
+ * Spec references are to the Intel VT-d Architecture Specification. */
+#ifndef IOMMU_VTD_H
+#define IOMMU_VTD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iommu/context_entry.h"
+#include "iommu/fault.h"
+#include "iommu/pasid_entry.h"
+#include "iommu/qi.h"
+
+#define VTD_MAX_UNITS 16
+/* Budget for a register handshake (GCMD/GSTS, CCMD, IOTLB, PMEN) and for an
+ * invalidation wait: generous for TCG, short enough to never hang a lab. */
+#define VTD_REG_TIMEOUT_US 200000
+#define VTD_INV_TIMEOUT_US 500000
+
+struct vtd_ops {
+    uint32_t (*read32)(void *ctx, uint64_t addr);
+    uint64_t (*read64)(void *ctx, uint64_t addr);
+    void (*write32)(void *ctx, uint64_t addr, uint32_t v);
+    void (*write64)(void *ctx, uint64_t addr, uint64_t v);
+    uint64_t (*now_us)(void *ctx); /* monotonic microseconds */
+    uint64_t (*cycles)(void *ctx); /* TSC, for cost measurements */
+    void (*relax)(void *ctx);      /* inside polling loops */
+    /* n zeroed pages, 4 KiB aligned, reachable by the IOMMU; NULL if none */
+    void *(*alloc_pages)(void *ctx, unsigned n);
+    uint64_t (*virt_to_phys)(void *ctx, const void *p);
+    void *(*phys_to_virt)(void *ctx, uint64_t phys);
+    /* write back the cache lines of [p, p+len) (ECAP.C = 0) */
+    void (*flush)(void *ctx, const void *p, size_t len);
+    /* 16-byte atomic store (CMPXCHG16B); NULL when the CPU has none */
+    void (*store128)(void *ctx, volatile uint64_t *p, const uint64_t *v);
+    void *ctx;
+};
+
+/* CAP and ECAP decoded into named fields (spec 11.4.2, 11.4.3). */
+struct vtd_caps {
+    /* CAP */
+    uint8_t nd; /* domain ids: 2^(4 + 2*nd) */
+    bool afl, rwbf, plmr, phmr, cm, zlr, psi, dwd, drd, fs1gp, fs5lp, pi;
+    uint8_t sagaw; /* bit 1: 39-bit (3-level), bit 2: 48-bit, bit 3: 57-bit */
+    uint8_t mgaw;  /* maximum guest address width in bits */
+    uint16_t fro;  /* fault recording registers at fro * 16 */
+    uint16_t nfr;  /* number of fault recording registers (NFR + 1) */
+    uint8_t sllps; /* second-stage large pages: bit 0 2 MiB, bit 1 1 GiB */
+    uint8_t mamv;  /* maximum address mask for page-selective invalidation */
+    /* ECAP */
+    bool c, qi, dt, ir, eim, pt, sc, nest, prs, ers, srs, pasid, pds, smts, slts, flts, slads, rps;
+    uint16_t iro; /* IOTLB registers at iro * 16 */
+    uint8_t pss;  /* PASID width - 1 */
+};
+
+enum vtd_mode { VTD_MODE_LEGACY, VTD_MODE_SCALABLE };
+enum vtd_mode_request { VTD_WANT_AUTO, VTD_WANT_LEGACY, VTD_WANT_SCALABLE };
+
+/* Engine options (set from the run configuration). */
+struct vtd_options {
+    bool trace;        /* entry_sync trace lines as KTAP diagnostics */
+    bool pt_ctx_flush; /* quirk: context-cache invalidation after leaving PT */
+};
+extern struct vtd_options vtd_options;
+
+struct vtd_unit {
+    int index;
+    uint64_t base;
+    uint16_t segment;
+    const struct vtd_ops *ops;
+    uint32_t ver;
+    uint64_t cap, ecap;
+    struct vtd_caps caps;
+    enum vtd_mode mode;
+    bool up;          /* vtd_unit_init succeeded */
+    bool translating; /* we set GCMD.TE */
+    /* What the firmware left behind. */
+    bool found_tes, found_qies, found_pmr;
+    uint64_t found_rtaddr;
+    /* Root table (4 KiB, 256 x 128-bit) and per-bus context tables:
+     * legacy uses [bus][0] (256 x 128-bit); scalable [bus][0] for devfn
+     * 0-127 and [bus][1] for 128-255 (128 x 256-bit each). */
+    uint64_t *root;
+    void *ctx_table[256][2];
+    uint16_t next_did;
+    struct vtd_qi qi;
+    struct vtd_fault_state fault;
+};
+
+extern struct vtd_unit *vtd_units[VTD_MAX_UNITS];
+extern unsigned vtd_nunits;
+
+void vtd_caps_decode(uint64_t cap, uint64_t ecap, struct vtd_caps *out);
+/* One structured line (no "# ", no newline): "unit=0 ver=1.0 cap=... ecap=...
+ * mgaw=48 sagaw=39,48 nd=16bit ...". */
+int vtd_caps_format(const struct vtd_unit *u, char *buf, size_t len);
+
+/* Bring a unit up.  Returns 0, or -1 with the reason in why.  The unit is
+ * added to vtd_units[] only on success. */
+int vtd_unit_init(struct vtd_unit *u, int index, uint64_t base, uint16_t segment,
+                  const struct vtd_ops *ops, enum vtd_mode_request want, char *why, size_t whylen);
+
+/* Register accessors (offsets from vtd_regs.h). */
+uint32_t vtd_read32(const struct vtd_unit *u, unsigned off);
+uint64_t vtd_read64(const struct vtd_unit *u, unsigned off);
+void vtd_write32(const struct vtd_unit *u, unsigned off, uint32_t v);
+void vtd_write64(const struct vtd_unit *u, unsigned off, uint64_t v);
+
+/* Poll until (read32(off) & mask) == want or VTD_REG_TIMEOUT_US passes; on
+ * timeout prints "# timeout after N us waiting for unit=U <what>". */
+bool vtd_wait32(struct vtd_unit *u, unsigned off, uint32_t mask, uint32_t want, const char *what);
+bool vtd_wait64(struct vtd_unit *u, unsigned off, uint64_t mask, uint64_t want, const char *what);
+
+/* GCMD/GSTS protocol (spec 11.4.4): GCMD is write-only, so every command
+ * is built from GSTS's persistent bits plus (or minus) one command bit,
+ * and its status bit is awaited.  vtd_gcmd_enable for TE/QIE/IRE/CFI,
+ * vtd_gcmd_oneshot for SRTP/SFL/WBF/SIRTP. */
+bool vtd_gcmd_enable(struct vtd_unit *u, uint32_t bit, bool on);
+bool vtd_gcmd_oneshot(struct vtd_unit *u, uint32_t bit);
+/* Write-buffer flush when CAP.RWBF says so (no-op otherwise). */
+bool vtd_write_buffer_flush(struct vtd_unit *u);
+
+/* Translation on (then protected memory regions off: they must not stay
+ * on behind our tables) and off. */
+bool vtd_enable_translation(struct vtd_unit *u);
+bool vtd_disable_translation(struct vtd_unit *u);
+/* Leave a unit safe: translation off, queue drained and off, fault
+ * interrupt masked.  vtd_shutdown_all does it for every unit brought up;
+ * safe to call when none was. */
+void vtd_shutdown(struct vtd_unit *u);
+void vtd_shutdown_all(void);
+
+/* Make a table entry the CPU wrote visible to a non-coherent walker. */
+void vtd_flush(const struct vtd_unit *u, const volatile void *p, size_t len);
+
+uint16_t vtd_alloc_did(struct vtd_unit *u);
+static inline uint16_t vtd_sid(uint8_t bus, uint8_t dev, uint8_t fn)
+{
+    return (uint16_t)(bus << 8 | dev << 3 | fn);
+}
+/* "bb:dd.f" into buf (at least 8 bytes). */
+const char *vtd_sid_str(uint16_t sid, char *buf);
+
+/* Second-stage levels the unit supports for our page tables: the widest
+ * SAGAW width not above MGAW (4 for 48-bit, 3 for 39-bit), 0 if none. */
+unsigned vtd_ss_levels(const struct vtd_unit *u);
+uint8_t vtd_aw_for_levels(unsigned levels); /* context/PASID AW encoding */
+
+/* ---- legacy mode (spec 9.3) ----------------------------------------------- */
+/* The live legacy context entry for sid (alloc: create the context table). */
+volatile struct legacy_context_entry *vtd_legacy_context(struct vtd_unit *u, uint16_t sid,
+                                                         bool alloc);
+
+/* ---- scalable mode (spec 9.4-9.6) ------------------------------------------- */
+volatile struct sm_context_entry *vtd_sm_context(struct vtd_unit *u, uint16_t sid, bool alloc);
+/* Give sid a PASID directory and a present scalable context entry whose
+ * RID_PASID is `rid_pasid` (0 unless ECAP.RPS); every PASID entry starts
+ * blocked (all zero).  Idempotent.  Returns 0 or -1 (reason printed). */
+int vtd_attach_scalable(struct vtd_unit *u, uint16_t sid, uint32_t rid_pasid);
+/* The live PASID entry (alloc: create the PASID table), NULL when pasid
+ * is beyond ECAP.PSS or the device is not attached. */
+volatile struct pasid_entry *vtd_pasid_entry(struct vtd_unit *u, uint16_t sid, uint32_t pasid,
+                                             bool alloc);
+uint32_t vtd_max_pasid(const struct vtd_unit *u);
+/* RID_PASID programmed for sid (0 when not attached). */
+uint32_t vtd_rid_pasid(struct vtd_unit *u, uint16_t sid);
+
+#endif
