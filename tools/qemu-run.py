@@ -212,14 +212,14 @@ def run_scenario(sc, accel="tcg", extra="", live=False, log_path=None):
             path = os.path.join(workdir, f"serial-boot{boot + 1}.log")
         verdict, lines = boot_once(sc, workdir, accel, extra, live, path, fresh_vars=boot == 0)
     seconds = time.time() - start
-    problems = check_log(sc, lines, verdict)
+    after = []
     if sc["after"]:
         cmd = sc["after"].replace("$WORK", workdir).replace("$ROOT", ROOT)
         p = subprocess.run(cmd, shell=True, capture_output=True, text=True, cwd=ROOT)
         after = (p.stdout + p.stderr).splitlines()
         with open(os.path.join(workdir, "after.txt"), "w") as f:
             f.write("\n".join(after) + "\n")
-        problems = check_log(dict(sc, expect=verdict), lines + after, verdict)
+    problems = check_log(sc, lines, verdict, after)
     return not problems, verdict, seconds, lines, problems
 
 
@@ -330,7 +330,7 @@ def ppm_to_png(ppm, png):
                 + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
-def check_log(sc, lines, verdict):
+def check_log(sc, lines, verdict, extra_lines=()):
     problems = []
     if verdict != sc["expect"]:
         problems.append(f"verdict {verdict}, expected {sc['expect']}")
@@ -341,6 +341,7 @@ def check_log(sc, lines, verdict):
     if verdict in ("pass", "fail", "skip", "crash", "timeout") and not sc["screenshot"] and \
             not re.match(r"^\d+ passed, \d+ failed, \d+ skipped$", last):
         problems.append(f"last line is not the summary: {last!r}")
+    lines = list(lines) + list(extra_lines)
     for pat in sc["match"]:
         if not any(re.search(pat, l) for l in lines):
             problems.append(f"no line matches {pat!r}")
