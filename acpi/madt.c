@@ -1,0 +1,194 @@
+/* MADT parsing: a 44-byte header then entries of (type, length, body). */
+#include "acpi/madt.h"
+
+#include "acpi/bytes.h"
+#include "lib/kstring.h"
+
+#define MADT_HEADER_LEN 44
+
+struct walk {
+    const uint8_t *t;
+    struct madt_info *out;
+    struct acpi_diag *d;
+};
+
+#define EDIAG(w, type, off, fmt, ...)                                                              \
+    acpi_diagf((w)->d, "MADT: entry type %u at offset 0x%zx: " fmt, (unsigned)(type),              \
+               (size_t)(off), ##__VA_ARGS__)
+
+static void add_cpu(struct walk *w, size_t off, uint32_t apic_id, uint32_t uid, uint32_t flags,
+                    bool x2apic)
+{
+    struct madt_info *o = w->out;
+    bool enabled = flags & MADT_CPU_ENABLED;
+
+    /* Entries for absent CPUs (neither bit set) are padding in many
+     * firmware tables: keep them out of the list and the duplicate check. */
+    if (!(flags & (MADT_CPU_ENABLED | MADT_CPU_ONLINE_CAPABLE)))
+        return;
+    for (unsigned i = 0; i < o->ncpus; i++) {
+        if (o->cpus[i].apic_id == apic_id) {
+            EDIAG(w, x2apic ? MADT_X2APIC : MADT_LAPIC, off,
+                  "APIC id 0x%x already listed at offset 0x%x, ignored", apic_id,
+                  o->cpus[i].offset);
+            return;
+        }
+    }
+    if (o->ncpus >= MADT_MAX_CPUS) {
+        EDIAG(w, x2apic ? MADT_X2APIC : MADT_LAPIC, off, "more than %u CPUs, ignored",
+              MADT_MAX_CPUS);
+        return;
+    }
+    o->cpus[o->ncpus++] = (struct madt_cpu){
+        .apic_id = apic_id,
+        .uid = uid,
+        .flags = flags,
+        .x2apic = x2apic,
+        .enabled = enabled,
+        .online_capable = !enabled && (flags & MADT_CPU_ONLINE_CAPABLE),
+        .offset = (uint16_t)off,
+    };
+}
+
+static void add_nmi(struct walk *w, size_t off, unsigned type, uint32_t uid, uint16_t flags,
+                    uint8_t lint)
+{
+    struct madt_info *o = w->out;
+    if (o->nnmis >= MADT_MAX_NMIS) {
+        EDIAG(w, type, off, "more than %u NMI entries, ignored", MADT_MAX_NMIS);
+        return;
+    }
+    if (lint > 1)
+        EDIAG(w, type, off, "LINT# %u is not 0 or 1", lint);
+    o->nmis[o->nnmis++] = (struct madt_nmi){.uid = uid, .flags = flags, .lint = lint};
+}
+
+static void parse_ioapic(struct walk *w, size_t off, const uint8_t *e)
+{
+    struct madt_info *o = w->out;
+    if (o->nioapics >= MADT_MAX_IOAPICS) {
+        EDIAG(w, MADT_IOAPIC, off, "more than %u IOAPICs, ignored", MADT_MAX_IOAPICS);
+        return;
+    }
+    o->ioapics[o->nioapics++] = (struct madt_ioapic){
+        .id = e[2],
+        .address = acpi_rd32(e + 4),
+        .gsi_base = acpi_rd32(e + 8),
+        .offset = (uint16_t)off,
+    };
+}
+
+static void parse_override(struct walk *w, size_t off, const uint8_t *e)
+{
+    struct madt_info *o = w->out;
+    if (o->noverrides >= MADT_MAX_OVERRIDES) {
+        EDIAG(w, MADT_INT_OVERRIDE, off, "more than %u overrides, ignored", MADT_MAX_OVERRIDES);
+        return;
+    }
+    o->overrides[o->noverrides++] = (struct madt_override){
+        .bus = e[2],
+        .source = e[3],
+        .gsi = acpi_rd32(e + 4),
+        .flags = acpi_rd16(e + 8),
+    };
+}
+
+/* Smallest length of each entry type we read; 0: not read. */
+static uint8_t entry_min_len(unsigned type)
+{
+    switch (type) {
+    case MADT_LAPIC:
+        return 8;
+    case MADT_IOAPIC:
+        return 12;
+    case MADT_INT_OVERRIDE:
+        return 10;
+    case MADT_LAPIC_NMI:
+        return 6;
+    case MADT_LAPIC_ADDR_OVERRIDE:
+        return 12;
+    case MADT_X2APIC:
+        return 16;
+    case MADT_X2APIC_NMI:
+        return 12;
+    default:
+        return 0;
+    }
+}
+
+static void parse_entry(struct walk *w, unsigned type, size_t off, const uint8_t *e)
+{
+    struct madt_info *o = w->out;
+    switch (type) {
+    case MADT_LAPIC:
+        add_cpu(w, off, e[3], e[2], acpi_rd32(e + 4), false);
+        break;
+    case MADT_IOAPIC:
+        parse_ioapic(w, off, e);
+        break;
+    case MADT_INT_OVERRIDE:
+        parse_override(w, off, e);
+        break;
+    case MADT_LAPIC_NMI:
+        add_nmi(w, off, type, e[2] == 0xff ? MADT_UID_ALL_CPUS : e[2], acpi_rd16(e + 3), e[5]);
+        break;
+    case MADT_LAPIC_ADDR_OVERRIDE:
+        if (o->lapic_overridden)
+            EDIAG(w, type, off, "second local APIC address override, ignored");
+        else {
+            o->lapic_address = acpi_rd64(e + 4);
+            o->lapic_overridden = true;
+        }
+        break;
+    case MADT_X2APIC:
+        add_cpu(w, off, acpi_rd32(e + 4), acpi_rd32(e + 12), acpi_rd32(e + 8), true);
+        break;
+    case MADT_X2APIC_NMI:
+        add_nmi(w, off, type, acpi_rd32(e + 4), acpi_rd16(e + 2), e[8]);
+        break;
+    }
+}
+
+int madt_parse(const void *table, size_t len, struct madt_info *out, struct acpi_diag *d)
+{
+    struct walk w = {.t = table, .out = out, .d = d};
+
+    memset(out, 0, sizeof(*out));
+    len = acpi_table_check(table, len, "APIC", MADT_HEADER_LEN, &out->hdr, &out->checksum_ok, d);
+    if (!len)
+        return -1;
+    out->valid = true;
+    out->lapic_address = acpi_rd32(w.t + 36);
+    out->flags = acpi_rd32(w.t + 40);
+
+    size_t off = MADT_HEADER_LEN;
+    while (off < len) {
+        const uint8_t *e = w.t + off;
+        size_t room = len - off;
+        if (room < 2) {
+            acpi_diagf(d, "MADT: 1 stray byte at offset 0x%zx after the last entry", off);
+            break;
+        }
+        unsigned type = e[0], elen = e[1];
+        if (elen < 2) {
+            EDIAG(&w, type, off, "length 0x%x at offset 0x%zx < 2: walk stopped", elen, off + 1);
+            break;
+        }
+        if (elen > room) {
+            EDIAG(&w, type, off,
+                  "length 0x%x at offset 0x%zx overruns the table (0x%zx bytes left): walk "
+                  "stopped",
+                  elen, off + 1, room);
+            break;
+        }
+        unsigned min = entry_min_len(type);
+        if (elen < min)
+            EDIAG(&w, type, off, "length 0x%x at offset 0x%zx < %u, skipped", elen, off + 1, min);
+        else if (min)
+            parse_entry(&w, type, off, e);
+        off += elen;
+    }
+    if (out->ncpus == 0)
+        acpi_diagf(d, "MADT: no enabled or online-capable CPU");
+    return 0;
+}
