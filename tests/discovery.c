@@ -162,6 +162,9 @@ static void choose_console(void)
 
 void platform_early_init(void)
 {
+    struct acpi_diag d = { count_diag, 0, 0 };
+    smbios_parse(boot->smbios3_phys, boot->smbios_phys, platform_map_phys, 0, &platform.smbios,
+                 &d);
     parse_acpi();
     choose_console();
     tsc_calibrate(platform.pm_timer_port, platform.pm_timer_32bit);

@@ -93,6 +93,15 @@ static void print_header(void)
             cpu.family, cpu.model, cpu.stepping, (unsigned long long)cpu.microcode);
     if (cpu.hypervisor)
         kprintf("# hypervisor: %s\n", cpu.hypervisor_sig);
+    const struct smbios_info *sm = &platform.smbios;
+    if (sm->valid)
+        kprintf("# machine: system '%s' '%s' '%s'; board '%s' '%s'; bios '%s' '%s' %s; "
+                "SMBIOS %u.%u\n",
+                sm->sys_vendor, sm->sys_product, sm->sys_version, sm->board_vendor,
+                sm->board_product, sm->bios_vendor, sm->bios_version, sm->bios_date, sm->major,
+                sm->minor);
+    else
+        kprintf("# machine: no SMBIOS tables\n");
     kprintf("# memory: %llu MiB free in %u ranges; image %#llx+%llu KiB; %u map entries\n",
             (unsigned long long)(st.free_pages / 256), st.ranges,
             (unsigned long long)boot->image_base, (unsigned long long)(boot->image_size / 1024),

@@ -11,6 +11,7 @@
 #include "acpi/hpet.h"
 #include "acpi/madt.h"
 #include "acpi/mcfg.h"
+#include "acpi/smbios.h"
 #include "acpi/spcr.h"
 
 struct platform_info {
@@ -23,6 +24,7 @@ struct platform_info {
     struct fadt_info fadt;
     struct spcr_info spcr;
     struct hpet_info hpet;
+    struct smbios_info smbios;
     unsigned acpi_problems; /* diagnostics printed while parsing */
     unsigned dmar_problems; /* of which about the DMAR */
     uint16_t pm_timer_port;
