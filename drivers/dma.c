@@ -25,7 +25,7 @@ void *dma_pool_alloc(struct dma_pool *p, uint64_t pages, uint64_t *iova)
         page_free(va, pages);
         return 0;
     }
-    p->regions[p->count++] = (struct dma_region){ .phys = phys, .iova = addr, .len = len };
+    p->regions[p->count++] = (struct dma_region){.phys = phys, .iova = addr, .len = len};
     *iova = addr;
     return va;
 }

@@ -22,7 +22,7 @@ enum {
 
 const char *edu_status_name(enum edu_status s)
 {
-    static const char *const names[] = { "ok", "bad arguments", "busy", "timeout", "gone" };
+    static const char *const names[] = {"ok", "bad arguments", "busy", "timeout", "gone"};
     return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
@@ -55,13 +55,13 @@ bool edu_dma_busy(const struct edu *e)
     return cmd != 0xffffffffu && (cmd & EDU_CMD_START);
 }
 
-enum edu_status edu_dma_start(const struct edu *e, bool to_device, uint64_t iova,
-                              uint32_t dev_off, uint32_t len)
+enum edu_status edu_dma_start(const struct edu *e, bool to_device, uint64_t iova, uint32_t dev_off,
+                              uint32_t len)
 {
     /* QEMU stops the whole machine on a transfer outside the device
      * buffer, and silently truncates addresses above the mask: refuse. */
-    if (!len || dev_off >= EDU_BUF_SIZE || len > EDU_BUF_SIZE - dev_off ||
-        iova >= EDU_DMA_LIMIT || len > EDU_DMA_LIMIT - iova)
+    if (!len || dev_off >= EDU_BUF_SIZE || len > EDU_BUF_SIZE - dev_off || iova >= EDU_DMA_LIMIT ||
+        len > EDU_DMA_LIMIT - iova)
         return EDU_BAD_ARGS;
     if (mmio_read32(e->mmio + EDU_REG_IDENT) == 0xffffffffu)
         return EDU_GONE;

@@ -41,8 +41,8 @@ bool edu_alive(const struct edu *e, uint32_t v);
 
 /* Start a transfer without waiting (dev_off is the offset in the device
  * buffer).  to_device: host memory at iova -> device buffer. */
-enum edu_status edu_dma_start(const struct edu *e, bool to_device, uint64_t iova,
-                              uint32_t dev_off, uint32_t len);
+enum edu_status edu_dma_start(const struct edu *e, bool to_device, uint64_t iova, uint32_t dev_off,
+                              uint32_t len);
 bool edu_dma_busy(const struct edu *e);
 enum edu_status edu_dma_wait(const struct edu *e, uint64_t timeout_us);
 

@@ -4,6 +4,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/paging.h"
 #include "lib/kstring.h"
+#include "lib/ktap.h"
 #include "lib/printf.h"
 
 #define CF8_ADDR 0xcf8
@@ -26,7 +27,7 @@ static void problem(const char *fmt, ...)
     va_start(ap, fmt);
     kvsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    kprintf("# pci: %s\n", line);
+    ktap_diag("pci: %s", line);
     problems++;
 }
 
@@ -37,8 +38,7 @@ static uint64_t ecam_lookup(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn)
     for (unsigned i = 0; i < nwindows; i++) {
         const struct pci_ecam_window *w = &windows[i];
         if (w->segment == seg && bus >= w->start_bus && bus <= w->end_bus)
-            return w->base + ((uint64_t)bus << 20) + ((uint64_t)dev << 15) +
-                   ((uint64_t)fn << 12);
+            return w->base + ((uint64_t)bus << 20) + ((uint64_t)dev << 15) + ((uint64_t)fn << 12);
     }
     return 0;
 }
@@ -51,8 +51,8 @@ static uint32_t cf8_address(uint8_t bus, uint8_t dev, uint8_t fn, uint8_t off)
 
 /* The address/data pair must not be split by an interrupt handler that
  * touches config space too. */
-static uint32_t cf8_access(uint8_t bus, uint8_t dev, uint8_t fn, uint8_t off, int width,
-                           bool write, uint32_t v)
+static uint32_t cf8_access(uint8_t bus, uint8_t dev, uint8_t fn, uint8_t off, int width, bool write,
+                           uint32_t v)
 {
     bool was = irq_enabled();
     irq_disable();
@@ -96,8 +96,7 @@ static uint32_t cfg_read(uint64_t ecam, const struct pci_dev *d, uint16_t off, i
     return cf8_access(d->bus, d->dev, d->fn, (uint8_t)off, width, false, 0);
 }
 
-static void cfg_write(uint64_t ecam, const struct pci_dev *d, uint16_t off, int width,
-                      uint32_t v)
+static void cfg_write(uint64_t ecam, const struct pci_dev *d, uint16_t off, int width, uint32_t v)
 {
     if (off & (width - 1) || off + width > (ecam ? 4096 : 256))
         return;
@@ -141,7 +140,7 @@ void pci_write32(const struct pci_dev *d, uint16_t off, uint32_t v)
 
 uint32_t pci_cfg_read32(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off)
 {
-    struct pci_dev tmp = { .seg = seg, .bus = bus, .dev = dev, .fn = fn };
+    struct pci_dev tmp = {.seg = seg, .bus = bus, .dev = dev, .fn = fn};
     if (!legacy) {
         tmp.ecam = ecam_lookup(seg, bus, dev, fn);
         if (!tmp.ecam)
@@ -167,7 +166,7 @@ static void scan_bridge(unsigned w, struct pci_dev *b, int depth)
     char name[16];
     ksnprintf(name, sizeof(name), "%02x:%02x.%x", b->bus, b->dev, b->fn);
     if (b->secondary == 0 && b->subordinate == 0) {
-        kprintf("# pci: bridge %s has no bus numbers assigned; not scanned\n", name);
+        ktap_diag("pci: bridge %s has no bus numbers assigned; not scanned", name);
         return;
     }
     if (pri != b->bus)
@@ -194,8 +193,8 @@ static void scan_bridge(unsigned w, struct pci_dev *b, int depth)
     scan_bus(w, b->seg, b->secondary, pci_index(b), depth + 1);
 }
 
-static struct pci_dev *add_function(uint16_t seg, uint8_t bus, uint8_t dev,
-                                    uint8_t fn, uint64_t ecam, uint32_t id, int parent)
+static struct pci_dev *add_function(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
+                                    uint64_t ecam, uint32_t id, int parent)
 {
     if (ndevs >= PCI_MAX_DEVICES) {
         if (ndevs == PCI_MAX_DEVICES)
@@ -236,7 +235,7 @@ static void scan_bus(unsigned w, uint16_t seg, uint8_t bus, int parent, int dept
     for (uint8_t dev = 0; dev < 32; dev++) {
         for (uint8_t fn = 0; fn < 8; fn++) {
             uint64_t ecam = legacy ? 0 : ecam_lookup(seg, bus, dev, fn);
-            struct pci_dev probe = { .seg = seg, .bus = bus, .dev = dev, .fn = fn };
+            struct pci_dev probe = {.seg = seg, .bus = bus, .dev = dev, .fn = fn};
             uint32_t id = cfg_read(ecam, &probe, PCI_VENDOR, 4);
             uint16_t vendor = (uint16_t)id;
             if (vendor == 0xffff || vendor == 0x0000) {
@@ -262,8 +261,8 @@ static bool under_a_bridge(uint16_t seg, uint8_t bus)
 {
     for (unsigned i = 0; i < ndevs && i < PCI_MAX_DEVICES; i++) {
         const struct pci_dev *d = &devs[i];
-        if (d->seg == seg && d->header_type == 1 && d->secondary &&
-            bus >= d->secondary && bus <= d->subordinate)
+        if (d->seg == seg && d->header_type == 1 && d->secondary && bus >= d->secondary &&
+            bus <= d->subordinate)
             return true;
     }
     return false;
@@ -294,9 +293,8 @@ unsigned pci_init(const struct pci_ecam_window *w, unsigned n)
             break;
         }
         if (src->end_bus < src->start_bus || !src->base || (src->base & 0xfffff)) {
-            problem("ECAM window %u (segment %u base %#llx buses %#x-%#x) is malformed; ignored",
-                    i, src->segment, (unsigned long long)src->base, src->start_bus,
-                    src->end_bus);
+            problem("ECAM window %u (segment %u base %#llx buses %#x-%#x) is malformed; ignored", i,
+                    src->segment, (unsigned long long)src->base, src->start_bus, src->end_bus);
             continue;
         }
         uint64_t start = src->base + ((uint64_t)src->start_bus << 20);
@@ -399,8 +397,8 @@ uint64_t pci_map_bar(const struct pci_dev *d, unsigned bar, uint64_t min_size)
     if (bar >= d->nbars)
         return 0;
     const struct pci_bar *b = &d->bars[bar];
-    if ((b->kind != PCI_BAR_MEM32 && b->kind != PCI_BAR_MEM64) || !b->base ||
-        b->size < min_size || (b->base & (b->size - 1)))
+    if ((b->kind != PCI_BAR_MEM32 && b->kind != PCI_BAR_MEM64) || !b->base || b->size < min_size ||
+        (b->base & (b->size - 1)))
         return 0;
     if (!paging_map_mmio(b->base, b->size))
         return 0;

@@ -56,16 +56,16 @@ struct pci_bar {
 /* Offsets are 0 when the capability is absent. */
 struct pci_caps {
     uint8_t msi, msix, pcie, pm;
-    uint16_t pasid, ats, pri, acs;  /* extended capabilities */
-    uint8_t pcie_type;              /* PCIe device/port type */
+    uint16_t pasid, ats, pri, acs; /* extended capabilities */
+    uint8_t pcie_type;             /* PCIe device/port type */
     bool msi_64bit;
     uint16_t msix_entries;
-    uint8_t pasid_width;            /* max PASID width in bits */
+    uint8_t pasid_width; /* max PASID width in bits */
     bool pasid_exec, pasid_priv, pasid_enabled;
     bool ats_enabled;
-    uint8_t ats_inv_depth;          /* 0 means 32 */
+    uint8_t ats_inv_depth; /* 0 means 32 */
     bool pri_enabled;
-    uint32_t pri_capacity;          /* outstanding page requests */
+    uint32_t pri_capacity; /* outstanding page requests */
     uint16_t acs_cap, acs_ctrl;
     uint8_t link_speed, link_width; /* current, from link status */
     bool cap_loop;                  /* a capability list was malformed */

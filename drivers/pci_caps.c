@@ -2,6 +2,7 @@
 #include "arch/x86/cpu.h"
 #include "drivers/pci.h"
 #include "lib/kstring.h"
+#include "lib/ktap.h"
 #include "lib/printf.h"
 
 /* Standard and extended capability ids. */
@@ -63,8 +64,8 @@ void pci_read_bars(struct pci_dev *d)
         b->base = orig & ~0xfull;
         if (((orig >> 1) & 3) == 2) {
             if (i + 1 >= n) {
-                kprintf("# pci: %02x:%02x.%x BAR%u claims 64 bits in the last slot\n", d->bus,
-                        d->dev, d->fn, i);
+                ktap_diag("pci: %02x:%02x.%x BAR%u claims 64 bits in the last slot", d->bus, d->dev,
+                          d->fn, i);
                 b->base = 0;
                 continue;
             }
@@ -153,8 +154,8 @@ void pci_read_caps(struct pci_dev *d)
     int n = 0;
     for (; at && n < MAX_STD_CAPS; n++) {
         if (at < 0x40) {
-            kprintf("# pci: %02x:%02x.%x capability pointer %#x inside the header\n", d->bus,
-                    d->dev, d->fn, at);
+            ktap_diag("pci: %02x:%02x.%x capability pointer %#x inside the header", d->bus, d->dev,
+                      d->fn, at);
             c->cap_loop = true;
             break;
         }
@@ -162,7 +163,7 @@ void pci_read_caps(struct pci_dev *d)
         at = pci_read8(d, at + 1) & 0xfc;
     }
     if (n == MAX_STD_CAPS) {
-        kprintf("# pci: %02x:%02x.%x capability list does not end\n", d->bus, d->dev, d->fn);
+        ktap_diag("pci: %02x:%02x.%x capability list does not end", d->bus, d->dev, d->fn);
         c->cap_loop = true;
     }
     /* Extended space exists only for PCIe functions reached through ECAM. */
@@ -178,16 +179,15 @@ void pci_read_caps(struct pci_dev *d)
         if (!next)
             break;
         if (next < 0x100) {
-            kprintf("# pci: %02x:%02x.%x extended capability pointer %#x below 0x100\n",
-                    d->bus, d->dev, d->fn, next);
+            ktap_diag("pci: %02x:%02x.%x extended capability pointer %#x below 0x100", d->bus,
+                      d->dev, d->fn, next);
             c->cap_loop = true;
             break;
         }
         off = next;
     }
     if (n == MAX_EXT_CAPS) {
-        kprintf("# pci: %02x:%02x.%x extended capability list does not end\n", d->bus, d->dev,
-                d->fn);
+        ktap_diag("pci: %02x:%02x.%x extended capability list does not end", d->bus, d->dev, d->fn);
         c->cap_loop = true;
     }
 }
@@ -198,15 +198,15 @@ const char *pci_class_name(uint32_t cc)
         uint32_t code, mask;
         const char *name;
     } names[] = {
-        { 0x010802, 0xffffff, "NVMe" },       { 0x010600, 0xffff00, "SATA" },
-        { 0x010000, 0xff0000, "storage" },    { 0x020000, 0xff0000, "network" },
-        { 0x030000, 0xff0000, "display" },    { 0x040000, 0xff0000, "multimedia" },
-        { 0x060000, 0xffff00, "host bridge" }, { 0x060100, 0xffff00, "ISA bridge" },
-        { 0x060400, 0xffff00, "PCI bridge" }, { 0x060000, 0xff0000, "bridge" },
-        { 0x070000, 0xff0000, "serial" },     { 0x080600, 0xffff00, "IOMMU" },
-        { 0x080000, 0xff0000, "system" },     { 0x0c0300, 0xffff00, "USB" },
-        { 0x0c0500, 0xffff00, "SMBus" },      { 0x0c0000, 0xff0000, "serial bus" },
-        { 0x120000, 0xff0000, "accelerator" }, { 0xff0000, 0xff0000, "other" },
+        {0x010802, 0xffffff, "NVMe"},        {0x010600, 0xffff00, "SATA"},
+        {0x010000, 0xff0000, "storage"},     {0x020000, 0xff0000, "network"},
+        {0x030000, 0xff0000, "display"},     {0x040000, 0xff0000, "multimedia"},
+        {0x060000, 0xffff00, "host bridge"}, {0x060100, 0xffff00, "ISA bridge"},
+        {0x060400, 0xffff00, "PCI bridge"},  {0x060000, 0xff0000, "bridge"},
+        {0x070000, 0xff0000, "serial"},      {0x080600, 0xffff00, "IOMMU"},
+        {0x080000, 0xff0000, "system"},      {0x0c0300, 0xffff00, "USB"},
+        {0x0c0500, 0xffff00, "SMBus"},       {0x0c0000, 0xff0000, "serial bus"},
+        {0x120000, 0xff0000, "accelerator"}, {0xff0000, 0xff0000, "other"},
     };
     for (size_t i = 0; i < ARRAY_SIZE(names); i++)
         if ((cc & names[i].mask) == names[i].code)
@@ -229,7 +229,7 @@ static int size_text(char *buf, size_t size, uint64_t bytes)
 
 int pci_describe(const struct pci_dev *d, char *buf, size_t size)
 {
-    static const char *const kind[] = { "", "io", "mem32", "mem64" };
+    static const char *const kind[] = {"", "io", "mem32", "mem64"};
     const struct pci_caps *c = &d->caps;
     size_t n = 0;
 #define PUT(...)                                                                                   \
@@ -237,8 +237,8 @@ int pci_describe(const struct pci_dev *d, char *buf, size_t size)
         if (n < size)                                                                              \
             n += ksnprintf(buf + n, size - n, __VA_ARGS__);                                        \
     } while (0)
-    PUT("%04x:%02x:%02x.%x %04x:%04x %06x %s", d->seg, d->bus, d->dev, d->fn, d->vendor,
-        d->device, d->class_code, pci_class_name(d->class_code));
+    PUT("%04x:%02x:%02x.%x %04x:%04x %06x %s", d->seg, d->bus, d->dev, d->fn, d->vendor, d->device,
+        d->class_code, pci_class_name(d->class_code));
     if (d->header_type == 1)
         PUT(" bus %02x-%02x", d->secondary, d->subordinate);
     for (unsigned i = 0; i < d->nbars; i++) {
