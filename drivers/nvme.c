@@ -142,6 +142,29 @@ unsigned nvme_reap(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_done *
     return n;
 }
 
+int nvme_wait(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t cid, struct nvme_done *out,
+              const char *what)
+{
+    uint64_t dl = deadline_after_us(NVME_CMD_TIMEOUT_US);
+    for (;;) {
+        if (nvme_reap(c, q, out, 1)) {
+            if (out->cid == cid)
+                return 0;
+            ktap_diag("nvme: stray completion on queue %u: cid %u status %#x", q->qid, out->cid,
+                      out->status);
+            continue;
+        }
+        if (nvme_check_fatal(c))
+            return -1;
+        if (deadline_passed(dl)) {
+            fail(c, "%s (cid %u) timed out after %u ms", what, cid, NVME_CMD_TIMEOUT_US / 1000);
+            c->dead = true; /* the command may still complete and DMA later */
+            return -1;
+        }
+        cpu_relax();
+    }
+}
+
 /* One admin command, waited for.  Returns the status field or -1. */
 static int admin_cmd(struct nvme_ctrl *c, struct nvme_sqe *cmd, uint32_t *dw0)
 {
@@ -154,24 +177,8 @@ static int admin_cmd(struct nvme_ctrl *c, struct nvme_sqe *cmd, uint32_t *dw0)
         return -1;
     }
     struct nvme_done d;
-    uint64_t dl = deadline_after_us(NVME_CMD_TIMEOUT_US);
-    for (;;) {
-        if (nvme_reap(c, &c->admin, &d, 1)) {
-            if (d.cid == cid)
-                break;
-            ktap_diag("nvme: stray admin completion cid %u", d.cid);
-            continue;
-        }
-        if (nvme_check_fatal(c))
-            return -1;
-        if (deadline_passed(dl)) {
-            fail(c, "admin command %#x timed out after %u ms", cmd->cdw0 & 0xff,
-                 NVME_CMD_TIMEOUT_US / 1000);
-            c->dead = true; /* an outstanding command may still DMA */
-            return -1;
-        }
-        cpu_relax();
-    }
+    if (nvme_wait(c, &c->admin, cid, &d, "admin command"))
+        return -1;
     if (dw0)
         *dw0 = d.dw0;
     return d.status;

@@ -101,6 +101,11 @@ int nvme_submit_rw(struct nvme_ctrl *c, bool write, uint64_t slba, uint32_t nblo
 int nvme_queue_push(struct nvme_queue *q, const struct nvme_sqe *e);
 /* Reap up to max completions of queue q (phase-tag polling). */
 unsigned nvme_reap(struct nvme_ctrl *c, struct nvme_queue *q, struct nvme_done *out, unsigned max);
+/* Poll q until command `cid` completes (NVME_CMD_TIMEOUT_US); 0 with *out
+ * filled, or -1 (timeout: the controller is marked dead, since the command
+ * may still DMA). */
+int nvme_wait(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t cid, struct nvme_done *out,
+              const char *what);
 /* One READ/WRITE, waited for (bounded).  Returns the status field (0 =
  * success), or -1 on timeout / dead controller. */
 int nvme_rw_sync(struct nvme_ctrl *c, bool write, uint64_t slba, uint32_t nblocks,

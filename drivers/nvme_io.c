@@ -1,8 +1,5 @@
 /* NVMe I/O: PRP construction, READ/WRITE submission, status names. */
-#include "arch/x86/cpu.h"
-#include "arch/x86/tsc.h"
 #include "drivers/nvme.h"
-#include "lib/ktap.h"
 #include "lib/printf.h"
 
 int nvme_build_prp(uint64_t iova, uint32_t len, uint64_t *list, uint64_t list_iova,
@@ -55,25 +52,9 @@ int nvme_rw_sync(struct nvme_ctrl *c, bool write, uint64_t slba, uint32_t nblock
     if (nvme_submit_rw(c, write, slba, nblocks, prp, cid))
         return -1;
     struct nvme_done d;
-    uint64_t dl = deadline_after_us(NVME_CMD_TIMEOUT_US);
-    for (;;) {
-        if (nvme_reap(c, &c->io, &d, 1)) {
-            if (d.cid == cid)
-                return d.status;
-            ktap_diag("nvme: stray I/O completion cid %u status %#x", d.cid, d.status);
-            continue;
-        }
-        if (nvme_check_fatal(c))
-            return -1;
-        if (deadline_passed(dl)) {
-            ksnprintf(c->error, sizeof(c->error), "%s of LBA %llu timed out after %u ms",
-                      write ? "WRITE" : "READ", (unsigned long long)slba,
-                      NVME_CMD_TIMEOUT_US / 1000);
-            c->dead = true; /* the command may still complete and DMA later */
-            return -1;
-        }
-        cpu_relax();
-    }
+    if (nvme_wait(c, &c->io, cid, &d, write ? "WRITE" : "READ"))
+        return -1;
+    return d.status;
 }
 
 const char *nvme_status_name(uint16_t status, char *buf, unsigned size)

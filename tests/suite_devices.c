@@ -224,44 +224,36 @@ static void case_nvme_identify(void)
     ktap_case(KTAP_PASS, "nvme_identify", NULL);
 }
 
+/* One synchronous transfer of buf[0, len) at lba; on failure, why says so. */
+static int xfer(bool write, uint64_t lba, uint8_t *buf, uint32_t len, uint64_t *list, char *why,
+                unsigned wlen)
+{
+    struct nvme_prp prp;
+    char name[48];
+    nvme_build_prp(dma_pool_iova(&nvme.pool, buf), len, list, dma_pool_iova(&nvme.pool, list),
+                   &prp);
+    int s = nvme_rw_sync(&nvme, write, lba, len / nvme.lba_size, &prp);
+    if (s)
+        ksnprintf(why, wlen, "%s %u bytes at page offset %u: %s", write ? "WRITE" : "READ", len,
+                  (unsigned)(virt_to_phys(buf) & 0xfff),
+                  s < 0 ? nvme.error : nvme_status_name((uint16_t)s, name, sizeof(name)));
+    return s ? -1 : 0;
+}
+
 /* Transfers that take each PRP form: PRP1 only, PRP1 + PRP2, an unaligned
- * start that spills into a second page, and PRP lists. */
+ * start that spills into a second page, and PRP lists.  Read-only disks:
+ * the first read is the reference for the second. */
 static int rw_one(uint8_t *wbuf, uint8_t *rbuf, uint64_t *list, uint64_t lba, uint32_t off,
                   uint32_t len, char *why, unsigned wlen)
 {
-    struct nvme_prp prp;
-    uint64_t list_iova = dma_pool_iova(&nvme.pool, list);
-    int s;
-    char name[48];
-    uint32_t nblocks = len / nvme.lba_size;
-    if (nvme.writable) {
+    if (nvme.writable)
         for (uint32_t i = 0; i < len; i++)
             wbuf[off + i] = (uint8_t)(lba * 31 + i * 13 + (i >> 9));
-        nvme_build_prp(dma_pool_iova(&nvme.pool, wbuf + off), len, list, list_iova, &prp);
-        s = nvme_rw_sync(&nvme, true, lba, nblocks, &prp);
-        if (s) {
-            ksnprintf(why, wlen, "WRITE %u bytes at +%u: %s", len, off,
-                      s < 0 ? nvme.error : nvme_status_name((uint16_t)s, name, sizeof(name)));
-            return -1;
-        }
-    } else {
-        /* Read-only: the first read is the reference. */
-        nvme_build_prp(dma_pool_iova(&nvme.pool, wbuf + off), len, list, list_iova, &prp);
-        s = nvme_rw_sync(&nvme, false, lba, nblocks, &prp);
-        if (s) {
-            ksnprintf(why, wlen, "READ %u bytes: %s", len,
-                      s < 0 ? nvme.error : nvme_status_name((uint16_t)s, name, sizeof(name)));
-            return -1;
-        }
-    }
-    memset(rbuf, 0xa5, off + len + 64);
-    nvme_build_prp(dma_pool_iova(&nvme.pool, rbuf + off), len, list, list_iova, &prp);
-    s = nvme_rw_sync(&nvme, false, lba, nblocks, &prp);
-    if (s) {
-        ksnprintf(why, wlen, "READ %u bytes at +%u: %s", len, off,
-                  s < 0 ? nvme.error : nvme_status_name((uint16_t)s, name, sizeof(name)));
+    if (xfer(nvme.writable, lba, wbuf + off, len, list, why, wlen))
         return -1;
-    }
+    memset(rbuf, 0xa5, off + len + 64);
+    if (xfer(false, lba, rbuf + off, len, list, why, wlen))
+        return -1;
     if (memcmp(wbuf + off, rbuf + off, len)) {
         ksnprintf(why, wlen, "%u bytes at +%u read back differently", len, off);
         return -1;
