@@ -1,0 +1,100 @@
+/* Domains: DID + page table on the unit's memory. */
+#include "iommu/domain.h"
+
+#include "iommu/pasid_entry.h"
+#include "iommu/vtd.h"
+#include "lib/kstring.h"
+
+static uint64_t dom_alloc(void *ctx)
+{
+    struct vtd_unit *u = ctx;
+    void *p = u->ops->alloc_pages(u->ops->ctx, 1);
+    return p ? u->ops->virt_to_phys(u->ops->ctx, p) : 0;
+}
+
+static void dom_free(void *ctx, uint64_t phys)
+{
+    /* The unit's ops have no free: table pages of a run are few. */
+    (void)ctx;
+    (void)phys;
+}
+
+static void *dom_phys_to_virt(void *ctx, uint64_t phys)
+{
+    struct vtd_unit *u = ctx;
+    return u->ops->phys_to_virt(u->ops->ctx, phys);
+}
+
+static void dom_flush(void *ctx, const void *p, size_t len)
+{
+    vtd_flush(ctx, p, len);
+}
+
+int vtd_domain_init(struct vtd_domain *d, struct vtd_unit *u, enum pgtable_format format)
+{
+    memset(d, 0, sizeof(*d));
+    d->u = u;
+    d->did = vtd_alloc_did(u);
+    struct pgtable_params p = {
+        .format = format,
+        .levels = format == PGTABLE_FIRST_STAGE ? 4 : vtd_ss_levels(u),
+        .phys_bits = 0,
+        .large_pages = 0,
+        .preset_ad = true, /* nothing for the IOMMU to write back */
+    };
+    struct pgtable_mem_ops mem = {
+        .alloc_page = dom_alloc,
+        .free_page = dom_free,
+        .phys_to_virt = dom_phys_to_virt,
+        .flush = u->caps.c ? NULL : dom_flush,
+        .ctx = u,
+    };
+    return pgtable_init(&d->pt, &p, &mem);
+}
+
+int vtd_domain_map(struct vtd_domain *d, uint64_t iova, uint64_t phys, uint64_t size,
+                   unsigned flags)
+{
+    int rc = pgtable_map(&d->pt, iova, phys, size, flags);
+    if (rc)
+        return rc;
+    if (d->u->caps.cm) {
+        /* Caching mode: not-present leaves may be cached (6.1). */
+        vtd_inv_iotlb(d->u, VTD_IOTLB_DOMAIN, d->did, 0, 0, false);
+        return vtd_inv_wait(d->u);
+    }
+    return vtd_write_buffer_flush(d->u) ? 0 : -1;
+}
+
+int vtd_domain_unmap(struct vtd_domain *d, uint64_t iova, uint64_t size, uint32_t pasid)
+{
+    int rc = pgtable_unmap(&d->pt, iova, size, NULL);
+    if (rc)
+        return rc;
+    if (d->pt.params.format == PGTABLE_FIRST_STAGE)
+        vtd_inv_piotlb(d->u, VTD_PIOTLB_PASID, d->did, pasid, 0, 0, false);
+    else
+        vtd_inv_iotlb(d->u, VTD_IOTLB_DOMAIN, d->did, 0, 0, false);
+    rc = vtd_inv_wait(d->u);
+    pgtable_reclaim(&d->pt);
+    return rc;
+}
+
+void vtd_domain_pasid_entry(const struct vtd_domain *d, struct pasid_entry *e)
+{
+    struct pasid_entry_cfg c = {.did = d->did};
+    if (d->pt.params.format == PGTABLE_FIRST_STAGE) {
+        c.aw = PASID_AW_48BIT;
+        c.fs_root = pgtable_root(&d->pt);
+        pasid_entry_build_fs(e, &c);
+    } else {
+        c.aw = vtd_aw_for_levels(d->pt.params.levels);
+        c.ss_root = pgtable_root(&d->pt);
+        pasid_entry_build_ss(e, &c);
+    }
+}
+
+void vtd_domain_destroy(struct vtd_domain *d)
+{
+    pgtable_destroy(&d->pt);
+}
