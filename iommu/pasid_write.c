@@ -108,6 +108,18 @@ static bool sync_needed(struct sync_ctx *c, const struct entry_sync_point *p)
     return p->now_present;
 }
 
+/* window_us=: keep a breaking update's non-present window open after the
+ * sync that published it, so sparse traffic still runs into it. */
+static void hold_window(struct vtd_unit *u, const struct entry_sync_point *p)
+{
+    if (!vtd_options.window_us || !p->cached_present || p->now_present)
+        return;
+    const struct vtd_ops *o = u->ops;
+    uint64_t end = o->now_us(o->ctx) + vtd_options.window_us;
+    while (o->now_us(o->ctx) < end)
+        o->relax(o->ctx);
+}
+
 static void pasid_sync(void *ctx, const struct entry_sync_point *p)
 {
     struct sync_ctx *c = ctx;
@@ -133,6 +145,7 @@ static void pasid_sync(void *ctx, const struct entry_sync_point *p)
     if (left_pt && vtd_options.pt_ctx_flush)
         count(c, vtd_inv_context(u, VTD_CC_DEVICE, 0, c->sid, 0));
     count(c, vtd_inv_wait(u));
+    hold_window(u, p);
 }
 
 /* One entry_sync update with our store and sync, timed. */
@@ -213,6 +226,7 @@ static void context_sync(void *ctx, const struct entry_sync_point *p)
     if (has_ats(u, c->sid))
         count(c, vtd_inv_devtlb(u, c->sid, 0, 0, 52));
     count(c, vtd_inv_wait(u));
+    hold_window(u, p);
 }
 
 struct vtd_write_result vtd_context_write(struct vtd_unit *u, uint16_t sid,

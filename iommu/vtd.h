@@ -73,6 +73,7 @@ enum vtd_mode_request { VTD_WANT_AUTO, VTD_WANT_LEGACY, VTD_WANT_SCALABLE };
 struct vtd_options {
     bool trace;        /* entry_sync trace lines as KTAP diagnostics */
     bool pt_ctx_flush; /* quirk: context-cache invalidation after leaving PT */
+    uint32_t window_us; /* hold a breaking update's non-present window open */
 };
 extern struct vtd_options vtd_options;
 

@@ -27,6 +27,7 @@ static void set_options(void)
 {
     vtd_options.trace = cfg.trace;
     vtd_options.pt_ctx_flush = config_list_has(cfg.quirk, "pt_ctx_flush");
+    vtd_options.window_us = cfg.window_us;
 }
 
 unsigned vtd_setup(const char **why)

@@ -1,0 +1,605 @@
+/* Suite `transitions`: the main job.
+ *
+ * The traffic device's RID_PASID entry (or, in legacy mode, its context
+ * entry) is switched between every ordered pair of the states the unit
+ * supports, K times each, while an application processor keeps verified
+ * NVMe traffic going.  Each switch is made with entry_sync and, side by
+ * side, with clear-then-update; each is measured (class, syncs, cycles, DMA
+ * completed during the update, faults, data mismatches, completion gap,
+ * recovery) and judged:
+ *
+ *   hitless  - no fault, no mismatch, no error, traffic keeps flowing;
+ *   breaking - faults from the non-present window are reported, not
+ *              failed; data must stay intact and traffic must recover;
+ *   ->blocked - DMA must stop landing: a probe read faults and its buffer
+ *              keeps its canary; blocked-> - traffic resumes.
+ *
+ * Memory layout "same pages": every translation maps each DMA buffer at
+ * its physical address (identity IOVAs), so SS-A, SS-B, FS-A, FS-B and PT
+ * all show the device the same memory and data stays correct throughout.
+ * The "distinct pages" check lives in suite_stale.c. */
+#include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
+#include "arch/x86/tsc.h"
+#include "drivers/console.h"
+#include "drivers/fbcon.h"
+#include "drivers/nvme.h"
+#include "drivers/pci.h"
+#include "drivers/traffic.h"
+#include "iommu/domain.h"
+#include "iommu/pasid_write.h"
+#include "iommu/vtd.h"
+#include "lib/kstring.h"
+#include "lib/ktap.h"
+#include "lib/parse.h"
+#include "lib/printf.h"
+#include "tests/results.h"
+#include "tests/run.h"
+#include "tests/suite.h"
+#include "tests/transitions.h"
+#include "tests/vtd_setup.h"
+
+static struct tx tx;
+
+/* ---- DMA space: identity IOVAs mapped into every translation ------------- */
+
+static uint64_t map_everywhere(void *ctx, uint64_t phys, uint64_t len)
+{
+    struct tx *t = ctx;
+    uint64_t base = phys & ~0xfffull, end = (phys + len + 0xfff) & ~0xfffull;
+    for (int i = 0; i < TX_DOMAINS; i++) {
+        if (!t->dom_ok[i])
+            continue;
+        /* Page by page: a region may share pages mapped before. */
+        for (uint64_t a = base; a < end; a += 0x1000) {
+            int rc = vtd_domain_map(&t->dom[i], a, a, 0x1000, PGTABLE_R | PGTABLE_W);
+            if (rc && rc != PGTABLE_ERR_EXISTS) {
+                ktap_diag("transitions: cannot map %#llx in %s: %s", (unsigned long long)a,
+                          tx_state_name(TX_SS_A + i), pgtable_strerror(rc));
+                return DMA_MAP_FAILED;
+            }
+        }
+    }
+    return phys;
+}
+
+/* ---- states ------------------------------------------------------------------ */
+
+static const char *const state_names[TX_STATES] = {
+    "blocked", "PT", "SS-A", "SS-B", "FS-A", "FS-B", "nested",
+};
+
+const char *tx_state_name(int s)
+{
+    return s >= 0 && s < TX_STATES ? state_names[s] : "?";
+}
+
+static void unsupported(struct tx *t, int s, const char *why)
+{
+    t->supported[s] = false;
+    t->why[s] = why;
+}
+
+static void build_scalable_states(struct tx *t)
+{
+    const struct vtd_caps *c = &t->u->caps;
+    struct pasid_entry_cfg pc = { .did = t->pt_did, .aw = vtd_aw_for_levels(vtd_ss_levels(t->u)) };
+
+    pasid_entry_build_blocked(&t->entry[TX_BLOCKED]);
+    t->supported[TX_BLOCKED] = true;
+    if (c->pt) {
+        pasid_entry_build_pt(&t->entry[TX_PT], &pc);
+        t->supported[TX_PT] = true;
+    } else {
+        unsupported(t, TX_PT, "pass-through not supported (ECAP.PT=0)");
+    }
+    for (int i = 0; i < TX_DOMAINS; i++) {
+        int s = TX_SS_A + i;
+        bool first_stage = s == TX_FS_A || s == TX_FS_B;
+        if (first_stage ? !c->flts : !c->slts) {
+            unsupported(t, s, first_stage ? "first-stage translation not supported (ECAP.FLTS=0)"
+                                           : "second-stage translation not supported (ECAP.SLTS=0)");
+            continue;
+        }
+        if (vtd_domain_init(&t->dom[i], t->u,
+                            first_stage ? PGTABLE_FIRST_STAGE : PGTABLE_SECOND_STAGE)) {
+            unsupported(t, s, "cannot build the domain's page table (out of memory?)");
+            continue;
+        }
+        t->dom_ok[i] = true;
+        vtd_domain_pasid_entry(&t->dom[i], &t->entry[s]);
+        t->supported[s] = true;
+    }
+    unsupported(t, TX_NESTED,
+                c->nest ? "nested translation needs a first- and a second-stage table of one "
+                          "unit; not wired yet on this unit"
+                        : "nested translation not supported (ECAP.NEST=0; QEMU never offers it)");
+}
+
+static void build_legacy_states(struct tx *t)
+{
+    const struct vtd_caps *c = &t->u->caps;
+    struct legacy_context_cfg lc = { .aw = vtd_aw_for_levels(vtd_ss_levels(t->u)) };
+
+    legacy_context_build_blocked(&t->ctx_entry[TX_BLOCKED]);
+    t->supported[TX_BLOCKED] = true;
+    if (c->pt) {
+        lc.did = t->pt_did;
+        lc.tt = LEGACY_TT_PASS_THROUGH;
+        legacy_context_build(&t->ctx_entry[TX_PT], &lc);
+        t->supported[TX_PT] = true;
+    } else {
+        unsupported(t, TX_PT, "pass-through not supported (ECAP.PT=0)");
+    }
+    for (int i = 0; i < 2; i++) {
+        int s = TX_SS_A + i;
+        if (vtd_domain_init(&t->dom[i], t->u, PGTABLE_SECOND_STAGE)) {
+            unsupported(t, s, "cannot build the domain's page table (out of memory?)");
+            continue;
+        }
+        t->dom_ok[i] = true;
+        lc.did = t->dom[i].did;
+        lc.tt = LEGACY_TT_UNTRANSLATED;
+        lc.slptptr = pgtable_root(&t->dom[i].pt);
+        legacy_context_build(&t->ctx_entry[s], &lc);
+        t->supported[s] = true;
+    }
+    unsupported(t, TX_FS_A, "legacy mode has no first-stage translation");
+    unsupported(t, TX_FS_B, "legacy mode has no first-stage translation");
+    unsupported(t, TX_NESTED, "legacy mode has no nested translation");
+}
+
+/* ---- switching ---------------------------------------------------------------- */
+
+struct vtd_write_result tx_switch(struct tx *t, int to, enum entry_sync_strategy strategy)
+{
+    struct vtd_write_result r;
+    if (t->legacy)
+        r = vtd_context_write(t->u, t->sid, &t->ctx_entry[to], strategy);
+    else
+        r = vtd_pasid_write(t->u, t->sid, t->pasid, &t->entry[to], strategy);
+    if (r.ok)
+        t->current = to;
+    t->used_pt |= r.ok && to == TX_PT;
+    return r;
+}
+
+/* ---- traffic on an application processor ----------------------------------- */
+
+static void traffic_worker(void *arg)
+{
+    struct tx *t = arg;
+    percpu_set_activity("NVMe traffic");
+    while (!__atomic_load_n(&t->worker_stop, __ATOMIC_ACQUIRE)) {
+        if (!traffic_poll(&t->traffic))
+            break;
+    }
+}
+
+static bool traffic_resume(struct tx *t)
+{
+    if (t->traffic_running)
+        return true;
+    if (t->nvme.dead || t->nvme_needs_reset) {
+        /* After a blocked window the controller may have reported a fatal
+         * status (a queue fetch faulted): reset and rebuild it. */
+        struct dma_space space = { map_everywhere, t };
+        if (nvme_init(&t->nvme, t->nvme_pci, &space, 0) ||
+            nvme_create_io_queues(&t->nvme, cfg.queue_depth + 1)) {
+            ktap_diag("transitions: NVMe reset failed: %s", t->nvme.error);
+            return false;
+        }
+        nvme_write_policy(&t->nvme, cfg.nvme_write);
+        t->nvme_needs_reset = false;
+        t->resets++;
+    }
+    struct traffic_config tc = {
+        .queue_depth = cfg.queue_depth,
+        .io_bytes = cfg.io_kib * 1024,
+        .window_bytes = 1u << 20,
+        .write = t->nvme.writable,
+        .seed = 7 + t->resets,
+    };
+    if (traffic_start(&t->traffic, &t->nvme, &tc)) {
+        ktap_diag("transitions: traffic start failed: %s", t->traffic.error);
+        return false;
+    }
+    t->traffic_running = true;
+    __atomic_store_n(&t->worker_stop, false, __ATOMIC_RELEASE);
+    t->worker_on_ap = cpus_online > 1 && smp_run_on(1, traffic_worker, t);
+    return true;
+}
+
+static void traffic_pause(struct tx *t)
+{
+    if (!t->traffic_running)
+        return;
+    __atomic_store_n(&t->worker_stop, true, __ATOMIC_RELEASE);
+    if (t->worker_on_ap && !smp_wait(1, 5000000))
+        ktap_diag("transitions: traffic CPU did not stop within 5 s");
+    traffic_stop(&t->traffic);
+    t->traffic_running = false;
+    t->worker_on_ap = false;
+}
+
+/* Keep traffic moving for `us`: on the AP it already is; with one CPU the
+ * bootstrap processor polls it. */
+void tx_let_traffic_run(struct tx *t, uint64_t us)
+{
+    if (!t->traffic_running)
+        return;
+    if (t->worker_on_ap)
+        udelay(us);
+    else
+        traffic_run_for(&t->traffic, us);
+}
+
+static uint64_t snap(const volatile uint64_t *v)
+{
+    return __atomic_load_n(v, __ATOMIC_ACQUIRE);
+}
+
+/* Into blocked: no DMA may land.  A read into a canary buffer must fault
+ * and leave the canary; QEMU's NVMe then reports a fatal status (its queue
+ * fetch failed), so the controller is reset on the way out of blocked. */
+static bool probe_blocked(struct tx *t, char *why, size_t whylen)
+{
+    uint64_t iova;
+    uint8_t *buf = dma_pool_alloc(&t->nvme.pool, 1, &iova);
+    if (!buf) {
+        ksnprintf(why, whylen, "no memory for the probe buffer");
+        return false;
+    }
+    memset(buf, 0xc5, 4096);
+    uint32_t mark = vtd_fault_seq();
+    struct nvme_prp prp = { iova, 0 };
+    nvme_submit_rw(&t->nvme, false, 0, 4096 / t->nvme.lba_size, &prp, 0x7ff0);
+    udelay(50000);
+    vtd_fault_poll();
+    unsigned faults = vtd_faults_since(mark, t->sid, NULL, 0);
+    bool intact = true;
+    for (int i = 0; i < 4096; i++)
+        intact &= buf[i] == 0xc5;
+    t->nvme_needs_reset = true;
+    /* Both symptoms follow from the pass-through finding once the device has
+     * used PT: say so, rather than leave two puzzles. */
+    const char *hint = t->used_pt && !vtd_options.pt_ctx_flush
+                           ? " (the device used pass-through before: see pt_exit_translates)"
+                           : "";
+    if (!intact) {
+        ksnprintf(why, whylen, "DMA landed while blocked (probe buffer overwritten)%s", hint);
+        return false;
+    }
+    if (!faults) {
+        ksnprintf(why, whylen, "the blocked entry raised no fault for a DMA attempt%s", hint);
+        return false;
+    }
+    return true;
+}
+
+/* After a breaking update QEMU's NVMe may have reported a fatal status (a
+ * queue access faulted in the window), as real controllers may: like an OS
+ * driver, reset it and count the reset; traffic must flow again after. */
+static void recover_after_window(struct tx *t, struct tx_measure *m)
+{
+    if (!t->traffic.failed && !nvme_check_fatal(&t->nvme))
+        return;
+    m->resets++;
+    traffic_pause(t);
+    t->nvme_needs_reset = true;
+    if (traffic_resume(t))
+        tx_let_traffic_run(t, TX_SETTLE_US);
+}
+
+/* Bring the entry to `from` with the controller healthy (when `from` lets
+ * it do DMA), so every measured update starts from the same ground. */
+static bool reach(struct tx *t, int from, bool traffic_wanted, char *why, size_t whylen)
+{
+    if (t->current != from) {
+        if (from == TX_BLOCKED || t->current == TX_BLOCKED)
+            traffic_pause(t);
+        struct vtd_write_result r = tx_switch(t, from, ENTRY_SYNC_STRATEGY_HITLESS);
+        if (!r.ok) {
+            ksnprintf(why, whylen, "could not reach %s: %s", tx_state_name(from), r.error);
+            return false;
+        }
+    }
+    if (from != TX_BLOCKED && !traffic_resume(t)) {
+        ksnprintf(why, whylen, "traffic could not start in %s", tx_state_name(from));
+        return false;
+    }
+    if (!traffic_wanted)
+        traffic_pause(t);
+    return true;
+}
+
+/* One measured transition; fills *m and returns the verdict. */
+bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strategy,
+                struct tx_measure *m, char *why, size_t whylen)
+{
+    memset(m, 0, sizeof(*m));
+    why[0] = '\0';
+    bool live = from != TX_BLOCKED && to != TX_BLOCKED;
+    if (!reach(t, from, live, why, whylen))
+        return false;
+    if (live)
+        tx_let_traffic_run(t, 2000); /* commands in flight when the switch starts */
+
+    struct traffic_stats *st = &t->traffic.st;
+    uint64_t ops0 = snap(&st->ops), err0 = snap(&st->errors), mis0 = snap(&st->mismatches);
+    __atomic_store_n(&st->max_gap_us, 0, __ATOMIC_RELEASE);
+    uint32_t mark = vtd_fault_seq();
+
+    struct vtd_write_result r = tx_switch(t, to, strategy);
+    uint64_t ops1 = snap(&st->ops);
+    m->cls = r.es.cls;
+    m->syncs = r.syncs;
+    m->cycles = r.cycles;
+    m->ops_during = live ? ops1 - ops0 : 0;
+    if (!r.ok) {
+        ksnprintf(why, whylen, "update failed: %s", r.error ? r.error : "?");
+        return false;
+    }
+
+    if (to == TX_BLOCKED) {
+        bool ok = probe_blocked(t, why, whylen);
+        vtd_fault_poll();
+        m->faults = vtd_faults_since(mark, t->sid, NULL, 0);
+        return ok;
+    }
+    if (from == TX_BLOCKED) {
+        if (!traffic_resume(t)) {
+            ksnprintf(why, whylen, "traffic did not resume after leaving blocked");
+            return false;
+        }
+        ops1 = snap(&st->ops);
+        err0 = snap(&st->errors);
+        mis0 = snap(&st->mismatches);
+    }
+    tx_let_traffic_run(t, TX_SETTLE_US);
+    bool died = t->traffic.failed || nvme_check_fatal(&t->nvme);
+    m->errors = snap(&st->errors) - err0;
+    m->mismatches = snap(&st->mismatches) - mis0;
+    m->max_gap_us = snap(&st->max_gap_us);
+    if (died && m->cls == ENTRY_SYNC_BREAKING)
+        recover_after_window(t, m);
+    m->ops_after = died ? snap(&st->ops) : snap(&st->ops) - ops1;
+    m->recovered = m->ops_after > 0 && !t->traffic.failed;
+    vtd_fault_poll();
+    struct vtd_fault_record rec[4];
+    m->faults = vtd_faults_since(mark, t->sid, rec, 4);
+
+    if (m->mismatches)
+        ksnprintf(why, whylen, "%llu data mismatches", (unsigned long long)m->mismatches);
+    else if (died && m->cls != ENTRY_SYNC_BREAKING)
+        ksnprintf(why, whylen, "hitless update but the controller failed: %s",
+                  t->traffic.failed ? t->traffic.error : t->nvme.error);
+    else if (!m->recovered)
+        ksnprintf(why, whylen, "traffic did not recover (%s)",
+                  t->traffic.failed ? t->traffic.error : "no completions");
+    else if (m->cls != ENTRY_SYNC_BREAKING && (m->faults || m->errors))
+        ksnprintf(why, whylen, "hitless update but %u faults and %llu I/O errors", m->faults,
+                  (unsigned long long)m->errors);
+    if (why[0] && m->faults) {
+        char line[200];
+        for (unsigned i = 0; i < m->faults && i < 4; i++) {
+            vtd_fault_format(&rec[i], line, sizeof(line));
+            ktap_diag("%s", line);
+        }
+    }
+    return why[0] == '\0';
+}
+
+/* After pass-through, a translating entry must translate again: a read to
+ * an IOVA no domain maps has to fault and fail.  QEMU is suspected of
+ * keeping its untranslated pass-through path until a context-cache
+ * invalidation; quirk=pt_ctx_flush adds one. */
+static void case_pt_exit(struct tx *t)
+{
+    int back = t->supported[TX_SS_A] ? TX_SS_A : TX_FS_A;
+    if (!t->supported[TX_PT] || !t->supported[back]) {
+        ktap_case(KTAP_SKIP, "pt_exit_translates", "needs pass-through and a translating state");
+        return;
+    }
+    char why[160];
+    if (!reach(t, TX_PT, true, why, sizeof(why))) {
+        ktap_case(KTAP_FAIL, "pt_exit_translates", "%s", why);
+        return;
+    }
+    tx_let_traffic_run(t, 5000); /* DMA through the pass-through entry */
+    tx_switch(t, back, ENTRY_SYNC_STRATEGY_HITLESS);
+    traffic_pause(t);
+    if (!traffic_resume(t)) { /* healthy controller, idle queue */
+        ktap_case(KTAP_FAIL, "pt_exit_translates", "traffic did not restart");
+        return;
+    }
+    traffic_pause(t);
+    /* Unmapped in every domain, inside every address width we use. */
+    uint64_t iova = 1ull << 38;
+    struct nvme_prp prp = { iova, 0 };
+    uint32_t mark = vtd_fault_seq();
+    int status = nvme_rw_sync(&t->nvme, false, 0, 4096 / t->nvme.lba_size, &prp);
+    vtd_fault_poll();
+    unsigned faults = vtd_faults_since(mark, t->sid, NULL, 0);
+    t->nvme_needs_reset = true;
+    ktap_diag("pt_exit: read to unmapped IOVA %#llx after PT->%s: NVMe status %d, %u fault(s)",
+              (unsigned long long)iova, tx_state_name(back), status, faults);
+    if (faults && status == 0)
+        ktap_diag("pt_exit: the controller reported success although its data transfer faulted "
+                  "(QEMU's NVMe does not report DMA errors on read data)");
+    if (faults)
+        ktap_case(KTAP_PASS, "pt_exit_translates", NULL);
+    else
+        ktap_case(KTAP_FAIL, "pt_exit_translates",
+                  "finding: after leaving pass-through, DMA to an unmapped IOVA raised no fault "
+                  "(NVMe status %d): the unit still treats the device as pass-through%s",
+                  status,
+                  vtd_options.pt_ctx_flush
+                      ? " even with quirk=pt_ctx_flush"
+                      : "; quirk=pt_ctx_flush adds a context-cache invalidation as a workaround");
+}
+
+/* ---- the matrix ------------------------------------------------------------------ */
+
+static int supported_states(const struct tx *t, int *out)
+{
+    int n = 0;
+    for (int s = 0; s < TX_STATES; s++)
+        if (t->supported[s])
+            out[n++] = s;
+    return n;
+}
+
+static void run_matrix(struct tx *t, enum entry_sync_strategy strategy)
+{
+    int states[TX_STATES];
+    int n = supported_states(t, states);
+    const char *prefix = strategy == ENTRY_SYNC_STRATEGY_CLEAR ? "clear:" : "";
+    struct tx_row *rows = t->rows[strategy == ENTRY_SYNC_STRATEGY_CLEAR];
+
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < n; j++) {
+            if (i == j)
+                continue;
+            int from = states[i], to = states[j];
+            struct tx_row *row = &rows[from * TX_STATES + to];
+            char name[48], why[160] = "";
+            ksnprintf(name, sizeof(name), "%s%s->%s", prefix, tx_state_name(from),
+                      tx_state_name(to));
+            fbcon_status(name);
+            bool pass = true;
+            for (uint32_t k = 0; k < cfg.iterations; k++) {
+                struct tx_measure m;
+                char w[160];
+                bool ok = tx_measure(t, from, to, strategy, &m, w, sizeof(w));
+                tx_row_add(row, &m);
+                if (!ok && pass) {
+                    pass = false;
+                    ksnprintf(why, sizeof(why), "iteration %u: %s", k + 1, w);
+                }
+            }
+            row->used = true;
+            if (!pass)
+                results_note_failure("transitions", name);
+            ktap_diag("%s: %s, %u syncs, %llu cycles, %llu ops during, %u faults, %llu "
+                      "mismatches, max gap %llu us",
+                      name, entry_sync_class_name(row->cls), row->syncs_max,
+                      (unsigned long long)tx_row_median_cycles(row),
+                      (unsigned long long)row->ops_during, row->faults,
+                      (unsigned long long)row->mismatches, (unsigned long long)row->max_gap_us);
+            ktap_case(pass ? KTAP_PASS : KTAP_FAIL, name, "%s", why);
+        }
+    }
+}
+
+/* ---- setup ------------------------------------------------------------------------ */
+
+static const char *find_traffic_device(struct tx *t)
+{
+    if (cfg.device[0]) {
+        uint16_t seg;
+        uint8_t b, d, f;
+        parse_bdf(cfg.device, &seg, &b, &d, &f);
+        t->nvme_pci = pci_find_bdf(seg, b, d, f);
+        if (!t->nvme_pci)
+            return "device= names no PCI function";
+        if (t->nvme_pci->class_code != 0x010802)
+            return "device= is not an NVMe controller (class 01:08:02)";
+    } else {
+        t->nvme_pci = pci_find_class(0x010802, 0xffffff, 0);
+        if (!t->nvme_pci)
+            return "no NVMe controller to generate traffic";
+    }
+    return NULL;
+}
+
+static const char *setup(struct tx *t)
+{
+    const char *why = find_traffic_device(t);
+    if (why)
+        return why;
+    struct pci_dev *p = t->nvme_pci;
+    t->u = vtd_setup_unit_for(p->seg, p->bus, p->dev, p->fn, &why);
+    if (!t->u)
+        return why;
+    t->sid = vtd_sid(p->bus, p->dev, p->fn);
+    t->legacy = t->u->mode == VTD_MODE_LEGACY;
+    if (!t->legacy && !t->u->ops->store128)
+        return "CMPXCHG16B missing: PASID entries cannot be updated atomically";
+    t->pt_did = vtd_alloc_did(t->u);
+    if (t->legacy) {
+        build_legacy_states(t);
+    } else {
+        if (vtd_attach_scalable(t->u, t->sid, 0))
+            return "cannot attach the NVMe controller (scalable context entry)";
+        t->pasid = vtd_rid_pasid(t->u, t->sid);
+        build_scalable_states(t);
+    }
+    /* Start from a translating state so the controller's set-up DMA is
+     * already mapped everywhere. */
+    int first = t->supported[TX_SS_A] ? TX_SS_A : t->supported[TX_FS_A] ? TX_FS_A : TX_PT;
+    if (!t->supported[first])
+        return "the unit supports no translating state for the traffic device";
+    struct vtd_write_result r = tx_switch(t, first, ENTRY_SYNC_STRATEGY_HITLESS);
+    if (!r.ok)
+        return "could not install the first translation";
+    if (!t->u->translating && !vtd_enable_translation(t->u))
+        return "could not enable translation";
+    t->nvme_needs_reset = true;
+    if (!traffic_resume(t))
+        return "NVMe traffic could not start under translation";
+    tx_let_traffic_run(t, 20000);
+    if (t->traffic.st.ops == 0)
+        return "NVMe traffic made no progress under translation";
+    return NULL;
+}
+
+static void report_states(const struct tx *t)
+{
+    char line[200];
+    int n = 0;
+    for (int s = 0; s < TX_STATES; s++)
+        n += ksnprintf(line + n, sizeof(line) - n, " %s%s", tx_state_name(s),
+                       t->supported[s] ? "" : "(-)");
+    ktap_diag("transitions: unit %d %s mode, device %02x:%02x.%u, %s %u, states:%s",
+              t->u->index, t->legacy ? "legacy" : "scalable", t->nvme_pci->bus,
+              t->nvme_pci->dev, t->nvme_pci->fn, t->legacy ? "context entry" : "PASID",
+              t->pasid, line);
+    for (int s = 0; s < TX_STATES; s++)
+        if (!t->supported[s])
+            ktap_diag("transitions: %s skipped: %s", tx_state_name(s), t->why[s]);
+    ktap_diag("transitions: traffic on %s, queue depth %u, %u KiB per command, %s",
+              t->worker_on_ap ? "CPU 1" : "the bootstrap CPU between steps", cfg.queue_depth,
+              cfg.io_kib, t->nvme.writable ? "read/write" : "read-only");
+}
+
+static void suite_transitions(void)
+{
+    struct tx *t = &tx;
+    memset(t, 0, sizeof(*t));
+    t->current = TX_BLOCKED;
+    const char *why = setup(t);
+    if (why) {
+        traffic_pause(t);
+        ktap_suite_skip("transitions", why);
+        return;
+    }
+    ktap_suite_begin("transitions", -1);
+    report_states(t);
+    uint64_t start = uptime_us();
+    if (cfg.strategy != STRATEGY_CLEAR)
+        run_matrix(t, ENTRY_SYNC_STRATEGY_HITLESS);
+    if (cfg.strategy != STRATEGY_ENTRY_SYNC)
+        run_matrix(t, ENTRY_SYNC_STRATEGY_CLEAR);
+    case_pt_exit(t);
+    if (cfg.stress)
+        tx_stress(t);
+    tx_switch(t, t->supported[TX_SS_A] ? TX_SS_A : TX_PT, ENTRY_SYNC_STRATEGY_HITLESS);
+    traffic_pause(t);
+    fbcon_status("transitions: done");
+    tx_print_summary(t, uptime_us() - start);
+    ktap_suite_end();
+}
+
+SUITE("transitions", 60, suite_transitions);

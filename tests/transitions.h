@@ -1,0 +1,83 @@
+/* Shared state of the transitions suite (suite_transitions.c), its report
+ * (transitions_report.c) and its stress mode (transitions_stress.c). */
+#ifndef TESTS_TRANSITIONS_H
+#define TESTS_TRANSITIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "drivers/nvme.h"
+#include "drivers/traffic.h"
+#include "iommu/context_entry.h"
+#include "iommu/domain.h"
+#include "iommu/entry_sync.h"
+#include "iommu/pasid_entry.h"
+#include "iommu/pasid_write.h"
+
+enum tx_state { TX_BLOCKED, TX_PT, TX_SS_A, TX_SS_B, TX_FS_A, TX_FS_B, TX_NESTED, TX_STATES };
+#define TX_DOMAINS 4            /* SS-A, SS-B, FS-A, FS-B: dom[state - TX_SS_A] */
+#define TX_SETTLE_US 20000      /* traffic after an update, to see it recover */
+#define TX_SAMPLES 64           /* cycle samples kept per pair for the median */
+
+/* What one update did to the traffic. */
+struct tx_measure {
+    enum entry_sync_class cls;
+    unsigned syncs;
+    uint64_t cycles;
+    uint64_t ops_during, ops_after;
+    unsigned faults;
+    uint64_t errors, mismatches, max_gap_us;
+    unsigned resets; /* controller resets needed after the update */
+    bool recovered;
+};
+
+/* One from->to pair over its iterations. */
+struct tx_row {
+    bool used;
+    enum entry_sync_class cls;
+    unsigned n, syncs_min, syncs_max;
+    uint64_t cycles[TX_SAMPLES], cycles_max;
+    uint64_t ops_during;
+    unsigned faults;
+    uint64_t mismatches, errors, max_gap_us;
+    unsigned resets;
+};
+
+struct tx {
+    struct vtd_unit *u;
+    uint16_t sid;
+    uint32_t pasid;
+    bool legacy;
+    uint16_t pt_did;
+    struct vtd_domain dom[TX_DOMAINS];
+    bool dom_ok[TX_DOMAINS];
+    bool supported[TX_STATES];
+    const char *why[TX_STATES];
+    struct pasid_entry entry[TX_STATES];
+    struct legacy_context_entry ctx_entry[TX_STATES];
+    int current;
+    struct pci_dev *nvme_pci;
+    struct nvme_ctrl nvme;
+    struct traffic traffic;
+    bool traffic_running, worker_on_ap, nvme_needs_reset;
+    bool used_pt; /* the device has been in pass-through this run */
+    volatile bool worker_stop;
+    unsigned resets;
+    struct tx_row rows[2][TX_STATES * TX_STATES]; /* [0] entry_sync, [1] clear */
+    /* stress mode */
+    uint64_t stress_updates, stress_ops, stress_us;
+    unsigned stress_faults, stress_failures;
+};
+
+const char *tx_state_name(int s);
+struct vtd_write_result tx_switch(struct tx *t, int to, enum entry_sync_strategy strategy);
+bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strategy,
+                struct tx_measure *m, char *why, size_t whylen);
+void tx_let_traffic_run(struct tx *t, uint64_t us);
+
+void tx_row_add(struct tx_row *r, const struct tx_measure *m);
+uint64_t tx_row_median_cycles(const struct tx_row *r);
+void tx_print_summary(const struct tx *t, uint64_t run_us);
+void tx_stress(struct tx *t);
+
+#endif

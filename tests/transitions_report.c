@@ -1,0 +1,124 @@
+/* The transitions summary: one table per strategy, then a line of totals
+ * comparing them, and optional json: lines for lab tools. */
+#include "arch/x86/tsc.h"
+#include "lib/kstring.h"
+#include "lib/ktap.h"
+#include "lib/printf.h"
+#include "tests/run.h"
+#include "tests/transitions.h"
+
+void tx_row_add(struct tx_row *r, const struct tx_measure *m)
+{
+    if (r->n == 0 || m->syncs < r->syncs_min)
+        r->syncs_min = m->syncs;
+    if (m->syncs > r->syncs_max)
+        r->syncs_max = m->syncs;
+    if (r->n < TX_SAMPLES)
+        r->cycles[r->n] = m->cycles;
+    if (m->cycles > r->cycles_max)
+        r->cycles_max = m->cycles;
+    r->n++;
+    r->cls = m->cls;
+    r->ops_during += m->ops_during;
+    r->faults += m->faults;
+    r->mismatches += m->mismatches;
+    r->errors += m->errors;
+    r->resets += m->resets;
+    if (m->max_gap_us > r->max_gap_us)
+        r->max_gap_us = m->max_gap_us;
+}
+
+uint64_t tx_row_median_cycles(const struct tx_row *r)
+{
+    uint64_t s[TX_SAMPLES];
+    unsigned n = r->n < TX_SAMPLES ? r->n : TX_SAMPLES;
+    memcpy(s, r->cycles, n * sizeof(s[0]));
+    for (unsigned i = 1; i < n; i++) /* insertion sort: a few dozen samples */
+        for (unsigned j = i; j > 0 && s[j - 1] > s[j]; j--) {
+            uint64_t x = s[j];
+            s[j] = s[j - 1];
+            s[j - 1] = x;
+        }
+    return n ? s[n / 2] : 0;
+}
+
+struct totals {
+    unsigned pairs, hitless, breaking, faults, syncs, resets;
+    uint64_t cycles, mismatches, ops_during;
+};
+
+static void print_table(const struct tx *t, int which, struct totals *tot)
+{
+    const char *name = which ? "clear-then-update" : "entry_sync";
+    memset(tot, 0, sizeof(*tot));
+    ktap_diag("summary %s:", name);
+    ktap_diag("%-18s %-8s %5s %10s %10s %8s %6s %6s %8s %6s", "from->to", "class", "syncs",
+              "cyc-med", "cyc-max", "dma-ops", "faults", "mism", "gap-us", "resets");
+    for (int i = 0; i < TX_STATES * TX_STATES; i++) {
+        const struct tx_row *r = &t->rows[which][i];
+        if (!r->used)
+            continue;
+        char pair[24];
+        ksnprintf(pair, sizeof(pair), "%s->%s", tx_state_name(i / TX_STATES),
+                  tx_state_name(i % TX_STATES));
+        uint64_t med = tx_row_median_cycles(r);
+        ktap_diag("%-18s %-8s %5u %10llu %10llu %8llu %6u %6llu %8llu %6u", pair,
+                  entry_sync_class_name(r->cls), r->syncs_max, (unsigned long long)med,
+                  (unsigned long long)r->cycles_max, (unsigned long long)r->ops_during, r->faults,
+                  (unsigned long long)r->mismatches, (unsigned long long)r->max_gap_us,
+                  r->resets);
+        if (cfg.json)
+            kprintf("json: {\"strategy\":\"%s\",\"pair\":\"%s\",\"class\":\"%s\",\"syncs\":%u,"
+                    "\"cycles_median\":%llu,\"cycles_max\":%llu,\"dma_ops_during\":%llu,"
+                    "\"faults\":%u,\"mismatches\":%llu,\"max_gap_us\":%llu,\"resets\":%u,"
+                    "\"iterations\":%u}\n",
+                    which ? "clear" : "entry_sync", pair, entry_sync_class_name(r->cls),
+                    r->syncs_max, (unsigned long long)med, (unsigned long long)r->cycles_max,
+                    (unsigned long long)r->ops_during, r->faults,
+                    (unsigned long long)r->mismatches, (unsigned long long)r->max_gap_us, r->resets,
+                    r->n);
+        tot->pairs++;
+        tot->hitless += r->cls != ENTRY_SYNC_BREAKING;
+        tot->breaking += r->cls == ENTRY_SYNC_BREAKING;
+        tot->faults += r->faults;
+        tot->resets += r->resets;
+        tot->syncs += r->syncs_max;
+        tot->cycles += med;
+        tot->mismatches += r->mismatches;
+        tot->ops_during += r->ops_during;
+    }
+}
+
+void tx_print_summary(const struct tx *t, uint64_t run_us)
+{
+    struct totals es, cl;
+    bool have_es = cfg.strategy != STRATEGY_CLEAR, have_cl = cfg.strategy != STRATEGY_ENTRY_SYNC;
+    if (have_es)
+        print_table(t, 0, &es);
+    if (have_cl)
+        print_table(t, 1, &cl);
+    if (have_es)
+        ktap_diag("totals entry_sync: %u pairs, %u hitless, %u breaking, %u syncs, %llu median "
+                  "cycles summed, %u faults, %llu mismatches, %u device resets, %llu DMA ops during "
+                  "updates",
+                  es.pairs, es.hitless, es.breaking, es.syncs, (unsigned long long)es.cycles,
+                  es.faults, (unsigned long long)es.mismatches, es.resets,
+                  (unsigned long long)es.ops_during);
+    if (have_cl)
+        ktap_diag("totals clear:      %u pairs, %u hitless, %u breaking, %u syncs, %llu median "
+                  "cycles summed, %u faults, %llu mismatches, %u device resets, %llu DMA ops during "
+                  "updates",
+                  cl.pairs, cl.hitless, cl.breaking, cl.syncs, (unsigned long long)cl.cycles,
+                  cl.faults, (unsigned long long)cl.mismatches, cl.resets,
+                  (unsigned long long)cl.ops_during);
+    if (t->stress_updates)
+        ktap_diag("stress: %llu random updates in %llu ms, %llu DMA ops (%llu ops/s), %u faults, "
+                  "%u failed",
+                  (unsigned long long)t->stress_updates,
+                  (unsigned long long)(t->stress_us / 1000), (unsigned long long)t->stress_ops,
+                  (unsigned long long)(t->stress_us ? t->stress_ops * 1000000 / t->stress_us : 0),
+                  t->stress_faults, t->stress_failures);
+    ktap_diag("transitions: %llu ms, %u NVMe resets after blocked windows, tsc %llu kHz",
+              (unsigned long long)(run_us / 1000), t->resets,
+              (unsigned long long)(tsc_hz / 1000));
+}
