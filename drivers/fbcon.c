@@ -20,7 +20,10 @@ extern const uint8_t font8x16[128][16];
 
 static struct framebuffer fb;
 static uint32_t cols, rows, cur_col, cur_row;
+static uint32_t log_top = 1; /* first row of the wrapping log region */
 static bool ready;
+
+#define HEADER_BG 0x00182838u
 
 static uint32_t rgb(uint32_t c)
 {
@@ -83,7 +86,7 @@ static void newline(void)
     cur_col = 0;
     cur_row++;
     if (cur_row >= rows)
-        cur_row = 1;
+        cur_row = log_top;
     clear_row(cur_row);
     if (cur_row + 1 < rows)
         clear_row(cur_row + 1); /* a blank line marks where the log wraps */
@@ -107,6 +110,22 @@ void fbcon_write(const char *s, size_t len)
             draw_glyph(cur_col++, cur_row, c, FG, BG, 1, 0, 0);
         }
     }
+}
+
+void fbcon_header(const char *const *lines, unsigned n)
+{
+    if (!ready || n + 4 > rows)
+        return;
+    for (unsigned r = 0; r < n; r++) {
+        fill(0, (1 + r) * GLYPH_H, fb.width, GLYPH_H, HEADER_BG);
+        for (uint32_t i = 0; lines[r][i] && i < cols; i++)
+            draw_glyph(i, 1 + r, lines[r][i], 0x00e0e0a0u, HEADER_BG, 1, 0, 0);
+    }
+    log_top = 1 + n + 1; /* a blank row separates the header from the log */
+    fill(0, (1 + n) * GLYPH_H, fb.width, GLYPH_H, BG);
+    cur_col = 0;
+    cur_row = log_top;
+    clear_row(cur_row);
 }
 
 void fbcon_status(const char *text)

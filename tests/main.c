@@ -12,6 +12,7 @@
 #include "arch/x86/tsc.h"
 #include "boot/efi_runtime.h"
 #include "drivers/console.h"
+#include "drivers/fbcon.h"
 #include "lib/kstring.h"
 #include "lib/ktap.h"
 #include "lib/page.h"
@@ -136,6 +137,31 @@ static void null_write(void *arg)
     *(volatile uint32_t *)null = 0xdead;
 }
 
+/* The screen's fixed header: enough to tell which machine a photo of the
+ * screen came from. */
+static void screen_header(void)
+{
+    static char l[4][160];
+    const struct smbios_info *sm = &platform.smbios;
+    ksnprintf(l[0], sizeof(l[0]), "vtdsync %s   %s %s   firmware %s rev %#x", VTDSYNC_VERSION,
+              sm->valid ? sm->sys_vendor : "?", sm->valid ? sm->sys_product : "",
+              boot->fw_vendor, boot->fw_revision);
+    ksnprintf(l[1], sizeof(l[1]), "CPU %s   %u CPUs online   TSC %llu MHz", cpu.brand,
+              cpus_online, (unsigned long long)(tsc_hz / 1000000));
+    int n = ksnprintf(l[2], sizeof(l[2]), "IOMMU: ");
+    if (!platform.dmar_present)
+        n += ksnprintf(l[2] + n, sizeof(l[2]) - n, "no DMAR table (VT-d off in firmware?)");
+    for (unsigned i = 0; platform.dmar_present && i < platform.dmar.nunits && n < 150; i++)
+        n += ksnprintf(l[2] + n, sizeof(l[2]) - n, "unit %u @%#llx seg %u%s  ", i,
+                       (unsigned long long)platform.dmar.units[i].reg_base,
+                       platform.dmar.units[i].segment,
+                       platform.dmar.units[i].usable ? "" : " (unusable)");
+    ksnprintf(l[3], sizeof(l[3]), "serial %s   results: serial KTAP + EFI variable VtdsyncResult",
+              console_describe());
+    const char *lines[4] = { l[0], l[1], l[2], l[3] };
+    fbcon_header(lines, 4);
+}
+
 static void self_test_hooks(void)
 {
     if (!strcmp(cfg.test, "crash")) {
@@ -191,6 +217,7 @@ void kmain(struct boot_info *bi)
     start_cpus();
 
     print_header();
+    screen_header();
     config_print(&cfg);
     results_print_previous();
     if (cfg.help) {
@@ -216,6 +243,10 @@ void kmain(struct boot_info *bi)
             continue;
         percpu_set_activity(s->name);
         watchdog_suite(s->name, cfg.test_timeout_s);
+        char status[96];
+        ksnprintf(status, sizeof(status), "suite %s   %llu s", s->name,
+                  (unsigned long long)(uptime_us() / 1000000));
+        fbcon_status(status);
         s->run();
     }
     watchdog_suite("end", 0);

@@ -240,6 +240,19 @@ static uint64_t snap(const volatile uint64_t *v)
     return __atomic_load_n(v, __ATOMIC_ACQUIRE);
 }
 
+/* Let traffic run until `want` more commands completed after `since`, or
+ * TX_RECOVER_US passed: recovery is judged by completions, not by a fixed
+ * time, because an emulated machine under load can be slow for a while. */
+static uint64_t wait_for_ops(struct tx *t, uint64_t since, uint64_t want)
+{
+    uint64_t deadline = deadline_after_us(TX_RECOVER_US);
+    tx_let_traffic_run(t, TX_SETTLE_US);
+    while (snap(&t->traffic.st.ops) - since < want && !deadline_passed(deadline) &&
+           !t->traffic.failed)
+        tx_let_traffic_run(t, 1000);
+    return snap(&t->traffic.st.ops) - since;
+}
+
 /* Into blocked: no DMA may land.  A read into a canary buffer must fault
  * and leave the canary; QEMU's NVMe then reports a fatal status (its queue
  * fetch failed), so the controller is reset on the way out of blocked. */
@@ -289,7 +302,7 @@ static void recover_after_window(struct tx *t, struct tx_measure *m)
     traffic_pause(t);
     t->nvme_needs_reset = true;
     if (traffic_resume(t))
-        tx_let_traffic_run(t, TX_SETTLE_US);
+        wait_for_ops(t, 0, TX_RECOVER_OPS);
 }
 
 /* Bring the entry to `from` with the controller healthy (when `from` lets
@@ -357,7 +370,7 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
         err0 = snap(&st->errors);
         mis0 = snap(&st->mismatches);
     }
-    tx_let_traffic_run(t, TX_SETTLE_US);
+    wait_for_ops(t, ops1, TX_RECOVER_OPS);
     bool died = t->traffic.failed || nvme_check_fatal(&t->nvme);
     m->errors = snap(&st->errors) - err0;
     m->mismatches = snap(&st->mismatches) - mis0;
@@ -467,7 +480,11 @@ static void run_matrix(struct tx *t, enum entry_sync_strategy strategy)
             char name[48], why[160] = "";
             ksnprintf(name, sizeof(name), "%s%s->%s", prefix, tx_state_name(from),
                       tx_state_name(to));
-            fbcon_status(name);
+            char status[128];
+            ksnprintf(status, sizeof(status), "transitions  %-20s  DMA ops %llu  faults %llu",
+                      name, (unsigned long long)t->traffic.st.ops,
+                      (unsigned long long)vtd_fault_seq());
+            fbcon_status(status);
             bool pass = true;
             for (uint32_t k = 0; k < cfg.iterations; k++) {
                 struct tx_measure m;

@@ -17,6 +17,8 @@
 enum tx_state { TX_BLOCKED, TX_PT, TX_SS_A, TX_SS_B, TX_FS_A, TX_FS_B, TX_NESTED, TX_STATES };
 #define TX_DOMAINS 4            /* SS-A, SS-B, FS-A, FS-B: dom[state - TX_SS_A] */
 #define TX_SETTLE_US 20000      /* traffic after an update, to see it recover */
+#define TX_RECOVER_OPS 8        /* completions that show traffic flows again */
+#define TX_RECOVER_US 2000000   /* how long recovery may take before it fails */
 #define TX_SAMPLES 64           /* cycle samples kept per pair for the median */
 
 /* What one update did to the traffic. */

@@ -297,17 +297,43 @@ def screenshot_when_done(sc, workdir, proc, log_path):
     sock = socket.socket(socket.AF_UNIX)
     sock.connect(os.path.join(workdir, "monitor.sock"))
     sock.sendall(f"screendump {ppm}\n".encode())
-    for _ in range(50):
-        if os.path.exists(ppm) and os.path.getsize(ppm) > 0:
-            break
+    for _ in range(100):  # until the whole image is on disk
         time.sleep(0.1)
-    time.sleep(0.5)
+        if ppm_complete(ppm):
+            break
     sock.sendall(b"quit\n")
     sock.close()
     proc.wait(timeout=30)
-    png = sc["screenshot"].replace("$ROOT", ROOT)
+    png = sc["screenshot"].replace("$ROOT", ROOT).replace("$WORK", workdir)
     ppm_to_png(ppm, png)
     return "screenshot"
+
+
+def ppm_header(data):
+    """(width, height, offset of the pixels) of a binary P6 PPM, or None.
+    The pixels start one byte after maxval: they may begin with bytes that
+    look like white space, so the header is scanned token by token."""
+    tokens, i = [], 0
+    while len(tokens) < 4 and i < len(data):
+        while i < len(data) and data[i:i + 1].isspace():
+            i += 1
+        j = i
+        while j < len(data) and not data[j:j + 1].isspace():
+            j += 1
+        tokens.append(data[i:j])
+        i = j
+    if len(tokens) < 4 or tokens[0] != b"P6":
+        return None
+    return int(tokens[1]), int(tokens[2]), i + 1
+
+
+def ppm_complete(ppm):
+    try:
+        data = open(ppm, "rb").read()
+    except FileNotFoundError:
+        return False
+    h = ppm_header(data)
+    return bool(h) and len(data) >= h[2] + h[0] * h[1] * 3
 
 
 def ppm_to_png(ppm, png):
@@ -315,10 +341,11 @@ def ppm_to_png(ppm, png):
     import struct
     import zlib
     data = open(ppm, "rb").read()
-    parts = data.split(maxsplit=4)
-    if parts[0] != b"P6":
+    header = ppm_header(data)
+    if not header:
         raise SystemExit(f"{ppm}: not a P6 PPM")
-    w, h, pixels = int(parts[1]), int(parts[2]), parts[4]
+    w, h, off = header
+    pixels = data[off:]
     raw = b"".join(b"\x00" + pixels[y * w * 3:(y + 1) * w * 3] for y in range(h))
 
     def chunk(kind, body):
