@@ -89,6 +89,15 @@ static void print_table(const struct tx *t, int which, struct totals *tot)
     }
 }
 
+static void print_totals(const char *name, const struct totals *t)
+{
+    ktap_diag("totals %s %u pairs, %u hitless, %u breaking, %u syncs, %llu median cycles summed, "
+              "%u faults, %llu mismatches, %u device resets, %llu DMA ops during updates",
+              name, t->pairs, t->hitless, t->breaking, t->syncs, (unsigned long long)t->cycles,
+              t->faults, (unsigned long long)t->mismatches, t->resets,
+              (unsigned long long)t->ops_during);
+}
+
 void tx_print_summary(const struct tx *t, uint64_t run_us)
 {
     struct totals es, cl;
@@ -98,19 +107,9 @@ void tx_print_summary(const struct tx *t, uint64_t run_us)
     if (have_cl)
         print_table(t, 1, &cl);
     if (have_es)
-        ktap_diag("totals entry_sync: %u pairs, %u hitless, %u breaking, %u syncs, %llu median "
-                  "cycles summed, %u faults, %llu mismatches, %u device resets, %llu DMA ops during "
-                  "updates",
-                  es.pairs, es.hitless, es.breaking, es.syncs, (unsigned long long)es.cycles,
-                  es.faults, (unsigned long long)es.mismatches, es.resets,
-                  (unsigned long long)es.ops_during);
+        print_totals("entry_sync:", &es);
     if (have_cl)
-        ktap_diag("totals clear:      %u pairs, %u hitless, %u breaking, %u syncs, %llu median "
-                  "cycles summed, %u faults, %llu mismatches, %u device resets, %llu DMA ops during "
-                  "updates",
-                  cl.pairs, cl.hitless, cl.breaking, cl.syncs, (unsigned long long)cl.cycles,
-                  cl.faults, (unsigned long long)cl.mismatches, cl.resets,
-                  (unsigned long long)cl.ops_during);
+        print_totals("clear:     ", &cl);
     if (t->stress_updates)
         ktap_diag("stress: %llu random updates in %llu ms, %llu DMA ops (%llu ops/s), %u faults, "
                   "%u failed",
