@@ -69,7 +69,7 @@ static const struct option options[] = {
 };
 
 static const char *const suite_names[] = {
-    "all", "boot", "devices", "platform", "vtd", "isolation", "traffic", "transitions",
+    "all", "boot", "devices", "platform", "vtd", "isolation", "traffic", "transitions", "stale",
 };
 
 bool config_list_has(const char *list, const char *name)
