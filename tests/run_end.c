@@ -7,6 +7,7 @@
 #include "boot/efi_runtime.h"
 #include "drivers/console.h"
 #include "iommu/vtd.h"
+#include "lib/alloc.h"
 #include "lib/ktap.h"
 #include "lib/printf.h"
 #include "tests/results.h"
@@ -74,6 +75,12 @@ static void finish(enum exit_code code, const char *reason)
     vtd_shutdown_all(); /* translation off: leave the units safe; no-op without units */
     struct ktap_totals t;
     ktap_totals(&t);
+    struct alloc_stats mem;
+    alloc_get_stats(&mem);
+    kprintf("# memory: peak %llu KiB allocated of %llu MiB free at start (image %llu KiB)\n",
+            (unsigned long long)(mem.peak_used_pages * 4),
+            (unsigned long long)(mem.total_pages / 256),
+            (unsigned long long)(boot->image_size / 1024));
     kprintf("# run time %llu ms, verdict %s\n", (unsigned long long)(uptime_us() / 1000),
             code == EXIT_PASS ? "PASS" : code == EXIT_ALL_SKIPPED ? "SKIPPED" : "FAIL");
     results_save(code, reason);
