@@ -18,6 +18,9 @@ static unsigned sid_slots;
 static uint64_t rate_window_us;
 static unsigned rate_lines;
 static uint32_t rate_suppressed;
+/* Run-wide: lines printed, lines dropped (rate limit or ring overrun),
+ * and the PFO count already reported, for vtd_fault_summary(). */
+static uint64_t lines_printed, lines_suppressed, overflows_reported;
 
 /* ---- reason codes (spec 7.1.3 and the scalable-mode tables of 7.2) ------ */
 
@@ -197,6 +200,7 @@ void vtd_fault_reset(void)
     rate_window_us = 0;
     rate_lines = 0;
     rate_suppressed = 0;
+    lines_printed = lines_suppressed = overflows_reported = 0;
 }
 
 /* ---- scanning (spec 7.2.1 primary fault logging) ------------------------------- */
@@ -271,33 +275,62 @@ static uint64_t now_us(void)
     return o->now_us(o->ctx);
 }
 
+static uint64_t all_overflows(void)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < vtd_nunits; i++)
+        n += vtd_units[i]->fault.overflows;
+    return n;
+}
+
+/* Close the rate window once a second has passed, saying how many lines it
+ * dropped.  Checked on every call, not only when new faults arrive: the
+ * last window of a storm must be reported even if no fault follows. */
+static void rate_window_roll(uint64_t now)
+{
+    if (now - rate_window_us < 1000000)
+        return;
+    if (rate_suppressed)
+        ktap_diag("faults: %u more fault lines suppressed (rate limit %u/s)", rate_suppressed,
+                  VTD_FAULT_PRINT_BURST);
+    rate_window_us = now;
+    rate_lines = 0;
+    rate_suppressed = 0;
+}
+
 void vtd_fault_print_pending(void)
 {
+    uint64_t now = now_us();
+    rate_window_roll(now);
+    /* PFO is counted in the scan (maybe in the interrupt handler): one
+     * line per window with the count, never one per overflow. */
+    uint64_t ov = all_overflows();
+    if (ov != overflows_reported && rate_lines < VTD_FAULT_PRINT_BURST) {
+        ktap_diag("faults: primary fault overflow (FSTS.PFO) %llu time(s): faults were dropped "
+                  "by the hardware",
+                  (unsigned long long)(ov - overflows_reported));
+        overflows_reported = ov;
+        rate_lines++;
+    }
     uint32_t last = __atomic_load_n(&log_seq, __ATOMIC_ACQUIRE);
     if (last == printed_seq)
         return;
     if (last - printed_seq > VTD_FAULT_LOG) {
-        ktap_diag("fault: %u records lost before they could be printed",
-                  last - printed_seq - VTD_FAULT_LOG);
+        uint32_t lost = last - printed_seq - VTD_FAULT_LOG;
+        ktap_diag("faults: %u records overwritten before they could be printed", lost);
+        lines_suppressed += lost;
         printed_seq = last - VTD_FAULT_LOG;
-    }
-    uint64_t now = now_us();
-    if (now - rate_window_us >= 1000000) {
-        if (rate_suppressed)
-            ktap_diag("fault: %u more fault lines suppressed (rate limit %u/s)", rate_suppressed,
-                      VTD_FAULT_PRINT_BURST);
-        rate_window_us = now;
-        rate_lines = 0;
-        rate_suppressed = 0;
     }
     char line[192];
     while (printed_seq != last) {
         printed_seq++;
         if (rate_lines >= VTD_FAULT_PRINT_BURST) {
             rate_suppressed++;
+            lines_suppressed++;
             continue;
         }
         rate_lines++;
+        lines_printed++;
         vtd_fault_format(&fault_log[printed_seq % VTD_FAULT_LOG], line, sizeof(line));
         ktap_diag("%s", line);
     }
@@ -305,15 +338,41 @@ void vtd_fault_print_pending(void)
 
 void vtd_fault_poll(void)
 {
-    for (unsigned i = 0; i < vtd_nunits; i++) {
-        struct vtd_unit *u = vtd_units[i];
-        uint64_t ov = u->fault.overflows;
-        vtd_fault_scan(u);
-        if (u->fault.overflows != ov)
-            ktap_diag("fault: unit=%d primary fault overflow (FSTS.PFO): faults were dropped",
-                      u->index);
-    }
+    for (unsigned i = 0; i < vtd_nunits; i++)
+        vtd_fault_scan(vtd_units[i]);
     vtd_fault_print_pending();
+}
+
+void vtd_fault_get_totals(struct vtd_fault_totals *t)
+{
+    memset(t, 0, sizeof(*t));
+    for (unsigned i = 0; i < vtd_nunits; i++) {
+        t->recorded += vtd_units[i]->fault.total;
+        t->overflows += vtd_units[i]->fault.overflows;
+        t->irqs += vtd_units[i]->fault.irqs;
+    }
+    t->printed = lines_printed;
+    t->suppressed = lines_suppressed;
+}
+
+void vtd_fault_summary(bool always)
+{
+    vtd_fault_print_pending();
+    struct vtd_fault_totals t;
+    vtd_fault_get_totals(&t);
+    if (!always && !t.recorded && !t.overflows)
+        return;
+    /* The open window's drops are part of the summary's count already;
+     * say them here rather than wait for a window that may never roll. */
+    if (rate_suppressed)
+        ktap_diag("faults: %u more fault lines suppressed (rate limit %u/s)", rate_suppressed,
+                  VTD_FAULT_PRINT_BURST);
+    rate_suppressed = 0;
+    ktap_diag("faults: %llu recorded, %llu printed, %llu suppressed, PFO seen %llu times, "
+              "%llu fault events",
+              (unsigned long long)t.recorded, (unsigned long long)t.printed,
+              (unsigned long long)t.suppressed, (unsigned long long)t.overflows,
+              (unsigned long long)t.irqs);
 }
 
 /* ---- fault event interrupt (spec 5.1.6 compatibility-format MSI) ---------- */

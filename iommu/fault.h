@@ -6,7 +6,8 @@
  * only registers and the log, so the fault interrupt handler calls it too;
  * lines are printed later from thread context by vtd_fault_print_pending()
  * (the console lock must never be taken inside an interrupt), one line
- * per fault and rate limited:
+ * per fault and rate limited (VTD_FAULT_PRINT_BURST lines a second; the
+ * dropped ones are counted and said in a "# faults: ..." line):
  *
  *   # fault: unit=0 sid=00:03.0 pasid=- addr=0x12345000 type=write reason=0x06 (...)
  *
@@ -68,6 +69,17 @@ unsigned vtd_fault_scan(struct vtd_unit *u);
 /* Scan every unit and print the lines not printed yet (thread context). */
 void vtd_fault_poll(void);
 void vtd_fault_print_pending(void);
+
+/* Run-wide counts for reports: faults logged, lines printed and dropped
+ * (rate limit or ring overrun), PFO seen, fault events taken. */
+struct vtd_fault_totals {
+    uint64_t recorded, printed, suppressed, overflows, irqs;
+};
+void vtd_fault_get_totals(struct vtd_fault_totals *t);
+/* Print what is pending, then one line:
+ *   # faults: N recorded, N printed, N suppressed, PFO seen N times, N fault events
+ * (always, or only when a fault or an overflow was seen). */
+void vtd_fault_summary(bool always);
 
 /* Program FEDATA/FEADDR/FEUADDR with an MSI to (dest_apic, vector) in
  * compatibility format and unmask (spec 5.1.6, 11.4.9.2). */

@@ -129,6 +129,45 @@ static void report_and_fix_iqe(struct vtd_unit *u)
     vtd_flush(u, slot, desc_qwords(u) * 8);
 }
 
+/* ITE names only the source id (IQERCD.ITESID) and IQH need not point at
+ * the culprit (6.5.2.10: the unit keeps fetching past a device-TLB
+ * invalidation while it waits for the device).  The newest device-TLB
+ * descriptor for that source in the ring is the one that timed out. */
+static const uint64_t *find_devtlb(struct vtd_unit *u, uint16_t sid, unsigned *index)
+{
+    struct vtd_qi *q = &u->qi;
+    for (unsigned back = 1; back <= q->entries; back++) {
+        unsigned i = (q->tail + q->entries - back) % q->entries;
+        const uint64_t *d = &q->queue[i * desc_qwords(u)];
+        unsigned type = (unsigned)((d[0] & 0xf) | ((d[0] >> 5) & 0x70));
+        if ((type == VTD_DESC_DEVTLB || type == VTD_DESC_PDEVTLB) &&
+            (uint16_t)(d[0] >> 32) == sid) {
+            *index = i;
+            return d;
+        }
+    }
+    return NULL;
+}
+
+static void report_ite(struct vtd_unit *u, uint16_t sid)
+{
+    struct vtd_qi *q = &u->qi;
+    char desc[160], b[8];
+    unsigned index = 0;
+    const uint64_t *d = find_devtlb(u, sid, &index);
+    memset(q->last_error_desc, 0, sizeof(q->last_error_desc));
+    if (d) {
+        memcpy(q->last_error_desc, d, desc_qwords(u) * 8);
+        q->last_error_index = index;
+        vtd_desc_format(d, q->wide, desc, sizeof(desc));
+    } else {
+        ksnprintf(desc, sizeof(desc), "(no device-TLB descriptor for it in the queue)");
+    }
+    /* Pending waits were aborted by the unit: vtd_inv_wait fails them. */
+    ktap_diag("qi: unit=%d ITE (device-TLB invalidation time-out) sid=%s at index %u head=%u: %s",
+              u->index, vtd_sid_str(sid, b), index, hw_head(u), desc);
+}
+
 uint32_t vtd_qi_check_errors(struct vtd_unit *u)
 {
     struct vtd_qi *q = &u->qi;
@@ -147,8 +186,7 @@ uint32_t vtd_qi_check_errors(struct vtd_unit *u)
         uint64_t rec = vtd_read64(u, VTD_REG_IQERCD);
         if (err & VTD_FSTS_ITE) {
             q->ite++;
-            ktap_diag("qi: unit=%d ITE (device-TLB invalidation time-out) sid=%#llx head=%u",
-                      u->index, (unsigned long long)VTD_IQERCD_ITESID(rec), hw_head(u));
+            report_ite(u, (uint16_t)VTD_IQERCD_ITESID(rec));
         }
         if (err & VTD_FSTS_ICE) {
             q->ice++;
@@ -175,14 +213,17 @@ int vtd_qi_submit(struct vtd_unit *u, const uint64_t *desc)
     if (next == hw_head(u)) {
         /* Full: the unit has not fetched the oldest descriptor yet. */
         q->full_waits++;
+        vtd_wait_begin(u, "invalidation queue space");
         const struct vtd_ops *o = u->ops;
         uint64_t start = o->now_us(o->ctx);
         while (next == hw_head(u)) {
             vtd_qi_check_errors(u);
             if (q->broken || o->now_us(o->ctx) - start >= VTD_INV_TIMEOUT_US) {
+                char d[160];
+                vtd_desc_format(desc, q->wide, d, sizeof(d));
                 ktap_diag("timeout after %u us waiting for unit=%d invalidation queue space "
-                          "(IQH=%u IQT=%u)",
-                          VTD_INV_TIMEOUT_US, u->index, hw_head(u), q->tail);
+                          "(IQH=%u IQT=%u, %u slots): descriptor not queued: %s",
+                          VTD_INV_TIMEOUT_US, u->index, hw_head(u), q->tail, q->entries, d);
                 return -1;
             }
             o->relax(o->ctx);
@@ -301,18 +342,25 @@ int vtd_inv_wait(struct vtd_unit *u)
     uint32_t token = ++q->next_token;
     if (!token)
         token = ++q->next_token;
-    uint32_t errors_before = q->errors;
+    uint32_t errors_before = q->errors, ite_before = q->ite;
     /* Status write only: SW and IF together make QEMU abort, and the
      * firmware polls anyway. */
     int rc = submit2(u, VTD_DESC_WAIT | DESC_WAIT_SW | DESC_WAIT_FN | DESC_WAIT_DATA(token),
                      q->status_phys);
     q->waits++;
+    vtd_wait_begin(u, "invalidation wait status");
     const struct vtd_ops *o = u->ops;
     uint64_t start = o->now_us(o->ctx);
     while (*q->status != token) {
         vtd_qi_check_errors(u);
         if (q->broken)
             return -1;
+        if (q->ite != ite_before && *q->status != token) {
+            /* An ITE aborts the waits pending in the unit (6.5.2.10): this
+             * status will never be written, so stop polling for it now. */
+            ktap_diag("qi: unit=%d invalidation wait %u aborted by the ITE", u->index, token);
+            return -1;
+        }
         if (o->now_us(o->ctx) - start >= VTD_INV_TIMEOUT_US) {
             if (*q->status == token)
                 break;
@@ -375,6 +423,7 @@ void vtd_qi_disable(struct vtd_unit *u)
     if (!(gsts & VTD_GCMD_QIE))
         return;
     /* Spec 6.5.2: disable only once IQH has caught up with IQT. */
+    vtd_wait_begin(u, "invalidation queue drain");
     const struct vtd_ops *o = u->ops;
     uint64_t start = o->now_us(o->ctx);
     while ((vtd_read64(u, VTD_REG_IQH) & 0x7fff0ULL) != (vtd_read64(u, VTD_REG_IQT) & 0x7fff0ULL)) {

@@ -38,10 +38,17 @@ static void report_timeout(struct vtd_unit *u, uint64_t us, const char *what)
               what);
 }
 
+void vtd_wait_begin(const struct vtd_unit *u, const char *what)
+{
+    if (u->ops->wait_begin)
+        u->ops->wait_begin(u->ops->ctx, u->index, what);
+}
+
 static bool wait_reg(struct vtd_unit *u, unsigned off, bool wide, uint64_t mask, uint64_t want,
                      const char *what)
 {
     const struct vtd_ops *o = u->ops;
+    vtd_wait_begin(u, what);
     uint64_t start = o->now_us(o->ctx);
     for (;;) {
         uint64_t v = wide ? vtd_read64(u, off) : vtd_read32(u, off);
@@ -457,9 +464,17 @@ void vtd_shutdown(struct vtd_unit *u)
 
 void vtd_shutdown_all(void)
 {
-    for (unsigned i = 0; i < vtd_nunits; i++)
-        vtd_shutdown(vtd_units[i]);
-    vtd_fault_print_pending();
+    for (unsigned i = 0; i < vtd_nunits; i++) {
+        struct vtd_unit *u = vtd_units[i];
+        if (!u->up)
+            continue;
+        vtd_shutdown(u);
+        /* Said, because a lab reading a bailed-out log must know whether
+         * the machine was left with translation on. */
+        ktap_diag("vtd: unit=%d left safe: translation %s, queue off, fault interrupt masked",
+                  u->index, (vtd_read32(u, VTD_REG_GSTS) & VTD_GCMD_TE) ? "STILL ON" : "off");
+    }
+    vtd_fault_summary(false);
 }
 
 static void report_takeover(struct vtd_unit *u, uint32_t gsts)

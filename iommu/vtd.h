@@ -46,6 +46,9 @@ struct vtd_ops {
     void (*flush)(void *ctx, const void *p, size_t len);
     /* 16-byte atomic store (CMPXCHG16B); NULL when the CPU has none */
     void (*store128)(void *ctx, volatile uint64_t *p, const uint64_t *v);
+    /* A bounded wait on unit `unit` starts (may be NULL): the firmware
+     * remembers it so that a watchdog report names the last hardware wait. */
+    void (*wait_begin)(void *ctx, int unit, const char *what);
     void *ctx;
 };
 
@@ -139,10 +142,14 @@ bool vtd_write_buffer_flush(struct vtd_unit *u);
 bool vtd_enable_translation(struct vtd_unit *u);
 bool vtd_disable_translation(struct vtd_unit *u);
 /* Leave a unit safe: translation off, queue drained and off, fault
- * interrupt masked.  vtd_shutdown_all does it for every unit brought up;
- * safe to call when none was. */
+ * interrupt masked.  vtd_shutdown_all does it for every unit brought up
+ * (one "# vtd: unit=N left safe: ..." line each, then the fault summary);
+ * safe to call when none was, and from the watchdog's interrupt. */
 void vtd_shutdown(struct vtd_unit *u);
 void vtd_shutdown_all(void);
+
+/* Tell the ops a bounded wait starts (for the watchdog's report). */
+void vtd_wait_begin(const struct vtd_unit *u, const char *what);
 
 /* Make a table entry the CPU wrote visible to a non-coherent walker. */
 void vtd_flush(const struct vtd_unit *u, const volatile void *p, size_t len);

@@ -87,6 +87,17 @@ static void hw_store128(void *ctx, volatile uint64_t *p, const uint64_t *v)
     atomic128_store((volatile struct atomic128 *)p, (struct atomic128){v[0], v[1]});
 }
 
+/* The text wait_last_what points at: the caller's description lives on
+ * its stack, so it is copied. */
+static char last_wait[80];
+
+static void hw_wait_begin(void *ctx, int unit, const char *what)
+{
+    (void)ctx;
+    ksnprintf(last_wait, sizeof(last_wait) - 1, "VT-d unit=%d %s", unit, what);
+    wait_last_what = last_wait;
+}
+
 const struct vtd_ops vtd_hw_ops = {
     .read32 = hw_read32,
     .read64 = hw_read64,
@@ -100,6 +111,7 @@ const struct vtd_ops vtd_hw_ops = {
     .phys_to_virt = hw_phys_to_virt,
     .flush = hw_flush,
     .store128 = hw_store128,
+    .wait_begin = hw_wait_begin,
 };
 
 /* Without CMPXCHG16B the ops have no store128: PASID work is refused. */

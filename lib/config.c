@@ -70,6 +70,7 @@ static const struct option options[] = {
 
 static const char *const suite_names[] = {
     "all", "boot", "devices", "platform", "vtd", "isolation", "traffic", "transitions", "stale",
+    "faults",
 };
 
 bool config_list_has(const char *list, const char *name)

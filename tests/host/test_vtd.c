@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/qi.c iommu/fault.c iommu/context_entry.c
+// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c
 // iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c
 /* The VT-d engine against a fake register file: the GCMD/GSTS protocol
  * (persistent bits kept, one-shot bits awaited, a status bit that never
@@ -15,236 +15,16 @@
 #include "iommu/vtd_regs.h"
 #include "lib/printf.h"
 #include "tests/host/check.h"
+#include "tests/host/vtd_fake.h"
 
 CHECK_STATE_DEFINE;
-
-#define FAKE_BASE 0x10000ULL
-/* QEMU 10's values (scalable + PASID) */
-#define QEMU_CAP 0xd2008c222f0606ULL
-#define QEMU_ECAP 0x490080f00f4aULL
-
-struct fake {
-    uint64_t cap, ecap;
-    uint32_t gsts, fsts, fectl;
-    uint32_t stuck; /* GSTS bits that never follow GCMD */
-    uint64_t rtaddr, iqa, iqh, iqt;
-    uint64_t frcd_lo, frcd_hi; /* the single fault recording register */
-    uint32_t gcmd_log[32];
-    unsigned ngcmd;
-    uint64_t now;
-};
-static struct fake fk;
-
-static char out[16384];
-static size_t outlen;
-static void sink(const char *s, size_t n)
-{
-    if (outlen + n < sizeof(out)) {
-        memcpy(out + outlen, s, n);
-        outlen += n;
-        out[outlen] = 0;
-    }
-}
-
-static unsigned fake_fro(void)
-{
-    return (unsigned)VTD_CAP_FRO(fk.cap) * 16;
-}
-
-static unsigned shift(void)
-{
-    return (fk.iqa & VTD_IQA_DW) ? 5 : 4;
-}
-
-/* The queue: process from head to tail like QEMU, inside the IQT write. */
-static void process_queue(void)
-{
-    if (!(fk.gsts & VTD_GCMD_QIE) || (fk.fsts & VTD_FSTS_IQE))
-        return;
-    uint64_t *q = (uint64_t *)(uintptr_t)(fk.iqa & ~0xfffULL);
-    unsigned qw = (fk.iqa & VTD_IQA_DW) ? 4 : 2, n = 4096 / (qw * 8);
-    unsigned head = (unsigned)(fk.iqh >> shift()), tail = (unsigned)(fk.iqt >> shift());
-    while (head != tail) {
-        uint64_t *d = q + head * qw;
-        unsigned type = d[0] & 0xf;
-        if (type == 0 || (type == VTD_DESC_WAIT && !(d[0] & (3u << 4)))) {
-            fk.fsts |= VTD_FSTS_IQE; /* reserved type, or QEMU's no-flag wait */
-            break;
-        }
-        if (type == VTD_DESC_WAIT && (d[0] & (1u << 5)))
-            *(volatile uint32_t *)(uintptr_t)(d[1] & ~3ULL) = (uint32_t)(d[0] >> 32);
-        head = (head + 1) % n;
-    }
-    fk.iqh = (uint64_t)head << shift();
-}
-
-static uint64_t rd(unsigned off)
-{
-    switch (off) {
-    case VTD_REG_VER:
-        return 0x10;
-    case VTD_REG_CAP:
-        return fk.cap;
-    case VTD_REG_ECAP:
-        return fk.ecap;
-    case VTD_REG_GSTS:
-        return fk.gsts;
-    case VTD_REG_RTADDR:
-        return fk.rtaddr;
-    case VTD_REG_FSTS:
-        return fk.fsts | (fk.frcd_hi & VTD_FRCD_F ? VTD_FSTS_PPF : 0);
-    case VTD_REG_FECTL:
-        return fk.fectl;
-    case VTD_REG_IQH:
-        return fk.iqh;
-    case VTD_REG_IQT:
-        return fk.iqt;
-    case VTD_REG_IQA:
-        return fk.iqa;
-    default:
-        break;
-    }
-    if (off == fake_fro())
-        return fk.frcd_lo;
-    if (off == fake_fro() + 8)
-        return fk.frcd_hi;
-    return 0;
-}
-
-static void wr(unsigned off, uint64_t v, bool wide)
-{
-    switch (off) {
-    case VTD_REG_GCMD: {
-        uint32_t cmd = (uint32_t)v;
-        if (fk.ngcmd < 32)
-            fk.gcmd_log[fk.ngcmd++] = cmd;
-        uint32_t persistent = (uint32_t)VTD_GSTS_PERSISTENT;
-        uint32_t next = (fk.gsts & ~persistent) | (cmd & persistent);
-        if (cmd & VTD_GCMD_SRTP)
-            next |= VTD_GCMD_SRTP;
-        if ((cmd & VTD_GCMD_QIE) && !(fk.gsts & VTD_GCMD_QIE))
-            fk.iqh = 0;
-        fk.gsts = (next & ~fk.stuck) | (fk.gsts & fk.stuck);
-        return;
-    }
-    case VTD_REG_RTADDR:
-        fk.rtaddr = v;
-        return;
-    case VTD_REG_FSTS:
-        fk.fsts &= ~((uint32_t)v & (uint32_t)VTD_FSTS_W1C);
-        return;
-    case VTD_REG_FECTL:
-        fk.fectl = (uint32_t)v;
-        return;
-    case VTD_REG_IQA:
-        fk.iqa = v;
-        return;
-    case VTD_REG_IQT:
-        fk.iqt = v;
-        process_queue();
-        return;
-    default:
-        break;
-    }
-    if (off == fake_fro() + 12 && !wide && (v & 0x80000000u))
-        fk.frcd_hi &= ~VTD_FRCD_F;
-}
-
-static uint32_t f_read32(void *c, uint64_t a)
-{
-    (void)c;
-    return (uint32_t)rd((unsigned)(a - FAKE_BASE));
-}
-static uint64_t f_read64(void *c, uint64_t a)
-{
-    (void)c;
-    return rd((unsigned)(a - FAKE_BASE));
-}
-static void f_write32(void *c, uint64_t a, uint32_t v)
-{
-    (void)c;
-    wr((unsigned)(a - FAKE_BASE), v, false);
-}
-static void f_write64(void *c, uint64_t a, uint64_t v)
-{
-    (void)c;
-    wr((unsigned)(a - FAKE_BASE), v, true);
-}
-static uint64_t f_now(void *c)
-{
-    (void)c;
-    return fk.now += 1000; /* every look at the clock costs 1 ms */
-}
-static void f_relax(void *c)
-{
-    (void)c;
-}
-/* The engine never frees its tables: the test frees them all between
- * bring-ups. */
-static void *allocations[64];
-static unsigned nallocations;
-
-static void *f_alloc(void *c, unsigned n)
-{
-    (void)c;
-    if (nallocations == 64)
-        return NULL;
-    void *p = aligned_alloc(4096, n * 4096ULL);
-    memset(p, 0, n * 4096ULL);
-    return allocations[nallocations++] = p;
-}
-
-static void free_all(void)
-{
-    while (nallocations)
-        free(allocations[--nallocations]);
-}
-static uint64_t f_v2p(void *c, const void *p)
-{
-    (void)c;
-    return (uint64_t)(uintptr_t)p;
-}
-static void *f_p2v(void *c, uint64_t p)
-{
-    (void)c;
-    return (void *)(uintptr_t)p;
-}
-static void f_store128(void *c, volatile uint64_t *p, const uint64_t *v)
-{
-    (void)c;
-    p[0] = v[0];
-    p[1] = v[1];
-}
-
-static const struct vtd_ops fake_ops = {
-    .read32 = f_read32,
-    .read64 = f_read64,
-    .write32 = f_write32,
-    .write64 = f_write64,
-    .now_us = f_now,
-    .cycles = f_now,
-    .relax = f_relax,
-    .alloc_pages = f_alloc,
-    .virt_to_phys = f_v2p,
-    .phys_to_virt = f_p2v,
-    .flush = NULL,
-    .store128 = f_store128,
-};
 
 static struct vtd_unit unit;
 
 static int bring_up(uint64_t cap, uint64_t ecap, enum vtd_mode_request want)
 {
     char why[160];
-    free_all();
-    memset(&fk, 0, sizeof(fk));
-    fk.cap = cap;
-    fk.ecap = ecap;
-    vtd_nunits = 0;
-    vtd_fault_reset();
-    outlen = 0;
-    out[0] = 0;
-    int rc = vtd_unit_init(&unit, 0, FAKE_BASE, 0, &fake_ops, want, why, sizeof(why));
+    int rc = fake_bring_up(&unit, cap, ecap, want, NULL, why, sizeof(why));
     if (rc)
         printf("    # bring-up: %s\n", why);
     return rc;
@@ -287,9 +67,10 @@ TEST(stuck_status_bit_times_out_with_its_name)
 {
     CHECK(bring_up(QEMU_CAP, QEMU_ECAP, VTD_WANT_AUTO) == 0, "bring-up");
     fk.stuck = VTD_GCMD_TE;
-    outlen = 0;
+    fake_out_clear();
     CHECK(!vtd_enable_translation(&unit), "TES never sets: must fail");
-    CHECK(strstr(out, "timeout after") && strstr(out, "unit=0 GSTS.TES=1"), "message: %s", out);
+    CHECK(strstr(fake_out, "timeout after") && strstr(fake_out, "unit=0 GSTS.TES=1"), "message: %s",
+          fake_out);
     CHECK(!unit.translating, "not marked translating");
 }
 
@@ -306,11 +87,12 @@ TEST(qi_wait_and_iqe_recovery)
     CHECK(bring_up(QEMU_CAP, QEMU_ECAP, VTD_WANT_AUTO) == 0, "bring-up");
     CHECK(vtd_inv_wait(&unit) == 0, "wait completes");
     uint64_t bad[4] = {0xbad00000000ULL, 0x1234, 0, 0};
-    outlen = 0;
+    fake_out_clear();
     CHECK(vtd_qi_submit(&unit, bad) != 0, "bad descriptor reported");
     CHECK(unit.qi.iqe == 1, "IQE counted: %u", unit.qi.iqe);
     CHECK(unit.qi.last_error_desc[0] == bad[0], "offending descriptor kept");
-    CHECK(strstr(out, "IQE") && strstr(out, "0xbad00000000"), "report names it: %s", out);
+    CHECK(strstr(fake_out, "IQE") && strstr(fake_out, "0xbad00000000"), "report names it: %s",
+          fake_out);
     CHECK(!(fk.fsts & VTD_FSTS_IQE), "IQE cleared");
     CHECK(vtd_inv_all(&unit) == 0, "queue usable afterwards");
     CHECK(fk.iqh == fk.iqt, "queue drained");
@@ -354,7 +136,7 @@ TEST(reason_names)
 
 int main(void)
 {
-    printf_set_sink(sink);
+    fake_init();
     RUN(caps_decode_qemu);
     RUN(gcmd_keeps_persistent_bits);
     RUN(stuck_status_bit_times_out_with_its_name);
@@ -363,6 +145,6 @@ int main(void)
     RUN(qi_full_queue_wraps);
     RUN(fault_record_logged_and_cleared);
     RUN(reason_names);
-    free_all();
+    fake_free_all();
     return check_finish();
 }

@@ -1,0 +1,56 @@
+/* A fake VT-d register file for host tests of the engine (iommu/vtd.c,
+ * qi.c, fault.c): GCMD/GSTS with bits that can be made to stick, a queue
+ * processed inside the IQT write like QEMU's (or not at all: `stall`), a
+ * device-TLB invalidation that times out (`no_ats_sid`: FSTS.ITE), one
+ * fault recording register, registers that read all ones (`all_ones`),
+ * and a clock that advances 1 ms per look.  Diagnostics printed by the
+ * engine are captured in fake_out. */
+#ifndef TESTS_HOST_VTD_FAKE_H
+#define TESTS_HOST_VTD_FAKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iommu/vtd.h"
+
+#define FAKE_BASE 0x10000ULL
+/* QEMU 10's values (scalable + PASID) */
+#define QEMU_CAP 0xd2008c222f0606ULL
+#define QEMU_ECAP 0x490080f00f4aULL
+#define ECAP_DT (1ULL << 2)
+
+struct fake {
+    uint64_t cap, ecap;
+    uint32_t gsts, fsts, fectl;
+    uint32_t stuck; /* GSTS bits that never follow GCMD */
+    uint64_t rtaddr, iqa, iqh, iqt, iqercd;
+    uint64_t frcd_lo, frcd_hi; /* the single fault recording register */
+    uint32_t gcmd_log[32];
+    unsigned ngcmd;
+    uint64_t now;
+    bool all_ones;    /* nothing answers: every read is ~0 */
+    bool stall;       /* the unit fetches nothing from the queue */
+    int no_ats_sid;   /* >= 0: device-TLB invalidations to it time out */
+    bool ite_pending; /* one of them is outstanding */
+    unsigned aborted; /* waits dropped because ITE was set */
+};
+extern struct fake fk;
+extern const struct vtd_ops fake_ops;
+
+extern char fake_out[16384];
+extern size_t fake_outlen;
+void fake_out_clear(void);
+/* Install the output sink (call once from main). */
+void fake_init(void);
+
+/* Reset the fake and the engine, then vtd_unit_init(u) on the fake with
+ * cap/ecap; `setup` (may be NULL) adjusts fk before the bring-up.
+ * Returns vtd_unit_init's result; the refusal reason goes into why. */
+int fake_bring_up(struct vtd_unit *u, uint64_t cap, uint64_t ecap, enum vtd_mode_request want,
+                  void (*setup)(void), char *why, size_t whylen);
+/* Process the queue now (after `stall` was cleared). */
+void fake_process_queue(void);
+void fake_free_all(void);
+
+#endif
