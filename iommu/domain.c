@@ -55,28 +55,32 @@ int vtd_domain_init(struct vtd_domain *d, struct vtd_unit *u, enum pgtable_forma
 int vtd_domain_map(struct vtd_domain *d, uint64_t iova, uint64_t phys, uint64_t size,
                    unsigned flags)
 {
+    vtd_lock(d->u);
     int rc = pgtable_map(&d->pt, iova, phys, size, flags);
-    if (rc)
-        return rc;
-    if (d->u->caps.cm) {
+    if (!rc && d->u->caps.cm) {
         /* Caching mode: not-present leaves may be cached (6.1). */
         vtd_inv_iotlb(d->u, VTD_IOTLB_DOMAIN, d->did, 0, 0, false);
-        return vtd_inv_wait(d->u);
+        rc = vtd_inv_wait(d->u);
+    } else if (!rc) {
+        rc = vtd_write_buffer_flush(d->u) ? 0 : -1;
     }
-    return vtd_write_buffer_flush(d->u) ? 0 : -1;
+    vtd_unlock(d->u);
+    return rc;
 }
 
 int vtd_domain_unmap(struct vtd_domain *d, uint64_t iova, uint64_t size, uint32_t pasid)
 {
+    vtd_lock(d->u);
     int rc = pgtable_unmap(&d->pt, iova, size, NULL);
-    if (rc)
-        return rc;
-    if (d->pt.params.format == PGTABLE_FIRST_STAGE)
-        vtd_inv_piotlb(d->u, VTD_PIOTLB_PASID, d->did, pasid, 0, 0, false);
-    else
-        vtd_inv_iotlb(d->u, VTD_IOTLB_DOMAIN, d->did, 0, 0, false);
-    rc = vtd_inv_wait(d->u);
-    pgtable_reclaim(&d->pt);
+    if (!rc) {
+        if (d->pt.params.format == PGTABLE_FIRST_STAGE)
+            vtd_inv_piotlb(d->u, VTD_PIOTLB_PASID, d->did, pasid, 0, 0, false);
+        else
+            vtd_inv_iotlb(d->u, VTD_IOTLB_DOMAIN, d->did, 0, 0, false);
+        rc = vtd_inv_wait(d->u);
+        pgtable_reclaim(&d->pt);
+    }
+    vtd_unlock(d->u);
     return rc;
 }
 

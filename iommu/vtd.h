@@ -91,6 +91,10 @@ struct vtd_unit {
     enum vtd_mode mode;
     bool up;          /* vtd_unit_init succeeded */
     bool translating; /* we set GCMD.TE */
+    /* Held across one entry update with its syncs (and across a domain's
+     * map/unmap invalidations): the invalidation queue has one wait-status
+     * word, so two CPUs must not interleave submit..wait sequences. */
+    volatile uint32_t update_lock;
     /* What the firmware left behind. */
     bool found_tes, found_qies, found_pmr;
     uint64_t found_rtaddr;
@@ -153,6 +157,18 @@ void vtd_wait_begin(const struct vtd_unit *u, const char *what);
 
 /* Make a table entry the CPU wrote visible to a non-coherent walker. */
 void vtd_flush(const struct vtd_unit *u, const volatile void *p, size_t len);
+
+static inline void vtd_lock(struct vtd_unit *u)
+{
+    while (__atomic_exchange_n(&u->update_lock, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&u->update_lock, __ATOMIC_RELAXED))
+            u->ops->relax(u->ops->ctx);
+}
+
+static inline void vtd_unlock(struct vtd_unit *u)
+{
+    __atomic_store_n(&u->update_lock, 0, __ATOMIC_RELEASE);
+}
 
 uint16_t vtd_alloc_did(struct vtd_unit *u);
 static inline uint16_t vtd_sid(uint8_t bus, uint8_t dev, uint8_t fn)
