@@ -84,6 +84,19 @@ int vtd_domain_unmap(struct vtd_domain *d, uint64_t iova, uint64_t size, uint32_
     return rc;
 }
 
+int vtd_domain_map_identity(struct vtd_domain *d, uint64_t phys, uint64_t len)
+{
+    uint64_t base = phys & ~0xfffull, end = (phys + len + 0xfff) & ~0xfffull;
+    /* Page by page: buffers share pages, and a page can be unmapped and
+     * mapped again later; one already there is fine. */
+    for (uint64_t a = base; a < end; a += 0x1000) {
+        int rc = vtd_domain_map(d, a, a, 0x1000, PGTABLE_R | PGTABLE_W);
+        if (rc && rc != PGTABLE_ERR_EXISTS)
+            return rc;
+    }
+    return 0;
+}
+
 void vtd_domain_pasid_entry(const struct vtd_domain *d, struct pasid_entry *e)
 {
     struct pasid_entry_cfg c = {.did = d->did};

@@ -27,6 +27,9 @@ int vtd_domain_map(struct vtd_domain *d, uint64_t iova, uint64_t phys, uint64_t 
 /* Unmap and invalidate the range (IOTLB, paging-structure caches). */
 int vtd_domain_unmap(struct vtd_domain *d, uint64_t iova, uint64_t size, uint32_t pasid);
 /* A PASID entry translating through the domain (SS or FS by format). */
+/* Map [phys, phys+len) at IOVA = phys, read/write, whole pages; pages
+ * already mapped are left as they are.  0 or a pgtable error code. */
+int vtd_domain_map_identity(struct vtd_domain *d, uint64_t phys, uint64_t len);
 void vtd_domain_pasid_entry(const struct vtd_domain *d, struct pasid_entry *e);
 void vtd_domain_destroy(struct vtd_domain *d);
 

@@ -49,18 +49,12 @@ const char *const tr_xl_names[XL_COUNT] = {"off", "PT", "SS", "FS"};
 static uint64_t map_identity(void *ctx, uint64_t phys, uint64_t len)
 {
     struct tr *s = ctx;
-    uint64_t base = phys & ~0xfffull, end = (phys + len + 0xfff) & ~0xfffull;
     for (int i = 0; i < 2; i++) {
-        if (!s->dom_ok[i])
-            continue;
-        /* Page by page: one page can be unmapped and mapped again later. */
-        for (uint64_t a = base; a < end; a += 0x1000) {
-            int rc = vtd_domain_map(&s->dom[i], a, a, 0x1000, PGTABLE_R | PGTABLE_W);
-            if (rc && rc != PGTABLE_ERR_EXISTS) {
-                ktap_diag("traffic: cannot map %#llx: %s", (unsigned long long)a,
-                          pgtable_strerror(rc));
-                return DMA_MAP_FAILED;
-            }
+        int rc = s->dom_ok[i] ? vtd_domain_map_identity(&s->dom[i], phys, len) : 0;
+        if (rc) {
+            ktap_diag("traffic: cannot map %#llx+%#llx: %s", (unsigned long long)phys,
+                      (unsigned long long)len, pgtable_strerror(rc));
+            return DMA_MAP_FAILED;
         }
     }
     return phys;

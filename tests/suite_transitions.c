@@ -47,18 +47,12 @@ static struct tx tx;
 static uint64_t map_everywhere(void *ctx, uint64_t phys, uint64_t len)
 {
     struct tx *t = ctx;
-    uint64_t base = phys & ~0xfffull, end = (phys + len + 0xfff) & ~0xfffull;
     for (int i = 0; i < TX_DOMAINS; i++) {
-        if (!t->dom_ok[i])
-            continue;
-        /* Page by page: a region may share pages mapped before. */
-        for (uint64_t a = base; a < end; a += 0x1000) {
-            int rc = vtd_domain_map(&t->dom[i], a, a, 0x1000, PGTABLE_R | PGTABLE_W);
-            if (rc && rc != PGTABLE_ERR_EXISTS) {
-                ktap_diag("transitions: cannot map %#llx in %s: %s", (unsigned long long)a,
-                          tx_state_name(TX_SS_A + i), pgtable_strerror(rc));
-                return DMA_MAP_FAILED;
-            }
+        int rc = t->dom_ok[i] ? vtd_domain_map_identity(&t->dom[i], phys, len) : 0;
+        if (rc) {
+            ktap_diag("transitions: cannot map %#llx+%#llx in %s: %s", (unsigned long long)phys,
+                      (unsigned long long)len, tx_state_name(TX_SS_A + i), pgtable_strerror(rc));
+            return DMA_MAP_FAILED;
         }
     }
     return phys;
