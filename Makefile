@@ -5,6 +5,7 @@
 #   make test     host tests, then every QEMU scenario; last line N passed, N failed
 #   make usb      build/vtdsync.img, a GPT disk image with a FAT32 ESP (dd it to a stick)
 #   make host-test / make scenarios / make fuzz
+#   make mutants  known defects built in one at a time; each must be caught (not in make test)
 #
 # Variables: CROSS_COMPILE=x86_64-linux-gnu-  ACCEL=tcg|kvm  QEMU_EXTRA="..."
 #            SCENARIOS="name ..." (subset for make scenarios/test)
@@ -84,7 +85,7 @@ $(BUILD)/vtdsync.efi: $(BUILD)/vtdsync.so
 HOST_TESTS  := $(sort $(basename $(notdir $(wildcard tests/host/test_*.c))))
 HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-address-of-packed-member \
     -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
-    -DHOST_BUILD -I. -pthread -mcx16
+    -DHOST_BUILD -I. -pthread -mcx16 $(HOST_EXTRA_CFLAGS)
 host_deps = $(shell sed -n 's|^// HOST-DEPS:||p' tests/host/$(1).c)
 
 define host_rule
@@ -131,6 +132,12 @@ test: $(BUILD)/vtdsync.efi $(BUILD)/vtdsync.img host-build $(FUZZERS:%=$(BUILD)/
 	@$(PYTHON) tools/run-tests.py --host $(HOST_TESTS:%=$(BUILD)/host/%) $(TOOL_TESTS) \
 	    --fuzz $(FUZZ_TEST_SECONDS) $(FUZZERS:%=$(BUILD)/fuzz/%) --scenarios $(SCENARIOS)
 
+# --- mutants: firmware and host tests built with one known defect each -------
+# (VTDSYNC_MUTANT=N hooks in iommu/ and arch/x86/atomic128.h); each must be
+# caught by a host test or a QEMU scenario.  Not part of `make test`.
+mutants: | deps
+	@$(PYTHON) tools/mutants.py --root $(BUILD)/mutants
+
 # --- bootable USB image: GPT with one FAT32 ESP, built without root ------------
 USB_MB ?= 64
 usb: $(BUILD)/vtdsync.img
@@ -144,4 +151,4 @@ deps:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all run test host-test host-build scenarios fuzz deps clean usb
+.PHONY: all run test host-test host-build scenarios fuzz deps clean usb mutants

@@ -170,8 +170,12 @@ static bool store_chunks(struct sync_run *run, const uint64_t *values, unsigned 
  * in which case the whole step (and its sync) is skipped. */
 static void step(struct sync_run *run, const uint64_t *values, unsigned which)
 {
-    if (store_chunks(run, values, which))
-        sync_now(run);
+    if (!store_chunks(run, values, which))
+        return;
+#if VTDSYNC_MUTANT == 3 /* make mutants: a change left without its sync */
+    return;
+#endif
+    sync_now(run);
 }
 
 /* ---- classification ----------------------------------------------------- */
@@ -291,6 +295,10 @@ static void update_breaking(struct sync_run *run, const uint64_t *tgt)
     unsigned others = all_chunks(fmt) & ~(1u << p);
     uint64_t zero[ENTRY_SYNC_MAX_QWORDS] = {0};
 
+#if VTDSYNC_MUTANT == 1 /* make mutants: Present chunk first, in firmware too */
+    step(run, tgt, all_chunks(fmt));
+    return;
+#endif
     if (FAULT(PRESENT_FIRST)) {
         step(run, tgt, all_chunks(fmt));
         return;
