@@ -48,7 +48,7 @@ enum pci_bar_kind { PCI_BAR_NONE, PCI_BAR_IO, PCI_BAR_MEM32, PCI_BAR_MEM64 };
 
 struct pci_bar {
     uint64_t base; /* address as programmed (0: unassigned) */
-    uint64_t size; /* decoded size; 0 when not implemented */
+    uint64_t size; /* decoded size; 0 when the BAR is absent */
     uint8_t kind;  /* enum pci_bar_kind */
     bool prefetch;
 };

@@ -49,7 +49,7 @@ void pci_read_bars(struct pci_dev *d)
         uint16_t off = (uint16_t)(PCI_BAR0 + 4 * i);
         uint32_t orig, mask = bar_probe(d, off, &orig);
         if (mask == 0 || mask == 0xffffffffu)
-            continue; /* not implemented (or the device went away) */
+            continue; /* absent (or the device went away) */
         if (orig & 1) {
             uint32_t m = mask & ~3u;
             if (!(m & 0xffff0000u))

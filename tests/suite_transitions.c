@@ -262,9 +262,15 @@ static bool probe_blocked(struct tx *t, char *why, size_t whylen)
     uint32_t mark = vtd_fault_seq();
     struct nvme_prp prp = { iova, 0 };
     nvme_submit_rw(&t->nvme, false, 0, 4096 / t->nvme.lba_size, &prp, 0x7ff0);
-    udelay(50000);
-    vtd_fault_poll();
-    unsigned faults = vtd_faults_since(mark, t->sid, NULL, 0);
+    /* The controller works asynchronously (under emulation it can take a
+     * while): wait, bounded, until its attempt has faulted. */
+    unsigned faults = 0;
+    uint64_t deadline = deadline_after_us(1000000);
+    do {
+        udelay(5000);
+        vtd_fault_poll();
+        faults = vtd_faults_since(mark, t->sid, NULL, 0);
+    } while (!faults && !deadline_passed(deadline));
     bool intact = true;
     for (int i = 0; i < 4096; i++)
         intact &= buf[i] == 0xc5;

@@ -2,9 +2,9 @@
 # Regenerates the ACPI table images tests/data/acpi/*.dat from their iasl
 # data-table sources (*.asl) and refreshes the fuzzers' seed corpora.
 #
-# A source whose first line is "// make-acpi-tables: signature XXXX" is
+# A source whose first line is "// make-acpi-tables: signature SIGN" is
 # compiled under a placeholder signature (for structures this iasl cannot
-# express natively) and then gets signature XXXX and a fixed checksum.
+# express natively) and then gets signature SIGN and a fixed checksum.
 #
 # The images are committed, so building and running the tests needs no iasl.
 set -euo pipefail

@@ -1,5 +1,5 @@
 /* Descriptor tables: a flat 64-bit GDT with a TSS per CPU, and one IDT
- * shared by all CPUs whose gates point at the stubs in isr.asm. */
+ * shared by all CPUs whose gates point at the entries in isr.asm. */
 #include "arch/x86/percpu.h"
 
 #include "lib/kstring.h"
@@ -27,7 +27,7 @@ struct dtr {
 } __attribute__((packed));
 
 static struct idt_gate idt[256] __attribute__((aligned(16)));
-extern char isr_stubs[];
+extern char isr_entries[];
 
 void gdt_load(struct percpu *pc)
 {
@@ -68,7 +68,7 @@ void gdt_load(struct percpu *pc)
 void idt_init(void)
 {
     for (int v = 0; v < 256; v++) {
-        uint64_t h = (uint64_t)(uintptr_t)(isr_stubs + 16 * v);
+        uint64_t h = (uint64_t)(uintptr_t)(isr_entries + 16 * v);
         idt[v].off_lo = h & 0xffff;
         idt[v].sel = SEL_CODE;
         /* #NMI, #DF and #MC run on IST1: the faulting stack may be gone. */

@@ -1,7 +1,7 @@
-; Interrupt and exception entry stubs.
+; Interrupt and exception entry points.
 ;
-; Every vector 0..255 gets a 16-byte stub at isr_stubs + 16 * vector, so C
-; can compute each handler address without a relocated table.  A stub makes
+; Every vector 0..255 gets a 16-byte entry at isr_entries + 16 * vector, so C
+; can compute each handler address without a relocated table.  An entry makes
 ; the frame uniform (pushes a zero error code where the CPU does not), pushes
 ; its vector and jumps to the common path, which saves the general registers
 ; and calls trap_dispatch(struct trap_frame *).
@@ -11,13 +11,13 @@ bits 64
 section .text
 
 extern trap_dispatch
-global isr_stubs
+global isr_entries
 
 ; Vectors for which the CPU pushes an error code: #DF #TS #NP #SS #GP #PF #AC #CP
 %define HAS_ERROR(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21)
 
 align 16
-isr_stubs:
+isr_entries:
 %assign v 0
 %rep 256
     align 16

@@ -39,7 +39,7 @@ void wait_timed_out(const char *what, uint64_t us)
     snprintf(last_timeout, sizeof(last_timeout), "%s after %llu us", what, (unsigned long long)us);
 }
 
-/* ---- the fake register block and the PCI / DMA stubs ------------------------ */
+/* ---- the fake register block and the PCI / DMA fakes ------------------------ */
 
 static _Alignas(4096) uint8_t regs[0x2000];
 static _Alignas(4096) uint8_t dma_mem[64][4096];
