@@ -61,6 +61,11 @@ void fake_process_queue(void)
             fk.fsts |= VTD_FSTS_IQE; /* reserved type, or QEMU's no-flag wait */
             break;
         }
+        if (fk.ndesc < FAKE_DESC_LOG) {
+            memset(fk.desc[fk.ndesc], 0, sizeof(fk.desc[0]));
+            memcpy(fk.desc[fk.ndesc], d, qw * 8);
+        }
+        fk.ndesc++;
         if (type == VTD_DESC_DEVTLB && fk.no_ats_sid == (int)(uint16_t)(d[0] >> 32))
             fk.ite_pending = true;
         if (type == VTD_DESC_WAIT && fk.ite_pending) {

@@ -3,7 +3,8 @@
  * processed inside the IQT write like QEMU's (or not at all: `stall`), a
  * device-TLB invalidation that times out (`no_ats_sid`: FSTS.ITE), one
  * fault recording register, registers that read all ones (`all_ones`),
- * and a clock that advances 1 ms per look.  Diagnostics printed by the
+ * a log of every descriptor the unit consumed (`desc`), and a clock that
+ * advances 1 ms per look.  Diagnostics printed by the
  * engine are captured in fake_out. */
 #ifndef TESTS_HOST_VTD_FAKE_H
 #define TESTS_HOST_VTD_FAKE_H
@@ -19,6 +20,7 @@
 #define QEMU_CAP 0xd2008c222f0606ULL
 #define QEMU_ECAP 0x490080f00f4aULL
 #define ECAP_DT (1ULL << 2)
+#define FAKE_DESC_LOG 64
 
 struct fake {
     uint64_t cap, ecap;
@@ -34,6 +36,11 @@ struct fake {
     int no_ats_sid;   /* >= 0: device-TLB invalidations to it time out */
     bool ite_pending; /* one of them is outstanding */
     unsigned aborted; /* waits dropped because ITE was set */
+    /* Every descriptor the unit consumed, in queue order, as 4 qwords (the
+     * upper two zero with 128-bit descriptors): what a test of the syncs
+     * checks.  ndesc counts them all; only the first FAKE_DESC_LOG are kept. */
+    uint64_t desc[FAKE_DESC_LOG][4];
+    unsigned ndesc;
 };
 extern struct fake fk;
 extern const struct vtd_ops fake_ops;
