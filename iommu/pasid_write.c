@@ -69,14 +69,23 @@ static void store_chunk(void *ctx, volatile uint64_t *entry, unsigned index, con
 
 /* ---- PASID entry sync --------------------------------------------------------- */
 
+/* p->cached and p->now are entry_sync's own qword arrays, without the
+ * 64-byte alignment struct pasid_entry promises: read through a copy. */
+static uint64_t entry_field(const uint64_t *q, struct pasid_field f)
+{
+    struct pasid_entry e;
+    memcpy(e.q, q, sizeof(e.q));
+    return pasid_entry_get(&e, f);
+}
+
 static uint16_t entry_did(const uint64_t *q)
 {
-    return (uint16_t)pasid_entry_get((const struct pasid_entry *)q, PASID_DID);
+    return (uint16_t)entry_field(q, PASID_DID);
 }
 
 static unsigned entry_pgtt(const uint64_t *q)
 {
-    return (unsigned)pasid_entry_get((const struct pasid_entry *)q, PASID_PGTT);
+    return (unsigned)entry_field(q, PASID_PGTT);
 }
 
 /* IOTLB entries derived from a PASID entry: PASID-tagged for first stage
