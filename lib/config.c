@@ -37,7 +37,8 @@ static bool valid_quirk(const char *v);
 
 static const struct option options[] = {
     S("suites", suites, "all", valid_suites,
-      "comma-separated suites: boot,platform,isolation,traffic,transitions (or all)"),
+      "comma-separated suites: boot,platform,vtd,isolation,devices,traffic,transitions,"
+      "stale,faults (or all)"),
     U("iterations", iterations, 1, 100000, "2", "repetitions of each transition pair"),
     U("stress", stress, 0, 10000000, "0", "random transitions in stress mode (0: off)"),
     E("strategy", strategy, "entry_sync|clear|both", "both",
