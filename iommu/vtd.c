@@ -392,6 +392,35 @@ int vtd_attach_scalable(struct vtd_unit *u, uint16_t sid, uint32_t rid_pasid)
     return vtd_write_buffer_flush(u) ? 0 : -1;
 }
 
+int vtd_detach_scalable(struct vtd_unit *u, uint16_t sid, uint16_t did)
+{
+    volatile struct sm_context_entry *ce = vtd_sm_context(u, sid, false);
+    if (!ce || !(ce->q[0] & SM_CTX_P))
+        return 0;
+    static const uint64_t zero[2] __attribute__((aligned(16)));
+    vtd_lock(u);
+    /* Present -> not present: the chunk holding P goes first, in one
+     * 16-byte store, so the unit never sees a half-cleared entry. */
+    if (u->ops->store128) {
+        u->ops->store128(u->ops->ctx, (volatile uint64_t *)&ce->q[0], zero);
+    } else {
+        ce->q[0] = 0;
+        ce->q[1] = 0;
+    }
+    ce->q[2] = 0;
+    ce->q[3] = 0;
+    vtd_flush(u, ce, sizeof(*ce));
+    /* Spec 6.5.3.3, context entry change in scalable mode: context cache
+     * (device), then the PASID cache and IOTLB of the domain its PASID
+     * entries used. */
+    vtd_inv_context(u, VTD_CC_DEVICE, did, sid, 0);
+    vtd_inv_pasid_cache(u, VTD_PC_DOMAIN, did, 0);
+    vtd_inv_iotlb(u, VTD_IOTLB_DOMAIN, did, 0, 0, false);
+    int r = vtd_inv_wait(u);
+    vtd_unlock(u);
+    return r;
+}
+
 volatile struct pasid_entry *vtd_pasid_entry(struct vtd_unit *u, uint16_t sid, uint32_t pasid,
                                              bool alloc)
 {

@@ -194,6 +194,14 @@ volatile struct sm_context_entry *vtd_sm_context(struct vtd_unit *u, uint16_t si
  * RID_PASID is `rid_pasid` (0 unless ECAP.RPS); every PASID entry starts
  * blocked (all zero).  Idempotent.  Returns 0 or -1 (reason printed). */
 int vtd_attach_scalable(struct vtd_unit *u, uint16_t sid, uint32_t rid_pasid);
+/* Undo an attach: the context entry goes not present (a fresh attach then
+ * starts with every PASID entry blocked), followed by the context-cache,
+ * PASID-cache and IOTLB invalidations for `did`, the domain id its PASID
+ * entries used.  Used to take a device back from the "foreign" pass-through
+ * entry it got at bring-up; the context-cache invalidation is what makes a
+ * unit drop any pass-through fast path it keeps per context.  The old PASID
+ * directory is not freed.  Returns 0 or -1. */
+int vtd_detach_scalable(struct vtd_unit *u, uint16_t sid, uint16_t did);
 /* The live PASID entry (alloc: create the PASID table), NULL when pasid
  * is beyond ECAP.PSS or the device is not attached. */
 volatile struct pasid_entry *vtd_pasid_entry(struct vtd_unit *u, uint16_t sid, uint32_t pasid,

@@ -38,7 +38,7 @@ static bool valid_quirk(const char *v);
 static const struct option options[] = {
     S("suites", suites, "all", valid_suites,
       "comma-separated suites: boot,platform,vtd,isolation,devices,traffic,transitions,"
-      "stale,faults (or all)"),
+      "stale,faults,foreign (or all)"),
     U("iterations", iterations, 1, 100000, "2", "repetitions of each transition pair"),
     U("stress", stress, 0, 10000000, "0", "random transitions in stress mode (0: off)"),
     E("strategy", strategy, "entry_sync|clear|both", "both",
@@ -71,7 +71,7 @@ static const struct option options[] = {
 
 static const char *const suite_names[] = {
     "all", "boot", "devices", "platform", "vtd", "isolation", "traffic", "transitions", "stale",
-    "faults",
+    "faults", "foreign",
 };
 
 bool config_list_has(const char *list, const char *name)

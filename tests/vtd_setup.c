@@ -1,8 +1,13 @@
 /* One bring-up of the VT-d units per run (see vtd_setup.h). */
 #include "tests/vtd_setup.h"
 
+#include "drivers/pci.h"
+#include "iommu/domain.h"
+#include "iommu/fault.h"
+#include "iommu/pasid_write.h"
 #include "iommu/vtd_hw.h"
 #include "lib/kstring.h"
+#include "lib/page.h"
 #include "lib/ktap.h"
 #include "lib/printf.h"
 #include "tests/platform.h"
@@ -13,6 +18,27 @@ static int dmar_index[VTD_MAX_UNITS]; /* units[i] is platform.dmar.units[dmar_in
 static bool done;
 static const char *setup_why;
 static char why_buf[160];
+
+/* Per unit, bit per source id.  foreign: a function the unit translates
+ * that no suite has taken (vtd_setup_unit_for clears it); its faults are
+ * foreign.  has_entry: it got a foreign entry at bring-up, so that
+ * translation never blocks a device the tests do not own (real-hardware.md:
+ * RMRRs are live); without ECAP.PT only devices with an RMRR get one. */
+#define SID_MAP_PAGES (65536 / 8 / 4096)
+/* Allocated at bring-up (page_alloc: not 256 KiB of zeros in the image). */
+static uint8_t *foreign[VTD_MAX_UNITS];
+static uint8_t *has_entry[VTD_MAX_UNITS];
+
+static bool bit(const uint8_t *map, uint16_t sid)
+{
+    return map && (map[sid >> 3] & (1u << (sid & 7)));
+}
+
+static uint16_t foreign_did[VTD_MAX_UNITS];
+/* Without ECAP.PT: the identity domain holding every RMRR of the unit's
+ * devices (created on the first device in an RMRR's scope). */
+static struct vtd_domain rmrr_domain[VTD_MAX_UNITS];
+static bool rmrr_domain_ok[VTD_MAX_UNITS];
 
 static enum vtd_mode_request wanted_mode(void)
 {
@@ -28,6 +54,150 @@ static void set_options(void)
     vtd_options.trace = cfg.trace;
     vtd_options.pt_ctx_flush = config_list_has(cfg.quirk, "pt_ctx_flush");
     vtd_options.window_us = cfg.window_us;
+}
+
+/* "RMRR 0x...-0x..., ..." for the RMRRs whose scope holds d; "" if none. */
+static bool rmrrs_of(const struct pci_dev *d, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    for (unsigned r = 0; r < platform.dmar.nrmrrs; r++) {
+        const struct dmar_rmrr *rm = &platform.dmar.rmrrs[r];
+        if (!rm->usable || rm->segment != d->seg ||
+            !dmar_scopes_cover(&platform.dmar, rm->scopes, d->seg, d->bus, d->dev, d->fn))
+            continue;
+        if (n + 1 < len)
+            n += ksnprintf(buf + n, len - n, "%s%#llx-%#llx", n ? "," : "RMRR ",
+                           (unsigned long long)rm->base, (unsigned long long)rm->limit);
+    }
+    return n != 0;
+}
+
+/* Without pass-through, identity-map every RMRR range of d in the unit's
+ * RMRR domain: the only DMA such a device may do unattended. */
+static int rmrr_identity(struct vtd_unit *u, unsigned idx, const struct pci_dev *d)
+{
+    if (!rmrr_domain_ok[idx]) {
+        enum pgtable_format f =
+            u->mode == VTD_MODE_LEGACY || u->caps.slts ? PGTABLE_SECOND_STAGE : PGTABLE_FIRST_STAGE;
+        if (vtd_domain_init(&rmrr_domain[idx], u, f))
+            return -1;
+        rmrr_domain_ok[idx] = true;
+    }
+    for (unsigned r = 0; r < platform.dmar.nrmrrs; r++) {
+        const struct dmar_rmrr *rm = &platform.dmar.rmrrs[r];
+        if (!rm->usable || rm->segment != d->seg ||
+            !dmar_scopes_cover(&platform.dmar, rm->scopes, d->seg, d->bus, d->dev, d->fn))
+            continue;
+        if (vtd_domain_map_identity(&rmrr_domain[idx], rm->base, rm->limit - rm->base + 1))
+            return -1;
+    }
+    return 0;
+}
+
+/* Give sid its foreign entry: pass-through, or (without ECAP.PT) the RMRR
+ * identity domain.  Returns false when the entry could not be written. */
+static bool install_foreign(struct vtd_unit *u, unsigned idx, uint16_t sid, bool identity)
+{
+    struct vtd_write_result r;
+    if (u->mode == VTD_MODE_SCALABLE) {
+        struct pasid_entry e;
+        if (identity) {
+            vtd_domain_pasid_entry(&rmrr_domain[idx], &e);
+        } else {
+            struct pasid_entry_cfg c = {.did = foreign_did[idx],
+                                        .aw = vtd_aw_for_levels(vtd_ss_levels(u))};
+            pasid_entry_build_pt(&e, &c);
+        }
+        if (vtd_attach_scalable(u, sid, 0))
+            return false;
+        r = vtd_pasid_write(u, sid, vtd_rid_pasid(u, sid), &e, ENTRY_SYNC_STRATEGY_HITLESS);
+    } else {
+        struct legacy_context_entry ce;
+        struct legacy_context_cfg c = {.aw = vtd_aw_for_levels(vtd_ss_levels(u))};
+        if (identity) {
+            c.did = rmrr_domain[idx].did;
+            c.slptptr = pgtable_root(&rmrr_domain[idx].pt);
+            c.tt = LEGACY_TT_UNTRANSLATED;
+        } else {
+            c.did = foreign_did[idx];
+            c.tt = LEGACY_TT_PASS_THROUGH;
+        }
+        legacy_context_build(&ce, &c);
+        r = vtd_context_write(u, sid, &ce, ENTRY_SYNC_STRATEGY_HITLESS);
+    }
+    return r.ok;
+}
+
+/* Before translation is ever enabled on unit idx, every PCI function it
+ * translates gets a foreign entry.  Without it, the first vtd_enable_translation
+ * would block them all: a lab machine loses its USB keyboard (SMM legacy
+ * emulation through an RMRR) and its display, and floods with faults. */
+static void foreign_entries(unsigned idx)
+{
+    struct vtd_unit *u = &units[idx];
+    bool pt = u->caps.pt;
+    unsigned listed = 0, total = 0, blocked = 0;
+    char rmrr[96], b[8];
+    foreign[idx] = page_alloc(SID_MAP_PAGES);
+    has_entry[idx] = page_alloc(SID_MAP_PAGES);
+    if (!foreign[idx] || !has_entry[idx]) {
+        ktap_diag("vtd: unit=%d out of memory for the foreign device maps: every device it "
+                  "translates is blocked once translation is on",
+                  u->index);
+        foreign[idx] = has_entry[idx] = NULL;
+        return;
+    }
+    foreign_did[idx] = vtd_alloc_did(u);
+    /* One line per device is what a lab wants to read, up to a point: a
+     * server has hundreds of functions behind one unit. */
+    unsigned n = 0;
+    for (unsigned i = 0; i < pci_count(); i++) {
+        const struct pci_dev *d = pci_get(i);
+        if (dmar_unit_for_device(&platform.dmar, d->seg, d->bus, d->dev, d->fn) == dmar_index[idx])
+            n++;
+    }
+    for (unsigned i = 0; i < pci_count(); i++) {
+        const struct pci_dev *d = pci_get(i);
+        if (dmar_unit_for_device(&platform.dmar, d->seg, d->bus, d->dev, d->fn) != dmar_index[idx])
+            continue;
+        uint16_t sid = vtd_sid(d->bus, d->dev, d->fn);
+        bool has_rmrr = rmrrs_of(d, rmrr, sizeof(rmrr));
+        vtd_sid_str(sid, b);
+        foreign[idx][sid >> 3] |= (uint8_t)(1u << (sid & 7));
+        if (!pt && !has_rmrr) {
+            blocked++; /* nothing it may do without an owner: stays blocked */
+            continue;
+        }
+        if (!pt && rmrr_identity(u, idx, d)) {
+            ktap_diag("vtd: unit=%d foreign device %s: cannot map its %s: left blocked", u->index,
+                      b, rmrr);
+            continue;
+        }
+        if (!install_foreign(u, idx, sid, !pt)) {
+            ktap_diag("vtd: unit=%d foreign device %s: entry not written: left blocked", u->index,
+                      b);
+            continue;
+        }
+        has_entry[idx][sid >> 3] |= (uint8_t)(1u << (sid & 7));
+        total++;
+        if (!pt) {
+            ktap_diag("vtd: unit=%d foreign device %s identity-mapped (%s); no ECAP.PT, so "
+                      "its other DMA will fault",
+                      u->index, b, rmrr);
+            listed++;
+        } else if (has_rmrr || n <= 8) {
+            ktap_diag("vtd: unit=%d foreign device %s left in pass-through%s%s%s", u->index, b,
+                      has_rmrr ? " (" : "", rmrr, has_rmrr ? ")" : "");
+            listed++;
+        }
+    }
+    if (total > listed)
+        ktap_diag("vtd: unit=%d %u foreign devices left in pass-through (%u listed above)",
+                  u->index, total, listed);
+    if (blocked)
+        ktap_diag("vtd: unit=%d %u devices without RMRR left blocked (no ECAP.PT)", u->index,
+                  blocked);
 }
 
 unsigned vtd_setup(const char **why)
@@ -60,6 +230,7 @@ unsigned vtd_setup(const char **why)
             continue;
         }
         dmar_index[idx] = (int)i;
+        foreign_entries(idx);
     }
     if (!vtd_nunits)
         setup_why = why_buf[0] ? why_buf : "no remapping unit could be brought up";
@@ -67,19 +238,90 @@ unsigned vtd_setup(const char **why)
     return vtd_nunits;
 }
 
-struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
-                                    const char **why)
+static int unit_slot(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn, const char **why)
 {
     if (!vtd_setup(why))
-        return NULL;
+        return -1;
     int d = dmar_unit_for_device(&platform.dmar, seg, bus, dev, fn);
     if (d < 0) {
         *why = "no DMAR unit covers the device (not in any device scope)";
-        return NULL;
+        return -1;
     }
     for (unsigned i = 0; i < vtd_nunits; i++)
         if (dmar_index[i] == d)
-            return vtd_units[i];
+            return (int)i;
     *why = "the device's remapping unit was not brought up";
-    return NULL;
+    return -1;
+}
+
+struct vtd_unit *vtd_setup_unit_peek(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
+                                     const char **why)
+{
+    int i = unit_slot(seg, bus, dev, fn, why);
+    return i < 0 ? NULL : vtd_units[i];
+}
+
+bool vtd_setup_is_foreign(const struct vtd_unit *u, uint16_t sid)
+{
+    for (unsigned i = 0; i < vtd_nunits; i++)
+        if (vtd_units[i] == u)
+            return bit(foreign[i], sid);
+    return false;
+}
+
+bool vtd_setup_has_foreign_entry(const struct vtd_unit *u, uint16_t sid)
+{
+    for (unsigned i = 0; i < vtd_nunits; i++)
+        if (vtd_units[i] == u)
+            return bit(foreign[i], sid) && bit(has_entry[i], sid);
+    return false;
+}
+
+struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
+                                    const char **why)
+{
+    int i = unit_slot(seg, bus, dev, fn, why);
+    if (i < 0)
+        return NULL;
+    struct vtd_unit *u = vtd_units[i];
+    uint16_t sid = vtd_sid(bus, dev, fn);
+    if (!bit(foreign[i], sid))
+        return u;
+    if (!bit(has_entry[i], sid)) {
+        foreign[i][sid >> 3] &= (uint8_t) ~(1u << (sid & 7));
+        return u; /* blocked already: nothing to undo */
+    }
+    /* The suite takes the device: give it back the state every suite
+     * starts from, not attached (scalable) or blocked (legacy).  Taking
+     * the context entry away, not just rewriting the PASID entry, is what
+     * a unit that keeps a per-context pass-through fast path (QEMU 10.0.2)
+     * needs to translate the device again. */
+    bool ok;
+    if (u->mode == VTD_MODE_SCALABLE) {
+        uint16_t did = rmrr_domain_ok[i] && !u->caps.pt ? rmrr_domain[i].did : foreign_did[i];
+        ok = !vtd_detach_scalable(u, sid, did);
+    } else {
+        struct legacy_context_entry ce;
+        legacy_context_build_blocked(&ce);
+        ok = vtd_context_write(u, sid, &ce, ENTRY_SYNC_STRATEGY_HITLESS).ok;
+    }
+    if (!ok) {
+        *why = "could not take the device back from its foreign entry";
+        return NULL;
+    }
+    foreign[i][sid >> 3] &= (uint8_t) ~(1u << (sid & 7));
+    has_entry[i][sid >> 3] &= (uint8_t) ~(1u << (sid & 7));
+    return u;
+}
+
+unsigned vtd_setup_foreign_faults_since(const struct vtd_unit *u, uint32_t mark)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < pci_count(); i++) {
+        const struct pci_dev *d = pci_get(i);
+        uint16_t sid = vtd_sid(d->bus, d->dev, d->fn);
+        if (d->seg == u->segment && vtd_setup_is_foreign(u, sid))
+            n += vtd_faults_since(mark, sid, NULL, 0);
+    }
+    return n;
 }

@@ -6,14 +6,32 @@
 #ifndef TESTS_VTD_SETUP_H
 #define TESTS_VTD_SETUP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "iommu/vtd.h"
 
 /* Number of units up; 0 with *why set (a precise skip reason) when none. */
 unsigned vtd_setup(const char **why);
-/* The unit that translates seg:bus:dev.fn, or NULL (reason in *why). */
+/* The unit that translates seg:bus:dev.fn, or NULL (reason in *why).  The
+ * caller takes the device for its tests: if it still held its foreign
+ * entry (see below), that entry is removed, so the device starts as every
+ * suite expects: blocked, and in scalable mode not attached. */
 struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
                                     const char **why);
+
+/* The same without taking the device. */
+struct vtd_unit *vtd_setup_unit_peek(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
+                                     const char **why);
+/* A function the unit translates is foreign until a suite takes it.
+ * Before translation is first enabled, vtd_setup gives each a "foreign"
+ * entry: pass-through (ECAP.PT), else an identity mapping of its RMRRs
+ * (none without an RMRR: it stays blocked). */
+bool vtd_setup_is_foreign(const struct vtd_unit *u, uint16_t sid);
+/* True while sid is foreign and holds its foreign entry. */
+bool vtd_setup_has_foreign_entry(const struct vtd_unit *u, uint16_t sid);
+/* Faults since `mark` (vtd_fault_seq) from the devices of u that still
+ * hold their foreign entry: reported, never a suite's own failure. */
+unsigned vtd_setup_foreign_faults_since(const struct vtd_unit *u, uint32_t mark);
 
 #endif
