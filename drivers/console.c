@@ -8,16 +8,35 @@
 static struct uart uart;
 static spinlock_t lock;
 static bool fb_on;
+static bool mid_line; /* the last character written was not a newline */
+
+/* About a second of spinning: far longer than any line takes to print. */
+#define CONSOLE_LOCK_SPINS 10000000u
 
 void console_write(const char *s, size_t len)
 {
-    /* Bounded: an exception inside a locked section must still print. */
-    bool locked = spin_lock_bounded(&lock, 10000000);
+    /* Interrupts stay off while the lock is held, so that a report from an
+     * interrupt handler (watchdog, fault event) taken on this CPU waits for
+     * the line in progress instead of landing in the middle of it. */
+    bool irqs_were_on = irq_enabled();
+    irq_disable();
+    /* An exception taken while this CPU held the lock cannot wait for it:
+     * after a bounded spin the lock is taken over, and the report starts on a
+     * fresh line so that the log stays machine-readable. */
+    bool taken_over = !spin_lock_bounded(&lock, CONSOLE_LOCK_SPINS);
+    if (taken_over && mid_line) {
+        serial_write(&uart, "\n", 1);
+        if (fb_on)
+            fbcon_write("\n", 1);
+    }
     serial_write(&uart, s, len);
     if (fb_on)
         fbcon_write(s, len);
-    if (locked)
-        spin_unlock(&lock);
+    if (len)
+        mid_line = s[len - 1] != '\n';
+    spin_unlock(&lock);
+    if (irqs_were_on)
+        irq_enable();
 }
 
 void console_early_init(void)
