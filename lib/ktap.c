@@ -113,7 +113,7 @@ void ktap_diag(const char *fmt, ...)
     kprintf("%s# %s\n", indent(), line);
 }
 
-void ktap_bail_out(const char *reason)
+void ktap_bail_out(const char *directive, const char *reason)
 {
     if (k.bailed)
         return;
@@ -121,7 +121,7 @@ void ktap_bail_out(const char *reason)
     if (k.in_suite) {
         /* The case in progress counts as failed. */
         k.totals.failed++;
-        kprintf("    not ok %d %s # crashed\n", k.case_no + 1, "in-progress");
+        kprintf("    not ok %d in-progress # %s %s\n", k.case_no + 1, directive, reason);
         k.in_suite = false;
         kprintf("not ok %d %s\n", ++k.suite_no, k.suite_name);
     } else {

@@ -32,7 +32,10 @@ void ktap_suite_skip(const char *name, const char *reason);
 void ktap_suite_end(void);
 /* "# " diagnostic at the current nesting level. */
 void ktap_diag(const char *fmt, ...) PRINTF_LIKE(1, 2);
-void ktap_bail_out(const char *reason);
+/* Ends the run early.  The case in progress is reported "not ok" with the
+ * KTAP directive given (TIMEOUT for the watchdog, ERROR for a crash) and the
+ * reason, then its suite, then "Bail out! reason". */
+void ktap_bail_out(const char *directive, const char *reason);
 void ktap_totals(struct ktap_totals *t);
 /* Name of the suite/case in progress, for crash and watchdog reports. */
 const char *ktap_current_suite(void);

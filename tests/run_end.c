@@ -105,7 +105,7 @@ void run_abort(enum exit_code code, const char *reason)
 {
     if (__atomic_exchange_n(&ending, 1, __ATOMIC_ACQ_REL))
         halt_forever(); /* another CPU is already ending the run */
-    ktap_bail_out(reason);
+    ktap_bail_out(code == EXIT_TIMEOUT ? "TIMEOUT" : "ERROR", reason);
     finish(code, reason);
     halt_forever();
 }

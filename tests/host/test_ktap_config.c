@@ -87,10 +87,10 @@ TEST(ktap_plan_mismatch_and_bail_out)
     ktap_suite_end();
     ktap_suite_begin("crashy", 2);
     ktap_case(KTAP_PASS, "first", NULL);
-    ktap_bail_out("exception #PF");
+    ktap_bail_out("ERROR", "exception #PF");
     stop_capture();
     CHECK(strstr(out, "    # plan said 2 cases, ran 1\nnot ok 1 short\n") != NULL, "%s", out);
-    CHECK(strstr(out, "    not ok 2 in-progress # crashed\nnot ok 2 crashy\nBail out! exception #PF\n"),
+    CHECK(strstr(out, "    not ok 2 in-progress # ERROR exception #PF\nnot ok 2 crashy\nBail out! exception #PF\n"),
           "%s", out);
     struct ktap_totals t;
     ktap_totals(&t);
