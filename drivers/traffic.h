@@ -8,7 +8,9 @@
  * once to record its checksum, later reads must return the same data.
  *
  * Use: traffic_start(), then traffic_poll() in a loop for as long as the
- * test wants traffic, then traffic_stop().  Nothing waits unbounded. */
+ * test wants traffic, then traffic_stop(), which also reads back every unit
+ * whose last write no read has checked yet, so every write is verified.
+ * Nothing waits unbounded. */
 #ifndef DRIVERS_TRAFFIC_H
 #define DRIVERS_TRAFFIC_H
 
@@ -37,6 +39,8 @@ struct traffic_stats {
     uint64_t errors;     /* failed commands and timeouts */
     uint64_t mismatches; /* reads whose data did not verify */
     uint64_t unverified; /* reads of units whose content is unknown */
+    uint64_t read_back;  /* units read back at stop (last write not yet read) */
+    uint64_t read_back_mismatches; /* of those, how many did not verify */
     uint64_t max_gap_us; /* longest time without a completion while busy */
     uint64_t max_latency_us;
     uint64_t hist[TRAFFIC_HIST];
@@ -63,6 +67,7 @@ struct traffic {
     uint32_t *gen; /* per unit: generation written last, 0 = unknown */
     uint64_t *sum; /* per unit (read-only mode): checksum first read */
     uint8_t *busy; /* per unit: a command is in flight on it */
+    uint8_t *unread; /* per unit: written, and no read has checked it since */
     struct traffic_slot slots[TRAFFIC_MAX_DEPTH];
     uint32_t inflight;
     uint64_t rng;

@@ -45,7 +45,8 @@ void tr_print_run(const char *label, const struct run_result *r)
     uint64_t mb = tr_mbps10(r);
     ktap_diag("traffic %s: %llu ops (%llu reads, %llu writes) in %llu ms, qd %u io %u B: "
               "%llu IOPS, %llu.%llu MB/s; latency p50 <%llu us p99 <%llu us p99.9 <%llu us "
-              "max %llu us; max gap %llu us; errors %llu mismatches %llu faults %u",
+              "max %llu us; max gap %llu us; errors %llu mismatches %llu faults %u; "
+              "read back %llu written units at stop",
               label, (unsigned long long)st->ops, (unsigned long long)st->reads,
               (unsigned long long)st->writes, (unsigned long long)(st->elapsed_us / 1000), r->depth,
               r->io_bytes, (unsigned long long)tr_iops(r), (unsigned long long)(mb / 10),
@@ -53,7 +54,8 @@ void tr_print_run(const char *label, const struct run_result *r)
               (unsigned long long)traffic_percentile_us(st, 990),
               (unsigned long long)traffic_percentile_us(st, 999),
               (unsigned long long)st->max_latency_us, (unsigned long long)st->max_gap_us,
-              (unsigned long long)st->errors, (unsigned long long)st->mismatches, r->faults);
+              (unsigned long long)st->errors, (unsigned long long)st->mismatches, r->faults,
+              (unsigned long long)st->read_back);
 }
 
 void tr_print_overhead(const struct tr *s)
