@@ -44,6 +44,9 @@ struct nvme_done {
     uint32_t dw0;
 };
 
+/* Controller generations whose memory is held after a reset (nvme_reset.c). */
+#define NVME_RETIRED 8
+
 struct nvme_ctrl {
     struct pci_dev *pci;
     uint64_t regs;
@@ -69,6 +72,13 @@ struct nvme_ctrl {
     char write_why[112]; /* why writes are allowed or refused */
     bool dead;           /* fatal status or no response: no more commands */
     char error[128];
+    /* Everything from here on survives nvme_init (nvme_reset.c): the queues
+     * and buffers of the last NVME_RETIRED generations, poisoned, and how
+     * many of their pages were found written after the controller had been
+     * disabled. */
+    struct dma_pool retired[NVME_RETIRED];
+    unsigned retired_next;
+    unsigned late_dma_pages;
 };
 
 /* Map BAR0, reset and enable the controller, identify it and its first
@@ -81,6 +91,13 @@ int nvme_init(struct nvme_ctrl *c, struct pci_dev *d, const struct dma_space *sp
 int nvme_create_io_queues(struct nvme_ctrl *c, uint32_t depth);
 /* Disable the controller (CC.EN = 0, bounded wait): DMA stops. */
 void nvme_disable(struct nvme_ctrl *c);
+/* nvme_init for a controller that may have been in use: disable it, retire
+ * its queues and buffers (poisoned and held until the next reset, then
+ * checked for writes after the disable), and initialise it afresh. */
+int nvme_reset(struct nvme_ctrl *c, struct pci_dev *d, const struct dma_space *space,
+               uint64_t dma_limit);
+/* Disable the controller and hand all its DMA memory back, checked. */
+void nvme_release(struct nvme_ctrl *c);
 /* Decide whether writes are allowed: policy is cfg.nvme_write ("deny",
  * "allow" or a namespace id).  QEMU's scratch disk (model "QEMU NVMe Ctrl",
  * serial "vtdsync0") is always writable.  Sets c->writable and c->write_why. */

@@ -173,16 +173,12 @@ const char *tr_select(struct tr *s, enum xl x)
 /* (Re)initialise the controller: after a fatal status, or with deeper queues. */
 static bool nvme_bringup(struct tr *s, uint32_t depth)
 {
-    if (s->nvme_up) {
-        nvme_disable(&s->nvme);
-        dma_pool_release(&s->nvme.pool);
-    }
     s->nvme_up = false;
     /* The traffic buffers went back with the pool: identity IOVAs would
      * make stale pointers look valid in the new one, so forget them. */
     s->traffic.data = NULL;
     struct dma_space space = {map_identity, s};
-    if (nvme_init(&s->nvme, s->pci, &space, 0) || nvme_create_io_queues(&s->nvme, depth + 1))
+    if (nvme_reset(&s->nvme, s->pci, &space, 0) || nvme_create_io_queues(&s->nvme, depth + 1))
         return false;
     nvme_write_policy(&s->nvme, cfg.nvme_write);
     s->io_queue_depth = depth;
@@ -505,9 +501,8 @@ static void report_setup(const struct tr *s)
  * translation as found. */
 static void teardown(struct tr *s)
 {
-    if (s->nvme_up && !s->ap_stuck) {
-        nvme_disable(&s->nvme);
-        dma_pool_release(&s->nvme.pool);
+    if (s->nvme.regs && !s->ap_stuck) {
+        nvme_release(&s->nvme);
         s->traffic.data = NULL;
     }
     if (s->u && !s->ap_stuck) {

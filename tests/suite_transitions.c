@@ -179,7 +179,8 @@ static bool traffic_resume(struct tx *t)
         /* After a blocked window the controller may have reported a fatal
          * status (a queue fetch faulted): reset and rebuild it. */
         struct dma_space space = { map_everywhere, t };
-        if (nvme_init(&t->nvme, t->nvme_pci, &space, 0) ||
+        t->traffic.data = NULL; /* its buffers are retired with the old queues */
+        if (nvme_reset(&t->nvme, t->nvme_pci, &space, 0) ||
             nvme_create_io_queues(&t->nvme, cfg.queue_depth + 1)) {
             ktap_diag("transitions: NVMe reset failed: %s", t->nvme.error);
             return false;
@@ -213,6 +214,14 @@ static void traffic_pause(struct tx *t)
     if (t->worker_on_ap && !smp_wait(1, 5000000))
         ktap_diag("transitions: traffic CPU did not stop within 5 s");
     traffic_stop(&t->traffic);
+    const struct traffic_stats *st = &t->traffic.st;
+    t->read_back += st->read_back;
+    t->read_back_mismatches += st->read_back_mismatches;
+    if (st->read_back_mismatches)
+        ktap_diag("transitions: %llu of %llu written units read back wrong when traffic paused "
+                  "in %s",
+                  (unsigned long long)st->read_back_mismatches,
+                  (unsigned long long)st->read_back, tx_state_name(t->current));
     t->traffic_running = false;
     t->worker_on_ap = false;
 }
@@ -614,6 +623,21 @@ static void suite_transitions(void)
         tx_stress(t);
     tx_switch(t, t->supported[TX_SS_A] ? TX_SS_A : TX_PT, ENTRY_SYNC_STRATEGY_HITLESS);
     traffic_pause(t);
+    if (t->read_back_mismatches)
+        ktap_case(KTAP_FAIL, "writes_read_back", "%llu of %llu written units read back wrong",
+                  (unsigned long long)t->read_back_mismatches, (unsigned long long)t->read_back);
+    else if (!t->read_back)
+        ktap_case(KTAP_SKIP, "writes_read_back", "no write was left to read back (%s)",
+                  t->nvme.writable ? "every write was read by the traffic itself" : "read-only disk");
+    else
+        ktap_case(KTAP_PASS, "writes_read_back", NULL);
+    ktap_diag("transitions: %llu written units read back when traffic paused, %llu wrong",
+              (unsigned long long)t->read_back, (unsigned long long)t->read_back_mismatches);
+    if (t->nvme.regs)
+        nvme_release(&t->nvme);
+    if (t->nvme.late_dma_pages)
+        ktap_diag("transitions: %u page(s) written by the NVMe after a reset had disabled it",
+                  t->nvme.late_dma_pages);
     fbcon_status("transitions: done");
     tx_print_summary(t, uptime_us() - start);
     ktap_suite_end();

@@ -63,6 +63,10 @@ struct tx {
     struct traffic traffic;
     bool traffic_running, worker_on_ap, nvme_needs_reset;
     bool used_pt; /* the device has been in pass-through this run */
+    /* Writes read back when traffic pauses (traffic_stop), and how many of
+     * them did not verify: a write that fetched its data through a wrong
+     * translation completes successfully, so only this catches it. */
+    uint64_t read_back, read_back_mismatches;
     volatile bool worker_stop;
     unsigned resets;
     struct tx_row rows[2][TX_STATES * TX_STATES]; /* [0] entry_sync, [1] clear */
