@@ -52,6 +52,7 @@ struct boot_info {
     char cmdline[BOOT_CMDLINE_MAX];  /* load options, ASCII */
     char cfgfile[BOOT_CFGFILE_MAX];  /* \vtdsync.cfg, empty when absent */
     uint32_t cfgfile_found;
+    char screen_note[96]; /* what screen= did, "" when it was auto */
 };
 
 /* The firmware proper, entered on our own stack with boot services gone. */

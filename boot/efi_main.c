@@ -5,6 +5,9 @@
 #include <efilib.h>
 
 #include "boot/boot_info.h"
+#include "lib/config.h"
+#include "lib/kstring.h"
+#include "lib/printf.h"
 
 #define KERNEL_STACK_PAGES 64 /* 256 KiB for the bootstrap CPU */
 #define EXIT_RETRIES 8
@@ -84,14 +87,54 @@ static void find_config_tables(EFI_SYSTEM_TABLE *st)
     }
 }
 
-static void find_framebuffer(void)
+static bool usable_format(const EFI_GRAPHICS_OUTPUT_MODE_INFORMATION *info)
 {
+    return info->PixelFormat == PixelRedGreenBlueReserved8BitPerColor ||
+           info->PixelFormat == PixelBlueGreenRedReserved8BitPerColor;
+}
+
+/* screen=WIDTHxHEIGHT: switch to that GOP mode while boot services still
+ * can; the outcome is reported later, in the KTAP header. */
+static void choose_mode(EFI_GRAPHICS_OUTPUT_PROTOCOL *gop, uint32_t want_w, uint32_t want_h)
+{
+    char *note = boot_info.screen_note;
+    for (UINT32 m = 0; m < gop->Mode->MaxMode; m++) {
+        UINTN size = 0;
+        EFI_GRAPHICS_OUTPUT_MODE_INFORMATION *info = NULL;
+        if (EFI_ERROR(uefi_call_wrapper(gop->QueryMode, 4, gop, m, &size, &info)) || !info)
+            continue;
+        bool match = info->HorizontalResolution == want_w &&
+                     info->VerticalResolution == want_h && usable_format(info);
+        FreePool(info);
+        if (!match)
+            continue;
+        EFI_STATUS st = uefi_call_wrapper(gop->SetMode, 2, gop, m);
+        ksnprintf(note, sizeof(boot_info.screen_note),
+                  EFI_ERROR(st) ? "screen=%ux%u: GOP mode %u refused (status %#llx)"
+                                : "screen=%ux%u: GOP mode %u set",
+                  want_w, want_h, m, (unsigned long long)st);
+        return;
+    }
+    ksnprintf(note, sizeof(boot_info.screen_note),
+              "screen=%ux%u: the firmware offers no such mode (%u modes); kept its own", want_w,
+              want_h, gop->Mode->MaxMode);
+}
+
+static void find_framebuffer(const struct config *c)
+{
+    if (!strcmp(c->screen, "off")) {
+        ksnprintf(boot_info.screen_note, sizeof(boot_info.screen_note),
+                  "screen=off: serial only");
+        return;
+    }
     EFI_GRAPHICS_OUTPUT_PROTOCOL *gop = NULL;
     if (EFI_ERROR(LibLocateProtocol(&GraphicsOutputProtocol, (void **)&gop)) || !gop)
         return;
+    uint32_t w, h;
+    if (config_screen_size(c->screen, &w, &h))
+        choose_mode(gop, w, h);
     EFI_GRAPHICS_OUTPUT_MODE_INFORMATION *info = gop->Mode->Info;
-    if (info->PixelFormat != PixelRedGreenBlueReserved8BitPerColor &&
-        info->PixelFormat != PixelBlueGreenRedReserved8BitPerColor)
+    if (!usable_format(info))
         return; /* bit-mask and blt-only modes: no text console on screen */
     boot_info.fb.base = gop->Mode->FrameBufferBase;
     boot_info.fb.size = gop->Mode->FrameBufferSize;
@@ -187,7 +230,15 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
     take_load_options(li);
     read_config_file(li);
     find_config_tables(st);
-    find_framebuffer();
+    /* The options are parsed properly after ExitBootServices; the screen
+     * mode has to be chosen before, so peek at them here (quietly: there is
+     * no console yet, the real parse reports any problem). */
+    static struct config early;
+    config_defaults(&early);
+    if (boot_info.cfgfile_found)
+        config_apply(&early, boot_info.cfgfile, "vtdsync.cfg");
+    config_apply(&early, boot_info.cmdline, "load options");
+    find_framebuffer(&early);
     copy_utf16_to_ascii(boot_info.fw_vendor, sizeof(boot_info.fw_vendor), st->FirmwareVendor,
                         ~(UINTN)0);
     boot_info.fw_revision = st->FirmwareRevision;

@@ -141,12 +141,15 @@ void fbcon_banner(const char *text, bool good)
 {
     if (!ready)
         return;
-    uint32_t scale = fb.width >= 1024 ? 4 : 2;
+    uint32_t len = (uint32_t)strlen(text);
+    /* As large as the whole line fits: x4 at 1280 wide, x3 at 1024. */
+    uint32_t scale = 4;
+    while (scale > 1 && len * GLYPH_W * scale + 16 > fb.width)
+        scale--;
     uint32_t h = GLYPH_H * scale + 16;
     uint32_t y0 = fb.height > h ? fb.height - h : 0;
     uint32_t bg = good ? 0x00107020u : 0x00a01010u;
     fill(0, y0, fb.width, h, bg);
-    uint32_t len = (uint32_t)strlen(text);
     uint32_t w = len * GLYPH_W * scale;
     uint32_t x0 = fb.width > w ? (fb.width - w) / 2 : 0;
     for (uint32_t i = 0; i < len; i++)

@@ -27,6 +27,7 @@ static bool valid_device(const char *v);
 static bool valid_nvme_write(const char *v);
 static bool valid_console(const char *v);
 static bool valid_quirk(const char *v);
+static bool valid_screen(const char *v);
 
 #define U(n, f, lo, hi, d, h) { n, OPT_UINT, offsetof(struct config, f), 0, lo, hi, 0, d, h, 0 }
 #define E(n, f, vals, d, h) { n, OPT_ENUM, offsetof(struct config, f), 0, 0, 0, vals, d, h, 0 }
@@ -67,6 +68,8 @@ static const struct option options[] = {
     U("io_kib", io_kib, 4, 128, "4", "NVMe transfer size in KiB"),
     U("traffic_ms", traffic_ms, 10, 600000, "300", "steady-state traffic time per translation"),
     W("mode", mode, "auto|legacy|scalable", "auto", "VT-d table mode"),
+    S("screen", screen, "auto", valid_screen,
+      "screen: auto (the firmware's mode), off (serial only), or a GOP mode WIDTHxHEIGHT"),
 };
 
 static const char *const suite_names[] = {
@@ -114,6 +117,31 @@ static bool valid_quirk(const char *v)
 {
     static const char *const quirks[] = { "pt_ctx_flush", "none" };
     return !*v || list_within(v, quirks, ARRAY_SIZE(quirks));
+}
+
+bool config_screen_size(const char *v, uint32_t *width, uint32_t *height)
+{
+    uint64_t n[2];
+    const char *x = strchr(v, 'x');
+    if (!x || x == v || x - v > 5)
+        return false;
+    char w[6];
+    memcpy(w, v, (size_t)(x - v));
+    w[x - v] = '\0';
+    if (!parse_u64(w, &n[0]) || !parse_u64(x + 1, &n[1]))
+        return false;
+    /* The text console needs at least 80x25 cells of 8x16. */
+    if (n[0] < 640 || n[0] > 16384 || n[1] < 400 || n[1] > 16384)
+        return false;
+    *width = (uint32_t)n[0];
+    *height = (uint32_t)n[1];
+    return true;
+}
+
+static bool valid_screen(const char *v)
+{
+    uint32_t w, h;
+    return !strcmp(v, "auto") || !strcmp(v, "off") || config_screen_size(v, &w, &h);
 }
 
 static bool valid_device(const char *v)

@@ -38,6 +38,7 @@ struct config {
     uint32_t io_kib;
     uint32_t traffic_ms;
     char mode[16]; /* VT-d mode: auto | legacy | scalable */
+    char screen[16]; /* auto | off | WIDTHxHEIGHT (the GOP mode, chosen before boot services end) */
     int problems; /* diagnostics printed while parsing */
 };
 
@@ -48,6 +49,8 @@ void config_apply(struct config *c, const char *text, const char *source);
 /* One "# key=value" line per option (the effective configuration). */
 void config_print(const struct config *c);
 void config_print_help(void);
+/* screen=WIDTHxHEIGHT: the size asked for (false for auto, off or bad). */
+bool config_screen_size(const char *v, uint32_t *width, uint32_t *height);
 /* Is `name` in the comma-separated list `list` ("all" matches all)? */
 bool config_list_has(const char *list, const char *name);
 

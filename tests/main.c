@@ -107,8 +107,8 @@ static void print_header(void)
             (unsigned long long)(st.free_pages / 256), st.ranges,
             (unsigned long long)boot->image_base, (unsigned long long)(boot->image_size / 1024),
             boot->nranges);
-    kprintf("# console: %s; screen: %ux%u\n", console_describe(), boot->fb.width,
-            boot->fb.height);
+    kprintf("# console: %s; screen: %ux%u%s%s\n", console_describe(), boot->fb.width,
+            boot->fb.height, boot->screen_note[0] ? "; " : "", boot->screen_note);
     kprintf("# tsc: %llu kHz (%s); lapic: %s id %u; ExitBootServices retries: %u\n",
             (unsigned long long)(tsc_hz / 1000), tsc_source, lapic_x2apic ? "x2APIC" : "xAPIC",
             lapic_id(), boot->exit_retries);

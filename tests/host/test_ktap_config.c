@@ -143,6 +143,40 @@ TEST(config_bad_input)
     CHECK(strstr(out, "bad value 'boot,bogus' for suites=") != NULL, "%s", out);
 }
 
+TEST(config_screen)
+{
+    static const struct {
+        const char *v;
+        bool ok;
+        uint32_t w, h;
+    } cases[] = {
+        { "1024x768", true, 1024, 768 }, { "640x400", true, 640, 400 },
+        { "3840x2160", true, 3840, 2160 }, { "auto", false, 0, 0 }, { "off", false, 0, 0 },
+        { "639x480", false, 0, 0 },      { "1024x399", false, 0, 0 }, { "x768", false, 0, 0 },
+        { "1024x", false, 0, 0 },        { "1024*768", false, 0, 0 }, { "123456x768", false, 0, 0 },
+        { "1024x768x1", false, 0, 0 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint32_t w = 0, h = 0;
+        bool ok = config_screen_size(cases[i].v, &w, &h);
+        CHECK(ok == cases[i].ok && (!ok || (w == cases[i].w && h == cases[i].h)),
+              "'%s': ok %d %ux%u", cases[i].v, ok, w, h);
+    }
+    struct config c;
+    config_defaults(&c);
+    CHECK(!strcmp(c.screen, "auto"), "default '%s'", c.screen);
+    start_capture();
+    config_apply(&c, "screen=off", "load options");
+    config_apply(&c, "screen=1024x768", "vtdsync.cfg");
+    CHECK(!strcmp(c.screen, "1024x768"), "'%s'", c.screen);
+    config_apply(&c, "screen=huge", "load options");
+    stop_capture();
+    /* A bad value falls back to the default, as for every option. */
+    CHECK(!strcmp(c.screen, "auto") && c.problems == 1, "'%s' problems %d: %s", c.screen,
+          c.problems, out);
+    CHECK(strstr(out, "bad value 'huge' for screen=") != NULL, "%s", out);
+}
+
 TEST(config_print_and_help)
 {
     struct config c;
@@ -183,6 +217,7 @@ int main(void)
     RUN(ktap_plan_mismatch_and_bail_out);
     RUN(config_defaults_and_precedence);
     RUN(config_bad_input);
+    RUN(config_screen);
     RUN(config_print_and_help);
     RUN(parsers);
     return check_finish();
