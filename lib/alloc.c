@@ -121,6 +121,19 @@ void alloc_reserve(uint64_t base, uint64_t size)
     }
 }
 
+bool alloc_is_free(uint64_t base, uint64_t size)
+{
+    if (!size || size > UINT64_MAX - base)
+        return false;
+    uint64_t b = base & ~(PAGE_SIZE - 1);
+    uint64_t e = (base + size - 1) | (PAGE_SIZE - 1); /* last byte */
+    /* Free ranges never touch (alloc_check): one must hold it all. */
+    for (uint32_t i = 0; i < nranges; i++)
+        if (ranges[i].base <= b && e < ranges[i].end)
+            return true;
+    return false;
+}
+
 static bool fit(const struct range *r, uint64_t bytes, uint64_t align, uint64_t limit,
                 uint64_t *out)
 {

@@ -16,6 +16,8 @@ void alloc_reset(void);
 bool alloc_add_free(uint64_t base, uint64_t size);
 /* Take a range out of the free list (e.g. the first MiB). */
 void alloc_reserve(uint64_t base, uint64_t size);
+/* Is every page of [base, base+size) free (in the free list)? */
+bool alloc_is_free(uint64_t base, uint64_t size);
 /* n contiguous pages aligned to `align` bytes (power of two >= 4 KiB),
  * wholly below `limit` (0: no limit).  Returns the address or 0. */
 uint64_t alloc_pages(uint64_t n, uint64_t align, uint64_t limit);

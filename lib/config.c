@@ -68,6 +68,8 @@ static const struct option options[] = {
     U("io_kib", io_kib, 4, 128, "4", "NVMe transfer size in KiB"),
     U("traffic_ms", traffic_ms, 10, 600000, "300", "steady-state traffic time per translation"),
     W("mode", mode, "auto|legacy|scalable", "auto", "VT-d table mode"),
+    U("dmar_table", dmar_table, 1, 8, "1",
+      "which DMAR table to use when the firmware lists several (1: the first)"),
     S("screen", screen, "auto", valid_screen,
       "screen: auto (the firmware's mode), off (serial only), or a GOP mode WIDTHxHEIGHT"),
 };

@@ -39,6 +39,7 @@ struct config {
     uint32_t traffic_ms;
     char mode[16]; /* VT-d mode: auto | legacy | scalable */
     char screen[16]; /* auto | off | WIDTHxHEIGHT (the GOP mode, chosen before boot services end) */
+    uint32_t dmar_table; /* which DMAR to use when the firmware lists several (1 = first) */
     int problems; /* diagnostics printed while parsing */
 };
 

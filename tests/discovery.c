@@ -8,6 +8,7 @@
 #include "drivers/console.h"
 #include "drivers/pci.h"
 #include "drivers/serial.h"
+#include "lib/alloc.h"
 #include "lib/kstring.h"
 #include "lib/printf.h"
 #include "tests/platform.h"
@@ -77,14 +78,67 @@ static void enumerate_pci(void)
 }
 
 /* Maps and parses the first table with `sig`; false when absent. */
-static bool with_table(const char *sig, const void **p, size_t *len)
+static bool with_table_at(const char *sig, unsigned index, const void **p, size_t *len)
 {
-    const struct acpi_table *t = acpi_find_table(&platform.acpi, sig, 0);
+    const struct acpi_table *t = acpi_find_table(&platform.acpi, sig, index);
     if (!t)
         return false;
     *p = acpi_table_map(&platform.acpi, t);
     *len = t->hdr.length;
     return *p != NULL;
+}
+
+static bool with_table(const char *sig, const void **p, size_t *len)
+{
+    return with_table_at(sig, 0, p, len);
+}
+
+/* The DMAR to parse: the first, unless dmar_table= names another.  A
+ * platform has one; several (stale firmware tables) are worth a line. */
+static unsigned choose_dmar(void)
+{
+    unsigned n = 0, pick = cfg.dmar_table - 1;
+    while (acpi_find_table(&platform.acpi, "DMAR", n))
+        n++;
+    if (pick && pick >= n) {
+        kprintf("# acpi: dmar_table=%u, but the firmware lists %u DMAR table(s): using the first\n",
+                cfg.dmar_table, n);
+        return 0;
+    }
+    if (n > 1)
+        kprintf("# acpi: the firmware lists %u DMAR tables (a platform has one): using table %u%s\n",
+                n, pick + 1, pick ? " (dmar_table=)" : "; dmar_table= picks another");
+    return pick;
+}
+
+/* RMRR memory belongs to the devices in its scope (USB legacy emulation,
+ * graphics stolen memory): firmware must keep it out of the free memory it
+ * reports.  Where it did not, say so and keep our allocator off it. */
+static void reserve_rmrr_memory(const struct boot_info *boot)
+{
+    for (unsigned i = 0; i < platform.dmar.nrmrrs; i++) {
+        const struct dmar_rmrr *r = &platform.dmar.rmrrs[i];
+        if (!r->usable)
+            continue;
+        uint64_t size = r->limit - r->base + 1, overlap = 0;
+        for (uint32_t k = 0; k < boot->nranges; k++) {
+            const struct mem_range *m = &boot->ranges[k];
+            uint64_t end = m->base + m->pages * PAGE_SIZE;
+            uint64_t lo = m->base > r->base ? m->base : r->base;
+            uint64_t hi = end - 1 < r->limit ? end - 1 : r->limit;
+            if (m->kind == MEM_FREE && lo <= hi)
+                overlap += hi - lo + 1;
+        }
+        if (!overlap)
+            continue;
+        platform.rmrr_was_free[i] = overlap == size && alloc_is_free(r->base, size);
+        kprintf("# DMAR: RMRR %u %#llx-%#llx: %llu KiB of it is free memory in the firmware's "
+                "map (RMRR memory must be reserved): %s\n",
+                i, (unsigned long long)r->base, (unsigned long long)r->limit,
+                (unsigned long long)(overlap / 1024),
+                platform.rmrr_was_free[i] ? "reserved now" : "reserved now, but some was in use");
+        alloc_reserve(r->base, size);
+    }
 }
 
 static void parse_acpi(void)
@@ -114,11 +168,12 @@ static void parse_acpi(void)
     if (with_table("HPET", &p, &len))
         platform.hpet_present = hpet_parse(p, len, &platform.hpet, &d) == 0;
     enumerate_pci();
-    if (with_table("DMAR", &p, &len)) {
+    if (with_table_at("DMAR", choose_dmar(), &p, &len)) {
         struct dmar_pci_ops pci = { secondary_bus, subordinate_bus, 0 };
         unsigned before = platform.acpi_problems;
         platform.dmar_present = dmar_parse(p, len, &pci, &platform.dmar, &d) == 0;
         platform.dmar_problems = platform.acpi_problems - before;
+        reserve_rmrr_memory(boot);
     }
     if (platform.fadt_present && platform.fadt.pm_timer_present &&
         platform.fadt.pm_timer.space_id == 1 && platform.fadt.pm_timer.address <= 0xffff) {

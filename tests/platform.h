@@ -27,6 +27,9 @@ struct platform_info {
     struct smbios_info smbios;
     unsigned acpi_problems; /* diagnostics printed while parsing */
     unsigned dmar_problems; /* of which about the DMAR */
+    /* Per RMRR: the firmware's memory map called all of it free memory, and
+     * discovery took it out of the allocator (so a test may use it). */
+    bool rmrr_was_free[DMAR_MAX_RMRRS];
     uint16_t pm_timer_port;
     bool pm_timer_32bit;
 };

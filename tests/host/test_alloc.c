@@ -4,6 +4,7 @@
 #include "lib/alloc.h"
 #include "tests/host/check.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 CHECK_STATE_DEFINE;
@@ -36,6 +37,10 @@ TEST(basic_ranges)
     alloc_prefer_high(false);
     a = alloc_pages(1, 0, 0x3000);
     CHECK(a == 0x2000, "limited allocation at %#llx", (unsigned long long)a);
+    CHECK(alloc_is_free(0x5000, 0x3000) && !alloc_is_free(0x3000, 0x1000) &&
+              !alloc_is_free(0x2000, 0x1000) && !alloc_is_free(0x10800, 0x1000) &&
+              !alloc_is_free(0x5000, 0) && !alloc_is_free(~0ull - 0x10, 0x100),
+          "alloc_is_free on the edges");
 }
 
 static uint32_t rng = 12345;
@@ -91,6 +96,19 @@ TEST(random_against_bitmap)
         }
         if (step % 1000 == 0)
             CHECK(alloc_check(), "consistency at step %d", step);
+        if (step % 10 == 0) { /* alloc_is_free agrees with the bitmap */
+            uint64_t p = next_rand() % NPAGES, n = 1 + next_rand() % 64;
+            if (p + n > NPAGES)
+                n = NPAGES - p;
+            bool want = true;
+            for (uint64_t i = 0; i < n; i++)
+                want &= !used[p + i];
+            uint64_t off = next_rand() % PAGE_SIZE; /* byte ranges round out to pages */
+            uint64_t len = n * PAGE_SIZE - off - (off ? next_rand() % (PAGE_SIZE - off) : 0);
+            CHECK(alloc_is_free(p * PAGE_SIZE + off, len) == want,
+                  "alloc_is_free(page %llu + %llu, %llu) != %d", (unsigned long long)p,
+                  (unsigned long long)off, (unsigned long long)len, want);
+        }
     }
     while (nlive) {
         alloc_free(live[nlive - 1].at, live[nlive - 1].n);
