@@ -129,6 +129,9 @@ uint64_t pci_map_bar(const struct pci_dev *d, unsigned bar, uint64_t min_size);
  * and d->caps; enumeration calls both, callers may refresh. */
 void pci_read_bars(struct pci_dev *d);
 void pci_read_caps(struct pci_dev *d);
+/* Turn the function's ATS on (smallest translation unit 4 KiB) or off.
+ * False when it has no ATS capability or the enable bit does not stick. */
+bool pci_ats_enable(struct pci_dev *d, bool on);
 
 /* One line: "0000:00:03.0 1234:11e8 class 00ff00 ...". */
 int pci_describe(const struct pci_dev *d, char *buf, size_t size);

@@ -275,3 +275,14 @@ int pci_describe(const struct pci_dev *d, char *buf, size_t size)
 #undef PUT
     return (int)(n < size ? n : size - 1);
 }
+
+bool pci_ats_enable(struct pci_dev *d, bool on)
+{
+    if (!d->caps.ats)
+        return false;
+    /* ATS control: bit 15 enable, bits 4:0 smallest translation unit
+     * (2^(12+STU) bytes; 0 = 4 KiB). */
+    pci_write16(d, d->caps.ats + 6, on ? 1u << 15 : 0);
+    d->caps.ats_enabled = pci_read16(d, d->caps.ats + 6) & (1u << 15);
+    return d->caps.ats_enabled == on;
+}

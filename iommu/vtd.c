@@ -344,6 +344,11 @@ uint32_t vtd_rid_pasid(struct vtd_unit *u, uint16_t sid)
 
 int vtd_attach_scalable(struct vtd_unit *u, uint16_t sid, uint32_t rid_pasid)
 {
+    return vtd_attach_scalable_dte(u, sid, rid_pasid, false);
+}
+
+int vtd_attach_scalable_dte(struct vtd_unit *u, uint16_t sid, uint32_t rid_pasid, bool dte)
+{
     char b[8];
     volatile struct sm_context_entry *ce = vtd_sm_context(u, sid, true);
     if (!ce)
@@ -369,6 +374,7 @@ int vtd_attach_scalable(struct vtd_unit *u, uint16_t sid, uint32_t rid_pasid)
         .pdts = pdts,
         .rid_pasid = rid_pasid,
         .paside = u->caps.pasid,
+        .dte = dte && u->caps.dt,
     };
     sm_context_build(&e, &c);
     /* Not present -> present: write the reserved upper half first, then

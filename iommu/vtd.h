@@ -194,6 +194,9 @@ volatile struct sm_context_entry *vtd_sm_context(struct vtd_unit *u, uint16_t si
  * RID_PASID is `rid_pasid` (0 unless ECAP.RPS); every PASID entry starts
  * blocked (all zero).  Idempotent.  Returns 0 or -1 (reason printed). */
 int vtd_attach_scalable(struct vtd_unit *u, uint16_t sid, uint32_t rid_pasid);
+/* The same with the context entry's DTE bit (device-TLB, i.e. ATS, allowed;
+ * only where ECAP.DT is set). */
+int vtd_attach_scalable_dte(struct vtd_unit *u, uint16_t sid, uint32_t rid_pasid, bool dte);
 /* Undo an attach: the context entry goes not present (a fresh attach then
  * starts with every PASID entry blocked), followed by the context-cache,
  * PASID-cache and IOTLB invalidations for `did`, the domain id its PASID

@@ -11,6 +11,7 @@
 #include "lib/ktap.h"
 #include "tests/run.h"
 #include "tests/suite.h"
+#include "tests/vtd_device_tlb.h"
 #include "tests/vtd_setup.h"
 
 /* irq_count() of each unit's fault vector before the queue-error case. */
@@ -164,13 +165,14 @@ static void suite_vtd(void)
         ktap_suite_skip("vtd", why);
         return;
     }
-    ktap_suite_begin("vtd", 6);
+    ktap_suite_begin("vtd", 7);
     case_caps();
     case_root_table();
     case_qi_wait();
     case_qi_error();
     case_fault_interrupt();
     case_translation_toggle();
+    vtd_case_device_tlb();
     vtd_fault_poll();
     ktap_suite_end();
 }
