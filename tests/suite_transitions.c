@@ -274,7 +274,7 @@ static bool probe_blocked(struct tx *t, char *why, size_t whylen)
     /* The controller works asynchronously (under emulation it can take a
      * while): wait, bounded, until its attempt has faulted. */
     unsigned faults = 0;
-    uint64_t deadline = deadline_after_us(1000000);
+    uint64_t deadline = deadline_after_us(TX_PROBE_US);
     do {
         udelay(5000);
         vtd_fault_poll();

@@ -19,6 +19,10 @@ enum tx_state { TX_BLOCKED, TX_PT, TX_SS_A, TX_SS_B, TX_FS_A, TX_FS_B, TX_NESTED
 #define TX_SETTLE_US 20000      /* traffic after an update, to see it recover */
 #define TX_RECOVER_OPS 8        /* completions that show traffic flows again */
 #define TX_RECOVER_US 2000000   /* how long recovery may take before it fails */
+/* How long a blocked probe waits for its fault: the wait ends at the fault,
+ * so only a failure costs the whole time; on a loaded host QEMU's NVMe has
+ * taken over 1 s to fetch the probe command. */
+#define TX_PROBE_US 5000000
 #define TX_SAMPLES 64           /* cycle samples kept per pair for the median */
 
 /* What one update did to the traffic. */
