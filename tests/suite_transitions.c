@@ -268,21 +268,27 @@ static bool probe_blocked(struct tx *t, char *why, size_t whylen)
         return false;
     }
     memset(buf, 0xc5, 4096);
+    if (t->nvme.dead || nvme_check_fatal(&t->nvme)) {
+        ksnprintf(why, whylen, "the NVMe controller had failed before the probe (%s)",
+                  t->nvme.error[0] ? t->nvme.error : "CSTS.CFS");
+        t->nvme_needs_reset = true;
+        return false;
+    }
     uint32_t mark = vtd_fault_seq();
     struct nvme_prp prp = { iova, 0 };
     nvme_submit_rw(&t->nvme, false, 0, 4096 / t->nvme.lba_size, &prp, 0x7ff0);
     /* The controller works asynchronously (under emulation it can take a
-     * while): wait, bounded, until its attempt has faulted. */
+     * while): wait, bounded, until its attempt has faulted or landed. */
     unsigned faults = 0;
+    bool intact = true;
     uint64_t deadline = deadline_after_us(TX_PROBE_US);
     do {
         udelay(5000);
         vtd_fault_poll();
         faults = vtd_faults_since(mark, t->sid, NULL, 0);
-    } while (!faults && !deadline_passed(deadline));
-    bool intact = true;
-    for (int i = 0; i < 4096; i++)
-        intact &= buf[i] == 0xc5;
+        for (int i = 0; i < 4096; i++)
+            intact &= buf[i] == 0xc5;
+    } while (!faults && intact && !deadline_passed(deadline));
     t->nvme_needs_reset = true;
     /* Both symptoms follow from the pass-through finding once the device has
      * used PT: say so, rather than leave two puzzles. */
@@ -326,6 +332,14 @@ static bool reach(struct tx *t, int from, bool traffic_wanted, char *why, size_t
             ksnprintf(why, whylen, "could not reach %s: %s", tx_state_name(from), r.error);
             return false;
         }
+    }
+    /* A breaking switch on the way (or an earlier failed update) may have
+     * left the controller failed: its queue fetch faulted in the window.
+     * Every measurement starts from a healthy controller, and a blocked
+     * probe needs one that still fetches commands. */
+    if (t->traffic_running && (t->traffic.failed || nvme_check_fatal(&t->nvme))) {
+        traffic_pause(t);
+        t->nvme_needs_reset = true;
     }
     if (from != TX_BLOCKED && !traffic_resume(t)) {
         ksnprintf(why, whylen, "traffic could not start in %s", tx_state_name(from));
