@@ -79,6 +79,7 @@ struct nvme_ctrl {
     struct dma_pool retired[NVME_RETIRED];
     unsigned retired_next;
     unsigned late_dma_pages;
+    unsigned kept_pages; /* retired but never handed back (QEMU) */
 };
 
 /* Map BAR0, reset and enable the controller, identify it and its first
