@@ -12,8 +12,9 @@
  * command that never completed, PASID-table faults).  Holding them for 8
  * resets was not enough: 1 run in 6 still found what looked like traffic
  * data in a new completion queue, right after a deliberately faulting read
- * (most likely in a page retired 8 resets earlier and just handed back).  The likely source: when DMA faults, QEMU
- * moves data through a one-page bounce buffer; a command that finds it
+ * (most likely in a page retired 8 resets earlier and just handed back).
+ * The likely source: when DMA faults, QEMU moves data through a one-page
+ * bounce buffer; a command that finds it
  * taken waits for it outside the block layer, which is all QEMU's
  * controller reset drains, and finishes whenever a later faulting DMA
  * frees the buffer, however many resets later, into pages that by then

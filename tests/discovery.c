@@ -106,7 +106,8 @@ static unsigned choose_dmar(void)
         return 0;
     }
     if (n > 1)
-        kprintf("# acpi: the firmware lists %u DMAR tables (a platform has one): using table %u%s\n",
+        kprintf("# acpi: the firmware lists %u DMAR tables (a platform has one): "
+                "using table %u%s\n",
                 n, pick + 1, pick ? " (dmar_table=)" : "; dmar_table= picks another");
     return pick;
 }

@@ -160,7 +160,8 @@ static void suite_foreign(void)
     if (rmrr >= 0)
         write_outside_rmrr(&edu, sid, page);
     else
-        ktap_case(KTAP_SKIP, "foreign_dma_outside_rmrr", "pass-through (ECAP.PT) reaches every page");
+        ktap_case(KTAP_SKIP, "foreign_dma_outside_rmrr",
+                  "pass-through (ECAP.PT) reaches every page");
     if (enabled_here)
         vtd_disable_translation(u);
     page_free(page, 1);

@@ -643,7 +643,8 @@ static void suite_transitions(void)
                   (unsigned long long)t->read_back_mismatches, (unsigned long long)t->read_back);
     else if (!t->read_back)
         ktap_case(KTAP_SKIP, "writes_read_back", "no write was left to read back (%s)",
-                  t->nvme.writable ? "every write was read by the traffic itself" : "read-only disk");
+                  t->nvme.writable ? "every write was read by the traffic itself"
+                                   : "read-only disk");
     else
         ktap_case(KTAP_PASS, "writes_read_back", NULL);
     ktap_diag("transitions: %llu written units read back when traffic paused, %llu wrong",

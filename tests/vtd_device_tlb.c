@@ -103,7 +103,8 @@ void vtd_case_device_tlb(void)
                   "PT->blocked queued %u descriptors with ATS on and %u with it off (expected "
                   "one device-TLB invalidation more)",
                   with_ats, without);
-    else if (!fail[0] && (u->qi.iqe != iqe || u->qi.ite != ite || (fsts & (VTD_FSTS_IQE | VTD_FSTS_ITE))))
+    else if (!fail[0] && (u->qi.iqe != iqe || u->qi.ite != ite ||
+                          (fsts & (VTD_FSTS_IQE | VTD_FSTS_ITE))))
         ksnprintf(fail, sizeof(fail), "the unit reported a queue error (IQE %u, ITE %u, FSTS %#x)",
                   u->qi.iqe - iqe, u->qi.ite - ite, fsts);
     if (fail[0]) {
