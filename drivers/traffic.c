@@ -393,22 +393,35 @@ static void fill_queue(struct traffic *t)
     }
 }
 
-/* Touch every unit once in order: write generation 1 (writable) or record
- * the checksum (read-only). */
-static int prefill(struct traffic *t)
+/* One command per unit, in unit order, as many in flight as the queue
+ * holds, until all have completed: every unit, or only those whose last
+ * write no read has checked (only_unread).  Returns how many were sent. */
+static uint64_t sweep(struct traffic *t, bool write, bool only_unread)
 {
-    uint64_t t0 = uptime_us();
     uint32_t next = 0;
-    t->last_done_us = t0;
+    uint64_t sent = 0;
+    t->last_done_us = uptime_us();
     while (!t->failed && (next < t->units || t->inflight)) {
         int slot;
-        while (!t->failed && next < t->units && (slot = free_slot(t)) >= 0)
-            submit(t, (uint16_t)slot, next++, t->cfg.write);
+        while (!t->failed && next < t->units && (slot = free_slot(t)) >= 0) {
+            uint32_t u = next++;
+            if ((!only_unread || t->unread[u]) && submit(t, (uint16_t)slot, u, write))
+                sent++;
+        }
         if (!reap(t)) {
             check_timeouts(t, uptime_us());
             cpu_relax();
         }
     }
+    return sent;
+}
+
+/* Touch every unit once in order: write generation 1 (writable) or record
+ * the checksum (read-only). */
+static int prefill(struct traffic *t)
+{
+    uint64_t t0 = uptime_us();
+    sweep(t, t->cfg.write, false);
     /* The statistics describe the steady state; pre-fill problems stay. */
     struct traffic_stats pre = t->st;
     memset(&t->st, 0, sizeof(t->st));
@@ -456,22 +469,7 @@ bool traffic_run_for(struct traffic *t, uint64_t us)
 static void read_back_unread(struct traffic *t)
 {
     struct traffic_stats keep = t->st;
-    uint32_t next = 0;
-    uint64_t submitted = 0;
-    t->last_done_us = uptime_us();
-    while (!t->failed && (next < t->units || t->inflight)) {
-        int slot;
-        while (!t->failed && next < t->units && (slot = free_slot(t)) >= 0) {
-            uint32_t u = next++;
-            if (t->unread[u] && submit(t, (uint16_t)slot, u, false))
-                submitted++;
-        }
-        if (!reap(t)) {
-            check_timeouts(t, uptime_us());
-            cpu_relax();
-        }
-    }
-    keep.read_back = submitted;
+    keep.read_back = sweep(t, false, true);
     keep.read_back_mismatches = t->st.mismatches - keep.mismatches;
     keep.errors = t->st.errors;
     keep.mismatches = t->st.mismatches;

@@ -651,9 +651,6 @@ static void suite_transitions(void)
               (unsigned long long)t->read_back, (unsigned long long)t->read_back_mismatches);
     if (t->nvme.regs)
         nvme_release(&t->nvme);
-    if (t->nvme.late_dma_pages)
-        ktap_diag("transitions: %u page(s) written by the NVMe after a reset had disabled it",
-                  t->nvme.late_dma_pages);
     fbcon_status("transitions: done");
     tx_print_summary(t, uptime_us() - start);
     ktap_suite_end();
