@@ -77,7 +77,7 @@ static void enumerate_pci(void)
     pci_init(w, n);
 }
 
-/* Maps and parses the first table with `sig`; false when absent. */
+/* Maps the index-th table (0: the first) with `sig`; false when absent. */
 static bool with_table_at(const char *sig, unsigned index, const void **p, size_t *len)
 {
     const struct acpi_table *t = acpi_find_table(&platform.acpi, sig, index);
