@@ -27,32 +27,65 @@ static uint32_t pm_read(uint16_t port, bool is32)
     return inl(port) & (is32 ? 0xffffffffu : 0xffffffu);
 }
 
-/* Count TSC ticks across `pm_ticks` PM-timer ticks.  The loop is bounded
- * by an iteration count too, so a dead timer cannot hang the start-up. */
-static uint64_t tsc_over_pm(uint16_t port, bool is32, uint32_t pm_ticks, uint32_t *elapsed)
+/* One PM-timer read, with the TSC read just before and just after it: the
+ * read happened somewhere in [*before, *after].  A wide bracket means the
+ * CPU was interrupted (an SMI, or the host preempting a virtual CPU). */
+static uint32_t pm_read_bracketed(uint16_t port, bool is32, uint64_t *before, uint64_t *after)
+{
+    *before = rdtsc();
+    uint32_t v = pm_read(port, is32);
+    *after = rdtsc();
+    return v;
+}
+
+/* TSC ticks between two PM-timer reads `pm_ticks` apart (at least), and
+ * how uncertain that count is (the two brackets' widths).  The loop is
+ * bounded by an iteration count too, so a dead timer cannot hang start-up.
+ * Preemption between the reads does not matter, both clocks keep running;
+ * preemption inside a bracket shows up in *uncertainty. */
+static uint64_t tsc_over_pm(uint16_t port, bool is32, uint32_t pm_ticks, uint32_t *elapsed,
+                            uint64_t *uncertainty)
 {
     uint32_t mask = is32 ? 0xffffffffu : 0xffffffu;
-    uint32_t start = pm_read(port, is32);
+    uint64_t a0, b0, a1 = 0, b1 = 0;
+    uint32_t start = pm_read_bracketed(port, is32, &a0, &b0);
     uint32_t now = start;
-    uint64_t t0 = rdtsc();
     for (uint64_t spins = 0; spins < 200000000ull; spins++) {
-        now = pm_read(port, is32);
+        now = pm_read_bracketed(port, is32, &a1, &b1);
         if (((now - start) & mask) >= pm_ticks)
             break;
     }
     *elapsed = (now - start) & mask;
-    return rdtsc() - t0;
+    *uncertainty = (b0 - a0) + (b1 - a1);
+    return (a1 + b1) / 2 - (a0 + b0) / 2;
 }
+
+/* Attempts per measurement, and the bracket width (in parts per thousand
+ * of the measured span) above which an attempt is retried. */
+#define PM_ATTEMPTS 5
+#define PM_MAX_UNCERTAINTY_PERMILLE 5
 
 uint64_t tsc_measure_against_pm(uint16_t port, bool is32, uint32_t ms)
 {
-    uint32_t elapsed;
     if (!port)
         return 0;
-    uint64_t ticks = tsc_over_pm(port, is32, (uint32_t)(PM_TIMER_HZ * ms / 1000), &elapsed);
-    if (!elapsed)
-        return 0;
-    return ticks * PM_TIMER_HZ / elapsed;
+    uint64_t best_hz = 0, best_unc = ~0ull;
+    for (int i = 0; i < PM_ATTEMPTS; i++) {
+        uint32_t elapsed;
+        uint64_t unc;
+        uint64_t ticks = tsc_over_pm(port, is32, (uint32_t)(PM_TIMER_HZ * ms / 1000), &elapsed,
+                                     &unc);
+        if (!elapsed || !ticks)
+            return 0;
+        uint64_t hz = ticks * PM_TIMER_HZ / elapsed;
+        if (unc * 1000 <= ticks * PM_MAX_UNCERTAINTY_PERMILLE)
+            return hz;
+        if (unc < best_unc) {
+            best_unc = unc;
+            best_hz = hz;
+        }
+    }
+    return best_hz; /* every attempt was disturbed: the least disturbed one */
 }
 
 /* PIT channel 2 counting down once from 0xffff with the speaker gate. */
@@ -76,8 +109,8 @@ uint64_t tsc_calibrate(uint16_t pm_port, bool pm_32bit)
 {
     uint64_t hz = 0;
     if (pm_port) {
-        /* The median of three short measurements shrugs off one that an
-         * SMI (or, under emulation, a busy host) stretched. */
+        /* Each measurement retries when an SMI or a busy host interrupted
+         * one of its timer reads; the median of three shrugs off the rest. */
         uint64_t m[3];
         for (int i = 0; i < 3; i++)
             m[i] = tsc_measure_against_pm(pm_port, pm_32bit, 10);
