@@ -112,6 +112,12 @@ static unsigned choose_dmar(void)
     return pick;
 }
 
+bool platform_rmrr_covers(const struct dmar_rmrr *rm, const struct pci_dev *d)
+{
+    return rm->usable && rm->segment == d->seg &&
+           dmar_scopes_cover(&platform.dmar, rm->scopes, d->seg, d->bus, d->dev, d->fn);
+}
+
 /* RMRR memory belongs to the devices in its scope (USB legacy emulation,
  * graphics stolen memory): firmware must keep it out of the free memory it
  * reports.  Where it did not, say so and keep our allocator off it. */

@@ -39,6 +39,9 @@ extern struct platform_info platform;
 void platform_early_init(void);
 /* Why the IOMMU suites cannot run, or NULL when a usable unit exists. */
 const char *platform_iommu_skip_reason(void);
+/* Is d in the scope of this RMRR (usable, same segment)? */
+struct pci_dev;
+bool platform_rmrr_covers(const struct dmar_rmrr *rm, const struct pci_dev *d);
 /* Identity map callback for the ACPI parsers (maps on demand). */
 const void *platform_map_phys(uint64_t phys, uint64_t len, void *ctx);
 /* Hex dump of a table to serial (dump_acpi=1), for tests/data/. */

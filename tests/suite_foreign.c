@@ -34,8 +34,7 @@ static int usable_rmrr_of(const struct pci_dev *d, bool *any)
     *any = false;
     for (unsigned r = 0; r < platform.dmar.nrmrrs; r++) {
         const struct dmar_rmrr *rm = &platform.dmar.rmrrs[r];
-        if (!rm->usable || rm->segment != d->seg ||
-            !dmar_scopes_cover(&platform.dmar, rm->scopes, d->seg, d->bus, d->dev, d->fn))
+        if (!platform_rmrr_covers(rm, d))
             continue;
         *any = true;
         if (platform.rmrr_was_free[r] && rm->limit - rm->base + 1 >= PAGE_SIZE &&

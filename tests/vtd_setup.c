@@ -63,8 +63,7 @@ static bool rmrrs_of(const struct pci_dev *d, char *buf, size_t len)
     buf[0] = 0;
     for (unsigned r = 0; r < platform.dmar.nrmrrs; r++) {
         const struct dmar_rmrr *rm = &platform.dmar.rmrrs[r];
-        if (!rm->usable || rm->segment != d->seg ||
-            !dmar_scopes_cover(&platform.dmar, rm->scopes, d->seg, d->bus, d->dev, d->fn))
+        if (!platform_rmrr_covers(rm, d))
             continue;
         if (n + 1 < len)
             n += ksnprintf(buf + n, len - n, "%s%#llx-%#llx", n ? "," : "RMRR ",
@@ -86,8 +85,7 @@ static int rmrr_identity(struct vtd_unit *u, unsigned idx, const struct pci_dev 
     }
     for (unsigned r = 0; r < platform.dmar.nrmrrs; r++) {
         const struct dmar_rmrr *rm = &platform.dmar.rmrrs[r];
-        if (!rm->usable || rm->segment != d->seg ||
-            !dmar_scopes_cover(&platform.dmar, rm->scopes, d->seg, d->bus, d->dev, d->fn))
+        if (!platform_rmrr_covers(rm, d))
             continue;
         if (vtd_domain_map_identity(&rmrr_domain[idx], rm->base, rm->limit - rm->base + 1))
             return -1;
