@@ -77,7 +77,18 @@ $(BUILD)/vtdsync.so: $(FW_OBJS) linker.ld
 $(BUILD)/vtdsync.efi: $(BUILD)/vtdsync.so
 	@$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel \
 	    -j .rela -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
-	@echo "vtdsync.efi: $$(stat -c %s $@) bytes"
+	@$(PYTHON) tools/pe-nxcompat.py $@
+	@echo "vtdsync.efi: $$(stat -c %s $@) bytes, NX_COMPAT"
+
+# --- Secure Boot: the image signed with a lab's key (sbsigntool) -------------
+#   make signed SB_KEY=db.key SB_CERT=db.pem  ->  build/vtdsync.signed.efi
+#   make usb    SB_KEY=db.key SB_CERT=db.pem  ->  the stick boots the signed image
+SB_KEY  ?=
+SB_CERT ?=
+signed: $(BUILD)/vtdsync.efi | deps
+	@if [ -z "$(SB_KEY)" ] || [ -z "$(SB_CERT)" ]; then \
+	    echo "make signed: give SB_KEY=key.pem SB_CERT=cert.pem (README: Secure Boot)" >&2; exit 2; fi
+	@bash tools/sign-efi.sh "$(SB_KEY)" "$(SB_CERT)" $< $(BUILD)/vtdsync.signed.efi
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -140,9 +151,17 @@ mutants: | deps
 
 # --- bootable USB image: GPT with one FAT32 ESP, built without root ------------
 USB_MB ?= 64
+# With SB_KEY/SB_CERT the stick carries the signed image; the stamp file
+# rebuilds the image when the signing key changes.
+USB_EFI := $(if $(SB_KEY),$(BUILD)/vtdsync.signed.efi,$(BUILD)/vtdsync.efi)
+USB_STAMP := $(BUILD)/usb-signing.stamp
+$(shell mkdir -p $(BUILD); echo '$(SB_KEY) $(SB_CERT)' | cmp -s - $(USB_STAMP) 2>/dev/null || \
+    echo '$(SB_KEY) $(SB_CERT)' > $(USB_STAMP))
 usb: $(BUILD)/vtdsync.img
-$(BUILD)/vtdsync.img: $(BUILD)/vtdsync.efi tools/vtdsync.cfg.default tools/make-usb.sh | deps
-	@bash tools/make-usb.sh $@ $(BUILD)/vtdsync.efi tools/vtdsync.cfg.default $(USB_MB)
+$(BUILD)/vtdsync.signed.efi: $(BUILD)/vtdsync.efi $(USB_STAMP)
+	@$(MAKE) --no-print-directory signed
+$(BUILD)/vtdsync.img: $(USB_EFI) $(USB_STAMP) tools/vtdsync.cfg.default tools/make-usb.sh | deps
+	@bash tools/make-usb.sh $@ $(USB_EFI) tools/vtdsync.cfg.default $(USB_MB)
 
 # Install missing build/run tools (apt; QEMU 10 from bookworm-backports).
 deps:
@@ -151,4 +170,4 @@ deps:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all run test host-test host-build scenarios fuzz deps clean usb mutants
+.PHONY: all run test host-test host-build scenarios fuzz deps clean usb mutants signed

@@ -53,6 +53,10 @@ struct boot_info {
     char cfgfile[BOOT_CFGFILE_MAX];  /* \vtdsync.cfg, empty when absent */
     uint32_t cfgfile_found;
     char screen_note[96]; /* what screen= did, "" when it was auto */
+    /* The firmware's SecureBoot and SetupMode variables (UEFI 2.x, 32.3):
+     * 0 or 1, or -1 when the variable is absent (firmware without Secure
+     * Boot support). */
+    int8_t secure_boot, setup_mode;
 };
 
 /* The firmware proper, entered on our own stack with boot services gone. */

@@ -190,6 +190,16 @@ static void convert_memory_map(const UINT8 *map, UINTN size, UINTN desc_size)
     boot_info.nranges = n;
 }
 
+/* One byte of an EFI_GLOBAL_VARIABLE variable, -1 when it is absent. */
+static int8_t global_flag(CHAR16 *name)
+{
+    UINT8 v = 0;
+    UINTN size = sizeof(v);
+    EFI_STATUS st = uefi_call_wrapper(RT->GetVariable, 5, name, &EfiGlobalVariable, NULL, &size,
+                                      &v);
+    return EFI_ERROR(st) || size != 1 ? -1 : (int8_t)(v != 0);
+}
+
 /* Console output before ExitBootServices, straight to ConOut (GNU-EFI's
  * Print machinery is not needed for a few fixed lines). */
 static void say(const CHAR16 *s)
@@ -243,6 +253,10 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
                         ~(UINTN)0);
     boot_info.fw_revision = st->FirmwareRevision;
     boot_info.efi_runtime = (uint64_t)(UINTN)st->RuntimeServices;
+    /* With SecureBoot = 1 the firmware has already checked this image's
+     * signature against db before starting it. */
+    boot_info.secure_boot = global_flag(L"SecureBoot");
+    boot_info.setup_mode = global_flag(L"SetupMode");
 
     EFI_PHYSICAL_ADDRESS stack = 0;
     s = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiLoaderData,

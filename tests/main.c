@@ -84,6 +84,20 @@ static void setup_memory(void)
     }
 }
 
+/* What a lab needs to know about Secure Boot: whether this image was
+ * signature-checked, and whether a machine in setup mode would take any
+ * image (README: Secure Boot). */
+static const char *secure_boot_state(const struct boot_info *b)
+{
+    if (b->secure_boot < 0)
+        return "not supported by the firmware (no SecureBoot variable)";
+    if (b->secure_boot)
+        return "on: the firmware verified this image's signature";
+    if (b->setup_mode == 1)
+        return "off: setup mode (no platform key enrolled)";
+    return "off";
+}
+
 static void print_header(void)
 {
     struct alloc_stats st;
@@ -92,6 +106,7 @@ static void print_header(void)
     kprintf("# firmware: %s rev %#x; cpu: %s (%s family %u model %#x stepping %u ucode %#llx)\n",
             boot->fw_vendor, boot->fw_revision, cpu.brand[0] ? cpu.brand : "?", cpu.vendor,
             cpu.family, cpu.model, cpu.stepping, (unsigned long long)cpu.microcode);
+    kprintf("# secure boot: %s\n", secure_boot_state(boot));
     if (cpu.hypervisor)
         kprintf("# hypervisor: %s\n", cpu.hypervisor_sig);
     const struct smbios_info *sm = &platform.smbios;

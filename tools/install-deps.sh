@@ -6,8 +6,8 @@
 set -eu
 
 need_pkgs=(gcc make binutils nasm gnu-efi ovmf mtools dosfstools gdisk console-setup-linux
-           acpica-tools clang python3)
-need_cmds=(gcc make objcopy nasm mformat sgdisk iasl clang python3)
+           acpica-tools clang python3 sbsigntool openssl)
+need_cmds=(gcc make objcopy nasm mformat sgdisk iasl clang python3 sbsign sbverify openssl)
 
 have_all=1
 for c in "${need_cmds[@]}"; do command -v "$c" >/dev/null 2>&1 || have_all=0; done

@@ -23,6 +23,13 @@ A scenario is tests/scenarios/NAME.scn, lines of `key: value`:
             by match:/nomatch: along with the serial log
   screenshot: a PNG path: on the summary line, save the screen (QEMU
             screendump) before the machine exits (runs with end=halt)
+  firmware: ovmf (default: OVMF_CODE_4M, no Secure Boot) | snakeoil (Debian's
+            Secure-Boot OVMF with the snakeoil test key enrolled in PK, KEK
+            and db; SMM on)
+  sign:     snakeoil: boot build/vtdsync.efi signed with the snakeoil key
+            (`make signed` with that key) instead of the unsigned image
+  expect: refused means the firmware must refuse to start the image (Secure
+  Boot): no KTAP, the harness stops QEMU as soon as OVMF says so.
 
 usage: qemu-run.py --scenario NAME [--accel tcg|kvm] [--qemu-extra ARGS]
                    [--cfg 'k=v ...'] [--quiet] [--log FILE]
@@ -42,6 +49,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.abspath(os.environ.get("BUILD", os.path.join(ROOT, "build")))
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+# Debian's Secure-Boot test firmware and its key (ovmf's README.Debian).
+SNAKEOIL_CODE = "/usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd"
+SNAKEOIL_VARS = "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd"
+SNAKEOIL_KEY = "/usr/share/ovmf/PkKek-1-snakeoil.key"
+SNAKEOIL_CERT = "/usr/share/ovmf/PkKek-1-snakeoil.pem"
+SNAKEOIL_PASS = "snakeoil"
+# OVMF's boot manager line when Secure Boot refuses an image.
+REFUSED = re.compile(r"BdsDxe: failed to (load|start) .*: (Access Denied|Security Violation)")
 
 # isa-debug-exit status = (code << 1) | 1; codes from tests/run.h.
 VERDICTS = {33: "pass", 35: "fail", 37: "skip", 39: "crash", 41: "timeout"}
@@ -52,7 +67,8 @@ def load_scenario(name):
     sc = {"name": name, "desc": "", "iommu": "scalable", "aw": "", "smp": "2",
           "mem": "512M", "devices": "nvme edu", "qemu": [], "cfg": [],
           "expect": "pass", "match": [], "nomatch": [], "timeout": "180",
-          "image": "esp", "boots": "1", "screenshot": "", "after": ""}
+          "image": "esp", "boots": "1", "screenshot": "", "after": "",
+          "firmware": "ovmf", "sign": ""}
     with open(path) as f:
         for lineno, line in enumerate(f, 1):
             line = line.rstrip("\n")
@@ -91,9 +107,22 @@ def iommu_args(sc):
     return ["-device", dev]
 
 
-def make_esp(workdir, cfg_lines):
+def signed_image(workdir):
+    """build/vtdsync.efi signed with the snakeoil key by tools/sign-efi.sh,
+    as `make signed` signs it (the key is decrypted into the scenario's
+    directory first: sbsign would ask for its passphrase on a terminal)."""
+    key = os.path.join(workdir, "snakeoil.key")
+    out = os.path.join(workdir, "vtdsync.signed.efi")
+    quiet = dict(check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["openssl", "rsa", "-in", SNAKEOIL_KEY, "-passin", "pass:" + SNAKEOIL_PASS,
+                    "-out", key], **quiet)
+    subprocess.run(["bash", os.path.join(ROOT, "tools", "sign-efi.sh"), key, SNAKEOIL_CERT,
+                    os.path.join(BUILD, "vtdsync.efi"), out], **quiet)
+    return out
+
+
+def make_esp(workdir, cfg_lines, efi):
     img = os.path.join(workdir, "esp.img")
-    efi = os.path.join(BUILD, "vtdsync.efi")
     if os.path.exists(img):
         os.remove(img)
     with open(img, "wb") as f:
@@ -133,20 +162,30 @@ def nvme_image(workdir):
 
 
 def qemu_command(sc, workdir, accel, extra, serial_args, fresh_vars=True):
+    if sc["firmware"] not in ("ovmf", "snakeoil"):
+        raise SystemExit(f"scenario {sc['name']}: unknown firmware {sc['firmware']}")
+    secure = sc["firmware"] == "snakeoil"
+    code, vars_template = (SNAKEOIL_CODE, SNAKEOIL_VARS) if secure else (OVMF_CODE, OVMF_VARS)
     vars_fd = os.path.join(workdir, "OVMF_VARS.fd")
     if not os.path.exists(vars_fd) or fresh_vars:
-        shutil.copy(OVMF_VARS, vars_fd)
+        shutil.copy(vars_template, vars_fd)
     if sc["image"] == "usb":
         esp = usb_image(workdir, sc["cfg"])
     else:
-        esp = make_esp(workdir, sc["cfg"])
+        efi = signed_image(workdir) if sc["sign"] == "snakeoil" else \
+            os.path.join(BUILD, "vtdsync.efi")
+        esp = make_esp(workdir, sc["cfg"], efi)
     accel_arg = "tcg,thread=multi" if accel == "tcg" else accel
-    cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", accel_arg,
+    # The Secure-Boot build keeps its variables in SMM-protected flash.
+    machine = "q35,smm=on" if secure else "q35"
+    cmd = ["qemu-system-x86_64", "-machine", machine, "-accel", accel_arg,
            "-cpu", "max", "-smp", sc["smp"], "-m", sc["mem"],
-           "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+           "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
            "-drive", f"if=pflash,format=raw,unit=1,file={vars_fd}",
            "-display", "none", "-vga", "std", "-nic", "none", "-no-reboot",
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    if secure:
+        cmd += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
     cmd += iommu_args(sc)
     devices = sc["devices"].split()
     if sc["image"] == "usb":
@@ -251,7 +290,7 @@ def boot_once(sc, workdir, accel, extra, live, log_path, fresh_vars):
         if sc["screenshot"]:
             status = screenshot_when_done(sc, workdir, proc, log_path)
         else:
-            status = proc.wait(timeout=int(sc["timeout"]))
+            status = wait_unless_refused(proc, int(sc["timeout"]), log_path)
     except subprocess.TimeoutExpired:
         kill_group(proc)
         proc.wait()
@@ -263,11 +302,29 @@ def boot_once(sc, workdir, accel, extra, live, log_path, fresh_vars):
     lines = read_lines(log_path)
     if status is None:
         verdict = "hang"
+    elif status == "refused":
+        verdict = "refused"
     elif status == "screenshot":
         verdict = verdict_from_summary(lines)
     else:
         verdict = VERDICTS.get(status, f"qemu-status-{status}")
     return verdict, lines
+
+
+def wait_unless_refused(proc, timeout, log_path):
+    """proc.wait(timeout), but a firmware that refuses to start the image
+    (Secure Boot) ends the wait at once: it would only sit in its boot menu."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return proc.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            if any(REFUSED.search(l) for l in read_lines(log_path)):
+                kill_group(proc)
+                proc.wait()
+                return "refused"
+            if time.time() >= deadline:
+                raise
 
 
 def verdict_from_summary(lines):
@@ -362,7 +419,10 @@ def check_log(sc, lines, verdict, extra_lines=()):
     if verdict != sc["expect"]:
         problems.append(f"verdict {verdict}, expected {sc['expect']}")
     ktap = [l for l in lines if "KTAP version 1" in l]
-    if not ktap:
+    if verdict == "refused":
+        if ktap:
+            problems.append("refused image printed KTAP")
+    elif not ktap:
         problems.append("no KTAP output on serial")
     last = next((l for l in reversed(lines) if l.strip()), "")
     if verdict in ("pass", "fail", "skip", "crash", "timeout") and not sc["screenshot"] and \
