@@ -104,3 +104,19 @@ int fadt_parse(const void *table, size_t len, struct fadt_info *out, struct acpi
     read_reset(t, len, out, d);
     return 0;
 }
+
+bool fadt_pm_timer_where(const struct fadt_info *f, uint16_t *port, uint64_t *mmio)
+{
+    const struct acpi_gas *g = &f->pm_timer;
+    *port = 0;
+    *mmio = 0;
+    if (!f->pm_timer_present || !g->address)
+        return false;
+    /* The timer is one 32-bit register (ACPI 4.8.3.3): it must fit the
+     * I/O space, or be naturally aligned in memory. */
+    if (g->space_id == ACPI_GAS_IO && g->address <= 0xfffc)
+        *port = (uint16_t)g->address;
+    else if (g->space_id == ACPI_GAS_MEMORY && !(g->address & 3))
+        *mmio = g->address;
+    return *port || *mmio;
+}

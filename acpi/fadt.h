@@ -38,4 +38,9 @@ struct fadt_info {
 /* Returns 0 when the header was usable, -1 otherwise. */
 int fadt_parse(const void *table, size_t len, struct fadt_info *out, struct acpi_diag *d);
 
+/* Where the PM timer is read: an I/O port (*port) or a 4-byte-aligned
+ * memory address (*mmio), the other one 0.  False when the FADT gives no
+ * usable timer. */
+bool fadt_pm_timer_where(const struct fadt_info *f, uint16_t *port, uint64_t *mmio);
+
 #endif

@@ -148,6 +148,24 @@ static void reserve_rmrr_memory(const struct boot_info *boot)
     }
 }
 
+/* The PM timer (I/O or MMIO, from the FADT) and the HPET, for the TSC. */
+static void find_timers(void)
+{
+    struct tsc_timers *t = &platform.timers;
+    uint16_t port;
+    uint64_t mmio;
+    if (platform.fadt_present && fadt_pm_timer_where(&platform.fadt, &port, &mmio)) {
+        t->pm_32bit = platform.fadt.pm_timer_32bit;
+        t->pm_port = port;
+        if (mmio && paging_map_mmio(mmio & ~0xfffull, 4096))
+            t->pm_mmio = mmio;
+    }
+    const struct acpi_gas *hb = &platform.hpet.base;
+    if (platform.hpet_present && platform.hpet.valid && hb->address && !(hb->address & 0x3ff) &&
+        paging_map_mmio(hb->address & ~0xfffull, 4096))
+        t->hpet_base = hb->address;
+}
+
 static void parse_acpi(void)
 {
     struct acpi_diag d = { count_diag, 0, 0 };
@@ -182,11 +200,7 @@ static void parse_acpi(void)
         platform.dmar_problems = platform.acpi_problems - before;
         reserve_rmrr_memory(boot);
     }
-    if (platform.fadt_present && platform.fadt.pm_timer_present &&
-        platform.fadt.pm_timer.space_id == 1 && platform.fadt.pm_timer.address <= 0xffff) {
-        platform.pm_timer_port = (uint16_t)platform.fadt.pm_timer.address;
-        platform.pm_timer_32bit = platform.fadt.pm_timer_32bit;
-    }
+    find_timers();
 }
 
 static void choose_console(void)
@@ -229,7 +243,13 @@ void platform_early_init(void)
                  &d);
     parse_acpi();
     choose_console();
-    tsc_calibrate(platform.pm_timer_port, platform.pm_timer_32bit);
+    char why[240];
+    if (tsc_calibrate(&platform.timers, why, sizeof(why))) {
+        /* Every deadline and the watchdog count TSC ticks: nothing after
+         * this could be trusted to end. */
+        kprintf("Bail out! %s\n", why);
+        run_abort(EXIT_CRASH, "TSC calibration");
+    }
 }
 
 const char *platform_iommu_skip_reason(void)

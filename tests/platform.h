@@ -13,6 +13,7 @@
 #include "acpi/mcfg.h"
 #include "acpi/smbios.h"
 #include "acpi/spcr.h"
+#include "arch/x86/tsc.h"
 
 struct platform_info {
     bool acpi_ok;
@@ -30,8 +31,7 @@ struct platform_info {
     /* Per RMRR: the firmware's memory map called all of it free memory, and
      * discovery took it out of the allocator (so a test may use it). */
     bool rmrr_was_free[DMAR_MAX_RMRRS];
-    uint16_t pm_timer_port;
-    bool pm_timer_32bit;
+    struct tsc_timers timers; /* PM timer and HPET for the TSC */
 };
 extern struct platform_info platform;
 

@@ -109,11 +109,11 @@ static void case_lapic_timer(void)
 
 static void case_tsc(void)
 {
-    if (!platform.pm_timer_port) {
+    if (!platform.timers.pm_port && !platform.timers.pm_mmio) {
         ktap_case(KTAP_SKIP, "tsc_vs_pm_timer", "no ACPI PM timer (FADT) to compare with");
         return;
     }
-    uint64_t hz = tsc_measure_against_pm(platform.pm_timer_port, platform.pm_timer_32bit, 50);
+    uint64_t hz = tsc_measure_against_pm(&platform.timers, 50);
     uint64_t diff = hz > tsc_hz ? hz - tsc_hz : tsc_hz - hz;
     /* The check catches a broken calibration (a wrong timer, a factor of
      * two), not jitter: 2% on hardware; 25% under a hypervisor, where both

@@ -1,14 +1,12 @@
-/* TSC calibration and delays. */
+/* TSC calibration on the machine (the clocks behind tsc_cal.c) and delays. */
 #include "arch/x86/tsc.h"
+#include "arch/x86/tsc_cal.h"
 #include "lib/printf.h"
 
 uint64_t tsc_hz = 2000000000ull;
 const char *tsc_source = "assumed 2 GHz";
 uint64_t tsc_boot;
 const char *volatile wait_last_what = "nothing yet";
-
-#define PM_TIMER_HZ 3579545ull
-#define PIT_HZ 1193182ull
 
 void udelay(uint64_t us)
 {
@@ -22,112 +20,135 @@ void wait_timed_out(const char *what, uint64_t us)
     kprintf("# timeout after %llu us waiting for %s\n", (unsigned long long)us, what);
 }
 
-static uint32_t pm_read(uint16_t port, bool is32)
+/* ---- the machine's clocks for tsc_cal.c ------------------------------------ */
+
+struct machine_clocks {
+    const struct tsc_timers *t;
+    uint8_t pit_gate; /* port 0x61 as found, restored after the PIT run */
+};
+
+static uint64_t read_tsc(void *ctx)
 {
-    return inl(port) & (is32 ? 0xffffffffu : 0xffffffu);
+    (void)ctx;
+    return rdtsc();
 }
 
-/* One PM-timer read, with the TSC read just before and just after it: the
- * read happened somewhere in [*before, *after].  A wide bracket means the
- * CPU was interrupted (an SMI, or the host preempting a virtual CPU). */
-static uint32_t pm_read_bracketed(uint16_t port, bool is32, uint64_t *before, uint64_t *after)
+static uint32_t pm_read(void *ctx)
 {
-    *before = rdtsc();
-    uint32_t v = pm_read(port, is32);
-    *after = rdtsc();
-    return v;
+    const struct tsc_timers *t = ((struct machine_clocks *)ctx)->t;
+    return t->pm_port ? inl(t->pm_port) : mmio_read32(t->pm_mmio);
 }
 
-/* TSC ticks between two PM-timer reads `pm_ticks` apart (at least), and
- * how uncertain that count is (the two brackets' widths).  The loop is
- * bounded by an iteration count too, so a dead timer cannot hang start-up.
- * Preemption between the reads does not matter, both clocks keep running;
- * preemption inside a bracket shows up in *uncertainty. */
-static uint64_t tsc_over_pm(uint16_t port, bool is32, uint32_t pm_ticks, uint32_t *elapsed,
-                            uint64_t *uncertainty)
+/* HPET registers (IA-PC HPET spec 2.3): capabilities, configuration, counter. */
+#define HPET_GCAP_ID 0x000
+#define HPET_GEN_CONF 0x010
+#define HPET_ENABLE_CNF 1u
+#define HPET_MAIN_COUNTER 0x0f0
+#define HPET_COUNT_SIZE_CAP (1ull << 13)
+
+static uint64_t hpet_read(void *ctx)
 {
-    uint32_t mask = is32 ? 0xffffffffu : 0xffffffu;
-    uint64_t a0, b0, a1 = 0, b1 = 0;
-    uint32_t start = pm_read_bracketed(port, is32, &a0, &b0);
-    uint32_t now = start;
-    for (uint64_t spins = 0; spins < 200000000ull; spins++) {
-        now = pm_read_bracketed(port, is32, &a1, &b1);
-        if (((now - start) & mask) >= pm_ticks)
-            break;
-    }
-    *elapsed = (now - start) & mask;
-    *uncertainty = (b0 - a0) + (b1 - a1);
-    return (a1 + b1) / 2 - (a0 + b0) / 2;
+    const struct tsc_timers *t = ((struct machine_clocks *)ctx)->t;
+    return mmio_read64(t->hpet_base + HPET_MAIN_COUNTER);
 }
 
-/* Attempts per measurement, and the bracket width (in parts per thousand
- * of the measured span) above which an attempt is retried. */
-#define PM_ATTEMPTS 5
-#define PM_MAX_UNCERTAINTY_PERMILLE 5
-
-uint64_t tsc_measure_against_pm(uint16_t port, bool is32, uint32_t ms)
+/* PIT channel 2 counting down once from 0xffff, gated by port 0x61 bit 0;
+ * bit 5 of port 0x61 goes high when it reaches 0. */
+static void pit_start(void *ctx)
 {
-    if (!port)
-        return 0;
-    uint64_t best_hz = 0, best_unc = ~0ull;
-    for (int i = 0; i < PM_ATTEMPTS; i++) {
-        uint32_t elapsed;
-        uint64_t unc;
-        uint64_t ticks = tsc_over_pm(port, is32, (uint32_t)(PM_TIMER_HZ * ms / 1000), &elapsed,
-                                     &unc);
-        if (!elapsed || !ticks)
-            return 0;
-        uint64_t hz = ticks * PM_TIMER_HZ / elapsed;
-        if (unc * 1000 <= ticks * PM_MAX_UNCERTAINTY_PERMILLE)
-            return hz;
-        if (unc < best_unc) {
-            best_unc = unc;
-            best_hz = hz;
-        }
-    }
-    return best_hz; /* every attempt was disturbed: the least disturbed one */
-}
-
-/* PIT channel 2 counting down once from 0xffff with the speaker gate. */
-static uint64_t calibrate_pit(void)
-{
-    uint8_t gate = inb(0x61);
-    outb(0x61, (gate & ~0x02) | 0x01);
+    struct machine_clocks *m = ctx;
+    m->pit_gate = inb(0x61);
+    outb(0x61, (m->pit_gate & ~0x02) | 0x01);
     outb(0x43, 0xb0); /* channel 2, lobyte/hibyte, mode 0 */
     outb(0x42, 0xff);
     outb(0x42, 0xff);
-    uint64_t t0 = rdtsc();
-    uint64_t spins = 0;
-    while (!(inb(0x61) & 0x20) && spins++ < 100000000ull)
-        ;
-    uint64_t ticks = rdtsc() - t0;
-    outb(0x61, gate);
-    return ticks * PIT_HZ / 0xffff;
 }
 
-uint64_t tsc_calibrate(uint16_t pm_port, bool pm_32bit)
+static bool pit_done(void *ctx)
 {
-    uint64_t hz = 0;
-    if (pm_port) {
-        /* Each measurement retries when an SMI or a busy host interrupted
-         * one of its timer reads; the median of three shrugs off the rest. */
-        uint64_t m[3];
-        for (int i = 0; i < 3; i++)
-            m[i] = tsc_measure_against_pm(pm_port, pm_32bit, 10);
-        uint64_t lo = m[0] < m[1] ? m[0] : m[1], hi = m[0] < m[1] ? m[1] : m[0];
-        hz = m[2] < lo ? lo : m[2] > hi ? hi : m[2];
-        tsc_source = "ACPI PM timer";
+    (void)ctx;
+    return inb(0x61) & 0x20;
+}
+
+static void pit_stop(void *ctx)
+{
+    outb(0x61, ((struct machine_clocks *)ctx)->pit_gate);
+}
+
+static void describe_pm(const struct tsc_timers *t, char *buf, size_t len)
+{
+    if (t->pm_port)
+        ksnprintf(buf, len, "ACPI PM timer at I/O %#x", t->pm_port);
+    else
+        ksnprintf(buf, len, "ACPI PM timer at MMIO %#llx", (unsigned long long)t->pm_mmio);
+}
+
+static void machine_clocks(struct machine_clocks *m, struct tsc_clocks *c, char *pm_name,
+                           size_t pm_len)
+{
+    const struct tsc_timers *t = m->t;
+    *c = (struct tsc_clocks){.ctx = m, .rdtsc = read_tsc};
+    uint32_t a, b, cx, d;
+    cpuid_count(0, 0, &a, &b, &cx, &d);
+    uint32_t max_leaf = a;
+    if (max_leaf >= 0x15) {
+        cpuid_count(0x15, 0, &c->leaf15[0], &c->leaf15[1], &c->leaf15[2], &d);
+        c->has_leaf15 = true;
     }
-    if (!hz) {
-        hz = calibrate_pit();
-        tsc_source = "PIT channel 2";
+    if (max_leaf >= 0x16) {
+        cpuid_count(0x16, 0, &a, &b, &cx, &d);
+        c->has_leaf16 = true;
+        c->leaf16_base_mhz = a & 0xffff;
     }
-    if (hz < 100000000ull) { /* < 100 MHz: the timer lied; keep the guess */
-        kprintf("# tsc: calibration against %s gave %llu Hz; keeping %llu Hz\n", tsc_source,
-                (unsigned long long)hz, (unsigned long long)tsc_hz);
-        tsc_source = "assumed 2 GHz (calibration failed)";
-        return tsc_hz;
+    if (t->pm_port || t->pm_mmio) {
+        describe_pm(t, pm_name, pm_len);
+        c->pm_read = pm_read;
+        c->pm_32bit = t->pm_32bit;
+        c->pm_name = pm_name;
     }
-    tsc_hz = hz;
-    return hz;
+    if (t->hpet_base) {
+        uint64_t cap = mmio_read64(t->hpet_base + HPET_GCAP_ID);
+        uint32_t conf = mmio_read32(t->hpet_base + HPET_GEN_CONF);
+        if (!(conf & HPET_ENABLE_CNF)) /* a stopped counter: start it */
+            mmio_write32(t->hpet_base + HPET_GEN_CONF, conf | HPET_ENABLE_CNF);
+        c->hpet_read = hpet_read;
+        c->hpet_fs_per_tick = cap >> 32;
+        c->hpet_mask = cap & HPET_COUNT_SIZE_CAP ? ~0ull : 0xffffffffull;
+    }
+    c->pit_start = pit_start;
+    c->pit_done = pit_done;
+    c->pit_stop = pit_stop;
+}
+
+static char tsc_source_buf[240];
+
+int tsc_calibrate(const struct tsc_timers *t, char *why, size_t len)
+{
+    struct machine_clocks m = {.t = t};
+    struct tsc_clocks c;
+    struct tsc_calibration cal;
+    char pm_name[48] = "";
+    machine_clocks(&m, &c, pm_name, sizeof(pm_name));
+    if (tsc_calibrate_clocks(&c, &cal)) {
+        ksnprintf(why, len, "tsc: %s", cal.note);
+        return -1;
+    }
+    tsc_hz = cal.hz;
+    ksnprintf(tsc_source_buf, sizeof(tsc_source_buf), "%s; %s", cal.source, cal.note);
+    tsc_source = tsc_source_buf;
+    return 0;
+}
+
+uint64_t tsc_measure_against_pm(const struct tsc_timers *t, uint32_t ms)
+{
+    struct machine_clocks m = {.t = t};
+    char pm_name[48];
+    struct tsc_clocks c = {.ctx = &m, .rdtsc = read_tsc};
+    if (!t->pm_port && !t->pm_mmio)
+        return 0;
+    describe_pm(t, pm_name, sizeof(pm_name));
+    c.pm_read = pm_read;
+    c.pm_32bit = t->pm_32bit;
+    c.pm_name = pm_name;
+    return tsc_measure_pm(&c, ms);
 }

@@ -5,6 +5,7 @@
 #define ARCH_X86_TSC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arch/x86/cpu.h"
@@ -13,12 +14,22 @@ extern uint64_t tsc_hz; /* ticks per second; a 2 GHz guess until calibrated */
 extern const char *tsc_source; /* what it was calibrated against */
 extern uint64_t tsc_boot; /* TSC when kmain started */
 
-/* Calibrate against the PM timer at I/O port pm_port (24- or 32-bit), or
- * against PIT channel 2 when pm_port is 0.  Returns the measured Hz. */
-uint64_t tsc_calibrate(uint16_t pm_port, bool pm_32bit);
+/* The fixed-rate timers ACPI describes (mapped where they are MMIO). */
+struct tsc_timers {
+    uint16_t pm_port; /* ACPI PM timer in I/O space, 0 if not there */
+    uint64_t pm_mmio; /* ACPI PM timer in memory space, 0 if not there */
+    bool pm_32bit;    /* 32-bit counter (FADT TMR_VAL_EXT), else 24-bit */
+    uint64_t hpet_base; /* HPET register block, 0 if none */
+};
+
+/* Sets tsc_hz and tsc_source from CPUID 15h/16h and the best timer, cross-
+ * checked (arch/x86/tsc_cal.h).  Returns 0, or -1 with *why naming the clock
+ * when no believable rate exists: every deadline would be wrong, so the
+ * caller must end the run. */
+int tsc_calibrate(const struct tsc_timers *t, char *why, size_t len);
 /* Measure the TSC against the PM timer over ms milliseconds (for the boot
  * suite's cross-check). Returns Hz, or 0 without a PM timer. */
-uint64_t tsc_measure_against_pm(uint16_t pm_port, bool pm_32bit, uint32_t ms);
+uint64_t tsc_measure_against_pm(const struct tsc_timers *t, uint32_t ms);
 
 static inline uint64_t us_to_ticks(uint64_t us)
 {
