@@ -1,5 +1,6 @@
 /* 16550 UART driver: polled transmit with a bounded wait per character. */
 #include "drivers/serial.h"
+#include "drivers/uart_setup.h"
 
 #include "arch/x86/cpu.h"
 #include "lib/kstring.h"
@@ -9,7 +10,6 @@
 enum { THR = 0, DLL = 0, IER = 1, DLM = 1, FCR = 2, LCR = 3, MCR = 4, LSR = 5, SCR = 7 };
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
-#define UART_CLOCK 1843200u
 
 static uint8_t reg_read(struct uart *u, int reg)
 {
@@ -43,20 +43,26 @@ bool serial_init(struct uart *u)
     if (!present)
         return false;
     reg_write(u, IER, 0x00);
-    if (u->baud) {
-        uint32_t div = UART_CLOCK / 16 / u->baud;
-        if (!div)
-            div = 1;
-        reg_write(u, LCR, 0x80);
+    if (!u->clock_hz)
+        u->clock_hz = UART_DEFAULT_CLOCK_HZ;
+    reg_write(u, LCR, 0x80); /* DLAB: the divisor latch */
+    uint32_t div = (uint32_t)reg_read(u, DLL) | (uint32_t)reg_read(u, DLM) << 8, actual = 0;
+    if (u->baud)
+        div = uart_divisor(u->clock_hz, u->baud, &actual);
+    else if (div)
+        u->baud = u->clock_hz / 16 / div; /* what the firmware set */
+    if (!div) /* unprogrammed, or a rate the clock cannot make */
+        div = uart_divisor(u->clock_hz, u->baud = 115200, &actual);
+    if (div) {
         reg_write(u, DLL, div & 0xff);
         reg_write(u, DLM, (div >> 8) & 0xff);
     }
     reg_write(u, LCR, 0x03); /* 8N1, DLAB off */
     reg_write(u, FCR, 0x07); /* FIFOs on and cleared */
     reg_write(u, MCR, 0x03); /* DTR, RTS */
-    ksnprintf(u->desc, sizeof(u->desc), "%s 0x%llx%s, %u baud", u->mmio ? "mmio" : "io",
+    ksnprintf(u->desc, sizeof(u->desc), "%s 0x%llx%s, %u baud%s", u->mmio ? "mmio" : "io",
               (unsigned long long)u->base, u->mmio && u->reg_width == 4 ? " (32-bit regs)" : "",
-              u->baud);
+              u->baud, u->clock_hz != UART_DEFAULT_CLOCK_HZ ? " (custom clock)" : "");
     return true;
 }
 

@@ -8,6 +8,7 @@
 #include "drivers/console.h"
 #include "drivers/pci.h"
 #include "drivers/serial.h"
+#include "drivers/uart_setup.h"
 #include "lib/alloc.h"
 #include "lib/kstring.h"
 #include "lib/printf.h"
@@ -210,22 +211,24 @@ static void choose_console(void)
     if (!strcmp(want, "com1") || !strcmp(want, "none"))
         return; /* COM1 is already on; "none" keeps it quiet on screen only */
     if (!strcmp(want, "auto") || !strcmp(want, "spcr")) {
-        if (!platform.spcr_present || !platform.spcr.valid || !platform.spcr.is_16550) {
+        char why[120];
+        if (!platform.spcr_present || !platform.spcr.valid) {
             if (!strcmp(want, "spcr"))
-                kprintf("# console: console=spcr but no usable 16550 SPCR; staying on COM1\n");
+                kprintf("# console: console=spcr but no usable SPCR; staying on COM1\n");
             return;
         }
-        memset(&u, 0, sizeof(u));
-        u.mmio = platform.spcr.mmio;
-        u.base = platform.spcr.base.address;
-        u.reg_width = platform.spcr.mmio ? platform.spcr.access_bytes : 1;
-        u.baud = platform.spcr.baud;
-        if (u.mmio && !paging_map_mmio(u.base, 4096))
+        if (uart_from_spcr(&platform.spcr, &u, why, sizeof(why))) {
+            kprintf("# console: %s; staying on COM1\n", why);
             return;
-        if (!u.mmio && u.base == 0x3f8)
-            return; /* already there */
-        kprintf("# console: switching to the SPCR UART (%s 0x%llx)\n", u.mmio ? "mmio" : "io",
-                (unsigned long long)u.base);
+        }
+        if (u.mmio && !paging_map_mmio(u.base & ~0xfffull, 4096))
+            return;
+        /* Even at COM1 the SPCR may ask for another rate or clock. */
+        char rate[24] = "the firmware's rate";
+        if (u.baud)
+            ksnprintf(rate, sizeof(rate), "%u baud", u.baud);
+        kprintf("# console: using the SPCR UART (%s 0x%llx, %s, %u Hz clock)\n",
+                u.mmio ? "mmio" : "io", (unsigned long long)u.base, rate, u.clock_hz);
         console_use_uart(&u);
         return;
     }
