@@ -8,6 +8,7 @@
 #include "drivers/console.h"
 #include "drivers/pci.h"
 #include "drivers/serial.h"
+#include "drivers/vmd.h"
 #include "drivers/uart_setup.h"
 #include "lib/alloc.h"
 #include "lib/kstring.h"
@@ -284,4 +285,38 @@ void platform_dump_table(const char *sig)
             n += ksnprintf(line + n, sizeof(line) - n, "%02x", b[i]);
         kprintf("# dump %s %04zx %s\n", sig, off, line);
     }
+}
+
+/* ---- NVMe drives hidden behind Intel VMD -------------------------------------- */
+
+static uint32_t inventory_read32(void *ctx, unsigned i, unsigned off)
+{
+    (void)ctx;
+    const struct pci_dev *d = pci_get(i);
+    if (off == 0x00)
+        return (uint32_t)d->device << 16 | d->vendor;
+    return d->class_code << 8 | d->revision; /* 0x08 */
+}
+
+static void inventory_name(void *ctx, unsigned i, char *buf, size_t len)
+{
+    (void)ctx;
+    const struct pci_dev *d = pci_get(i);
+    ksnprintf(buf, len, "%04x:%02x:%02x.%u", d->seg, d->bus, d->dev, d->fn);
+}
+
+const char *platform_vmd_note(void)
+{
+    static char note[200];
+    struct vmd_scan_ops ops = {NULL, pci_count(), inventory_read32, inventory_name};
+    vmd_scan(&ops, note, sizeof(note));
+    return note;
+}
+
+const char *platform_no_nvme_reason(const char *tail)
+{
+    static char why[320];
+    const char *vmd = platform_vmd_note();
+    ksnprintf(why, sizeof(why), "no NVMe controller%s%s%s", tail, vmd[0] ? "; " : "", vmd);
+    return why;
 }

@@ -42,6 +42,11 @@ const char *platform_iommu_skip_reason(void);
 /* Is d in the scope of this RMRR (usable, same segment)? */
 struct pci_dev;
 bool platform_rmrr_covers(const struct dmar_rmrr *rm, const struct pci_dev *d);
+/* "" or why the NVMe drives are not in the PCI tree (an Intel VMD hides
+ * them: drivers/vmd.h). */
+const char *platform_vmd_note(void);
+/* "no NVMe controller<tail>", with the VMD note when there is one. */
+const char *platform_no_nvme_reason(const char *tail);
 /* Identity map callback for the ACPI parsers (maps on demand). */
 const void *platform_map_phys(uint64_t phys, uint64_t len, void *ctx);
 /* Hex dump of a table to serial (dump_acpi=1), for tests/data/. */

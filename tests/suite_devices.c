@@ -191,7 +191,7 @@ static struct pci_dev *nvme_device(char *why, unsigned len)
     }
     struct pci_dev *d = pci_find_class(0x010802, 0xffffff, 0);
     if (!d)
-        ksnprintf(why, len, "no NVMe controller (class 010802) found");
+        ksnprintf(why, len, "%s", platform_no_nvme_reason(" (class 010802) found"));
     return d;
 }
 

@@ -23,6 +23,7 @@
 #include "lib/ktap.h"
 #include "lib/page.h"
 #include "tests/faults.h"
+#include "tests/platform.h"
 #include "tests/run.h"
 #include "tests/suite.h"
 #include "tests/vtd_setup.h"
@@ -434,8 +435,8 @@ static const char *setup(struct fx *f)
     }
     if (!f->nvme_ok)
         return f->nvme_pci ? "the NVMe controller did not come up under translation"
-                           : "no NVMe controller: the storm needs one (edu is too slow: one "
-                             "transfer per 100 ms)";
+                           : platform_no_nvme_reason(": the storm needs one (edu is too slow: "
+                                                     "one transfer per 100 ms)");
     return NULL;
 }
 

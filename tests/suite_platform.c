@@ -167,9 +167,11 @@ static void case_traffic_devices(void)
     if (edu)
         ktap_diag("functional DMA device: edu at %04x:%02x:%02x.%u", edu->seg, edu->bus, edu->dev,
                   edu->fn);
+    if (platform_vmd_note()[0])
+        ktap_diag("pci: %s", platform_vmd_note());
     if (!nvme && !edu)
-        ktap_case(KTAP_SKIP, "dma_devices",
-                  "no NVMe controller and no QEMU edu device: nothing can generate DMA");
+        ktap_case(KTAP_SKIP, "dma_devices", "%s",
+                  platform_no_nvme_reason(" and no QEMU edu device: nothing can generate DMA"));
     else
         ktap_case(KTAP_PASS, "dma_devices", NULL);
 }

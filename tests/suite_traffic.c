@@ -33,6 +33,7 @@
 #include "lib/parse.h"
 #include "lib/printf.h"
 #include "tests/results.h"
+#include "tests/platform.h"
 #include "tests/run.h"
 #include "tests/suite.h"
 #include "tests/traffic_suite.h"
@@ -482,7 +483,7 @@ static const char *find_nvme(struct tr *s)
         return NULL;
     }
     s->pci = pci_find_class(0x010802, 0xffffff, 0);
-    return s->pci ? NULL : "no NVMe controller to generate traffic";
+    return s->pci ? NULL : platform_no_nvme_reason(" to generate traffic");
 }
 
 static void report_setup(const struct tr *s)

@@ -35,6 +35,7 @@
 #include "lib/parse.h"
 #include "lib/printf.h"
 #include "tests/results.h"
+#include "tests/platform.h"
 #include "tests/run.h"
 #include "tests/suite.h"
 #include "tests/transitions.h"
@@ -549,7 +550,7 @@ static const char *find_traffic_device(struct tx *t)
     } else {
         t->nvme_pci = pci_find_class(0x010802, 0xffffff, 0);
         if (!t->nvme_pci)
-            return "no NVMe controller to generate traffic";
+            return platform_no_nvme_reason(" to generate traffic");
     }
     return NULL;
 }
