@@ -80,6 +80,21 @@ $(BUILD)/vtdsync.efi: $(BUILD)/vtdsync.so
 	@$(PYTHON) tools/pe-nxcompat.py $@
 	@echo "vtdsync.efi: $$(stat -c %s $@) bytes, NX_COMPAT"
 
+# --- test fixtures: small UEFI applications a scenario runs before vtdsync ---
+# (tests/fixtures/NAME.c -> build/fixtures/NAME.efi; e.g. firmware that
+# leaves VT-d on, then starts \vtdsync.efi)
+FIXTURES := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%.efi,$(wildcard tests/fixtures/*.c))
+fixtures: $(FIXTURES)
+.SECONDARY: $(FIXTURES:.efi=.so)
+$(BUILD)/fixtures/%.so: tests/fixtures/%.c linker.ld | deps
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(FW_CFLAGS) $(BOOT_CFLAGS) -MMD -c $< -o $(BUILD)/fixtures/$*.o
+	@$(LD) $(FW_LDFLAGS) $(EFI_LIB)/crt0-efi-x86_64.o $(BUILD)/fixtures/$*.o -o $@ -lefi -lgnuefi
+$(BUILD)/fixtures/%.efi: $(BUILD)/fixtures/%.so
+	@$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel \
+	    -j .rela -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
+
 # --- Secure Boot: the image signed with a lab's key (sbsigntool) -------------
 #   make signed SB_KEY=db.key SB_CERT=db.pem  ->  build/vtdsync.signed.efi
 #   make usb    SB_KEY=db.key SB_CERT=db.pem  ->  the stick boots the signed image
@@ -135,11 +150,11 @@ run: $(BUILD)/vtdsync.efi | deps
 	@$(PYTHON) tools/qemu-run.py --scenario run $(if $(ACCEL),--accel $(ACCEL)) \
 	    $(if $(QEMU_EXTRA),--qemu-extra "$(QEMU_EXTRA)") $(if $(CFG),--cfg "$(CFG)")
 
-scenarios: $(BUILD)/vtdsync.efi $(BUILD)/vtdsync.img | deps
+scenarios: $(BUILD)/vtdsync.efi $(BUILD)/vtdsync.img $(FIXTURES) | deps
 	@$(PYTHON) tools/run-tests.py --scenarios $(SCENARIOS)
 
 FUZZ_TEST_SECONDS ?= 20
-test: $(BUILD)/vtdsync.efi $(BUILD)/vtdsync.img host-build $(FUZZERS:%=$(BUILD)/fuzz/%) | deps
+test: $(BUILD)/vtdsync.efi $(BUILD)/vtdsync.img $(FIXTURES) host-build $(FUZZERS:%=$(BUILD)/fuzz/%) | deps
 	@$(PYTHON) tools/run-tests.py --host $(HOST_TESTS:%=$(BUILD)/host/%) $(TOOL_TESTS) \
 	    --fuzz $(FUZZ_TEST_SECONDS) $(FUZZERS:%=$(BUILD)/fuzz/%) --scenarios $(SCENARIOS)
 
@@ -170,4 +185,4 @@ deps:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all run test host-test host-build scenarios fuzz deps clean usb mutants signed
+.PHONY: all run test host-test host-build scenarios fuzz deps clean usb mutants signed fixtures

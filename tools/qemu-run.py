@@ -26,6 +26,8 @@ A scenario is tests/scenarios/NAME.scn, lines of `key: value`:
   firmware: ovmf (default: OVMF_CODE_4M, no Secure Boot) | snakeoil (Debian's
             Secure-Boot OVMF with the snakeoil test key enrolled in PK, KEK
             and db; SMM on)
+  fixture:  NAME WORDS...: boot build/fixtures/NAME.efi first (tests/fixtures/
+            NAME.c), with WORDS in \\fixture.cfg; it starts \\vtdsync.efi itself
   sign:     snakeoil: boot build/vtdsync.efi signed with the snakeoil key
             (`make signed` with that key) instead of the unsigned image
   expect: refused means the firmware must refuse to start the image (Secure
@@ -68,7 +70,7 @@ def load_scenario(name):
           "mem": "512M", "devices": "nvme edu", "qemu": [], "cfg": [],
           "expect": "pass", "match": [], "nomatch": [], "timeout": "180",
           "image": "esp", "boots": "1", "screenshot": "", "after": "",
-          "firmware": "ovmf", "sign": ""}
+          "firmware": "ovmf", "sign": "", "fixture": ""}
     with open(path) as f:
         for lineno, line in enumerate(f, 1):
             line = line.rstrip("\n")
@@ -121,7 +123,7 @@ def signed_image(workdir):
     return out
 
 
-def make_esp(workdir, cfg_lines, efi):
+def make_esp(workdir, cfg_lines, efi, fixture=""):
     img = os.path.join(workdir, "esp.img")
     if os.path.exists(img):
         os.remove(img)
@@ -130,7 +132,20 @@ def make_esp(workdir, cfg_lines, efi):
     run = lambda *a: subprocess.run(a, check=True, stdout=subprocess.DEVNULL)
     run("mformat", "-i", img, "-v", "VTDSYNC", "::")
     run("mmd", "-i", img, "::/EFI", "::/EFI/BOOT")
-    run("mcopy", "-i", img, efi, "::/EFI/BOOT/BOOTX64.EFI")
+    if fixture:
+        # The fixture boots first and starts \vtdsync.efi from the same disk.
+        name, _, words = fixture.partition(" ")
+        fixture_efi = os.path.join(BUILD, "fixtures", name + ".efi")
+        if not os.path.exists(fixture_efi):
+            raise SystemExit(f"scenario needs {fixture_efi}: run `make fixtures` first")
+        run("mcopy", "-i", img, fixture_efi, "::/EFI/BOOT/BOOTX64.EFI")
+        run("mcopy", "-i", img, efi, "::/vtdsync.efi")
+        words_file = os.path.join(workdir, "fixture.cfg")
+        with open(words_file, "w") as f:
+            f.write(words + "\n")
+        run("mcopy", "-i", img, words_file, "::/fixture.cfg")
+    else:
+        run("mcopy", "-i", img, efi, "::/EFI/BOOT/BOOTX64.EFI")
     if cfg_lines:
         cfg = os.path.join(workdir, "vtdsync.cfg")
         with open(cfg, "w") as f:
@@ -174,7 +189,7 @@ def qemu_command(sc, workdir, accel, extra, serial_args, fresh_vars=True):
     else:
         efi = signed_image(workdir) if sc["sign"] == "snakeoil" else \
             os.path.join(BUILD, "vtdsync.efi")
-        esp = make_esp(workdir, sc["cfg"], efi)
+        esp = make_esp(workdir, sc["cfg"], efi, sc["fixture"])
     accel_arg = "tcg,thread=multi" if accel == "tcg" else accel
     # The Secure-Boot build keeps its variables in SMM-protected flash.
     machine = "q35,smm=on" if secure else "q35"
