@@ -29,11 +29,11 @@ const void *platform_map_phys(uint64_t phys, uint64_t len, void *ctx)
     return (const void *)(uintptr_t)phys;
 }
 
-static void count_diag(void *ctx, const char *line)
+static void count_diag(void *ctx, enum acpi_severity sev, const char *line)
 {
     (void)ctx;
     platform.acpi_problems++;
-    kprintf("%s\n", line);
+    acpi_diag_print(sev, line);
 }
 
 /* DMAR device-scope paths walk through bridges: their bus numbers come
@@ -150,7 +150,7 @@ static void reserve_rmrr_memory(const struct boot_info *boot)
 
 static void parse_acpi(void)
 {
-    struct acpi_diag d = { count_diag, 0, 0 };
+    struct acpi_diag d = { count_diag, 0, 0, 0 };
     const void *p;
     size_t len;
 
@@ -224,7 +224,7 @@ static void choose_console(void)
 
 void platform_early_init(void)
 {
-    struct acpi_diag d = { count_diag, 0, 0 };
+    struct acpi_diag d = { count_diag, 0, 0, 0 };
     smbios_parse(boot->smbios3_phys, boot->smbios_phys, platform_map_phys, 0, &platform.smbios,
                  &d);
     parse_acpi();

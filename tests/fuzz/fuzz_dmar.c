@@ -38,7 +38,7 @@ static struct dmar_info info;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct acpi_diag d = {diag_check_sink, NULL, 0};
+    struct acpi_diag d = {diag_check_sink, NULL, 0, 0};
     struct dmar_pci_ops ops = {secondary, subordinate, NULL};
 
     in = data;

@@ -49,10 +49,14 @@ size_t tb_drhd(struct tbuf *tb, uint8_t flags, uint16_t seg, uint64_t base);
 struct diag_log {
     struct acpi_diag diag;
     unsigned n;
+    unsigned defects; /* of the captured lines */
     char lines[128][240];
+    enum acpi_severity sev[128];
 };
 void diag_init(struct diag_log *l);
 bool diag_has(const struct diag_log *l, const char *substr);
+/* The line containing substr has severity sev (false when none does). */
+bool diag_has_sev(const struct diag_log *l, const char *substr, enum acpi_severity sev);
 void diag_dump(const struct diag_log *l); /* as "    # ..." lines */
 
 /* For tests that include check.h and keep their log in `log_`. */
@@ -70,10 +74,10 @@ void diag_dump(const struct diag_log *l); /* as "    # ..." lines */
     } while (0)
 
 /* Diagnostic sink for the fuzzers: every line must be a KTAP diagnostic. */
-static inline void diag_check_sink(void *ctx, const char *line)
+static inline void diag_check_sink(void *ctx, enum acpi_severity sev, const char *line)
 {
     (void)ctx;
-    if (line[0] != '#' || line[1] != ' ')
+    if ((sev != ACPI_NOTE && sev != ACPI_DEFECT) || line[0] != '#' || line[1] != ' ')
         __builtin_trap();
 }
 
