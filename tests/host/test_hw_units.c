@@ -163,6 +163,7 @@ static void check_second_stage(const struct vtd_caps *c)
     if (rc)
         return;
     CHECK_EQ_U64(d.pt.params.levels, levels);
+    CHECK_EQ_U64(vtd_unit_aw(&unit), levels - 2); /* what PT and foreign entries carry */
     if (unit.mode == VTD_MODE_SCALABLE) {
         struct pasid_entry e;
         vtd_domain_pasid_entry(&d, &e);
