@@ -177,9 +177,10 @@ static void parse_acpi(void)
     enumerate_pci();
     if (with_table_at("DMAR", choose_dmar(), &p, &len)) {
         struct dmar_pci_ops pci = { secondary_bus, subordinate_bus, 0 };
-        unsigned before = platform.acpi_problems;
+        unsigned lines = platform.acpi_problems, defects = d.defects;
         platform.dmar_present = dmar_parse(p, len, &pci, &platform.dmar, &d) == 0;
-        platform.dmar_problems = platform.acpi_problems - before;
+        platform.dmar_problems = d.defects - defects;
+        platform.dmar_notes = platform.acpi_problems - lines - platform.dmar_problems;
         reserve_rmrr_memory(boot);
     }
     if (platform.fadt_present && platform.fadt.pm_timer_present &&

@@ -26,7 +26,7 @@ void table_seal(uint8_t *t, size_t len);
 /* Builds a table in a fixed buffer.  Offsets are returned so that tests
  * can patch fields afterwards; tb_end_*() fill in the length fields. */
 struct tbuf {
-    uint8_t b[16384];
+    uint8_t b[65536];
     size_t len;
 };
 void tb_header(struct tbuf *tb, const char *sig, uint8_t revision);
@@ -66,6 +66,17 @@ void diag_dump(const struct diag_log *l); /* as "    # ..." lines */
         if (!diag_has(&log_, s))                                                                   \
             diag_dump(&log_);                                                                      \
     } while (0)
+
+/* The diagnostic containing s exists and has severity sev. */
+#define EXPECT_SEV(s, sev)                                                                         \
+    do {                                                                                           \
+        CHECK(diag_has_sev(&log_, s, sev), "no %s containing \"%s\"",                              \
+              (sev) == ACPI_DEFECT ? "defect" : "note", s);                                        \
+        if (!diag_has_sev(&log_, s, sev))                                                          \
+            diag_dump(&log_);                                                                      \
+    } while (0)
+#define EXPECT_DEFECT(s) EXPECT_SEV(s, ACPI_DEFECT)
+#define EXPECT_NOTE(s) EXPECT_SEV(s, ACPI_NOTE)
 
 #define EXPECT_NO_DIAG()                                                                           \
     do {                                                                                           \
