@@ -513,7 +513,7 @@ static void print_text_unit(unsigned i, const struct unit_plan *p)
     } else {
         snprintf(scopes, sizeof(scopes), "devices unknown without the DMAR table");
     }
-    printf("unit %u at %#llx%s\n", i, (unsigned long long)p->base,
+    printf("unit %u at 0x%llx%s\n", i, (unsigned long long)p->base,
            p->graphics ? " (graphics)" : "");
     printf("  translates: %s\n", scopes);
     if (p->regs) {
@@ -622,7 +622,7 @@ static void print_json(void)
     for (unsigned i = 0; i < g.nunits; i++) {
         const struct unit_plan *p = &g.units[i];
         int usable = usable_of(p);
-        printf("%s{\"base\": \"%#llx\", \"usable\": %s, \"mode\": ", i ? ", " : "",
+        printf("%s{\"base\": \"0x%llx\", \"usable\": %s, \"mode\": ", i ? ", " : "",
                (unsigned long long)p->base, usable < 0 ? "null" : usable ? "true" : "false");
         if (usable > 0)
             json_str(mode_name(p->plan.mode));
