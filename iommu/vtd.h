@@ -72,7 +72,7 @@ struct vtd_caps {
 enum vtd_mode { VTD_MODE_LEGACY, VTD_MODE_SCALABLE };
 enum vtd_mode_request { VTD_WANT_AUTO, VTD_WANT_LEGACY, VTD_WANT_SCALABLE };
 
-/* ---- unit planning (iommu/vtd.c) --------------------------------------
+/* ---- unit planning (iommu/vtd.c) ---------------------------------------------
  * One decision from VER/CAP/ECAP, used by vtd_unit_init and by the host tool
  * tools/vtdsync-plan. */
 struct vtd_unit_plan {
@@ -86,8 +86,9 @@ struct vtd_unit_plan {
 /* The IOVA range vtdsync needs: its IOVAs are identity addresses of memory
  * its 4-level CPU paging reaches (the canonical lower half, 2^47). */
 #define VTD_IOVA_NEED_BITS 47
-/* Mode (choose_mode's rules), depth: the smallest depth SAGAW offers that
- * covers min(VTD_IOVA_NEED_BITS, MGAW) bits, else the largest offered;
+/* Mode: scalable where SMTS, QI and a translation type are offered (unless
+ * legacy is requested), else legacy; depth: the smallest depth SAGAW offers
+ * that covers min(VTD_IOVA_NEED_BITS, MGAW) bits, else the largest offered;
  * first-stage depth; and the IOVA bound below MGAW and every table's
  * width.  0, or -1 with usable false and the reason set. */
 int vtd_plan_unit(uint32_t ver, uint64_t cap, uint64_t ecap, enum vtd_mode_request want,
