@@ -83,7 +83,7 @@ static void case_units(void)
                   i, (unsigned long long)u->reg_base, u->segment, u->include_pci_all,
                   u->scopes.count, u->usable, (ver >> 4) & 0xf, ver & 0xf,
                   (unsigned long long)cap, (unsigned long long)ecap, gsts,
-                  ok ? "" : u->usable ? " registers-not-sane" : " (corrupt structure: skipped)");
+                  ok ? "" : u->usable ? " registers-not-sane" : " (DMAR defect: unit skipped)");
         if (gsts & (1u << 31))
             ktap_diag("inv: unit=%u translation already enabled by firmware (GSTS.TES)", i);
     }

@@ -11,9 +11,13 @@
 struct image image_load(const char *name)
 {
     char path[512];
-    struct image im = {0};
-
     snprintf(path, sizeof(path), "%s/%s", ACPI_DATA_DIR, name);
+    return image_load_path(path);
+}
+
+struct image image_load_path(const char *path)
+{
+    struct image im = {0};
     FILE *f = fopen(path, "rb");
     if (!f) {
         printf("# cannot open %s (run from the repository root)\n", path);

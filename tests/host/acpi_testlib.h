@@ -18,6 +18,7 @@ struct image {
     size_t len;
 };
 struct image image_load(const char *name);
+struct image image_load_path(const char *path); /* relative to the repository root */
 void image_free(struct image *im);
 
 /* Sets the header length to len and fixes the checksum. */
