@@ -439,13 +439,20 @@ static const char *main_job(int *unit)
         return NULL;
     if (!g.nunits)
         return "no remapping unit";
-    bool slot = false;
-    for (unsigned i = 0; i < g.nunits; i++)
-        slot |= g.units[i].nvme_slot && usable_of(&g.units[i]) != 0;
-    snprintf(why, sizeof(why), "%s",
-             slot ? "no usable unit can translate (second- or first-stage tables)"
-                  : "no usable unit has a place for the NVMe the transitions suite drives "
-                    "(INCLUDE_PCI_ALL or a root-port scope)");
+    int slot = -1; /* the first unit an NVMe can sit behind */
+    for (unsigned i = 0; i < g.nunits && slot < 0; i++)
+        if (g.units[i].nvme_slot)
+            slot = (int)i;
+    if (slot < 0)
+        snprintf(why, sizeof(why), "no unit has a place for the NVMe the transitions suite "
+                                   "drives (INCLUDE_PCI_ALL or a root-port scope)");
+    else if (!g.units[slot].plan.usable)
+        snprintf(why, sizeof(why), "the unit the NVMe would sit behind cannot be used: unit %d "
+                 "at 0x%llx: %s", slot, (unsigned long long)g.units[slot].base,
+                 g.units[slot].plan.reason);
+    else
+        snprintf(why, sizeof(why), "no usable unit can translate (second- or first-stage "
+                                   "tables)");
     return why;
 }
 
@@ -599,6 +606,15 @@ static void print_text(void)
         printf("main job (transitions): can run on unit %u at %#llx (%s mode) with an NVMe "
                "behind it\n",
                unit, (unsigned long long)g.units[unit].base, mode_name(g.units[unit].plan.mode));
+    /* A root-port unit was chosen because the INCLUDE_PCI_ALL one cannot
+     * be used: an internal NVMe is usually behind the latter. */
+    for (unsigned i = 0; !why && i < g.nunits; i++) {
+        const struct unit_plan *p = &g.units[i];
+        if (p->drhd && p->drhd->include_pci_all && usable_of(p) == 0)
+            printf("  only for an NVMe behind that unit's root ports: unit %u at 0x%llx "
+                   "(INCLUDE_PCI_ALL, where an internal NVMe usually sits) cannot be used\n",
+                   i, (unsigned long long)p->base);
+    }
 }
 
 static void json_str(const char *s)

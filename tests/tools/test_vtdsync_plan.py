@@ -29,8 +29,12 @@ def case(name, ok, detail=""):
     results.append((name, ok, detail))
 
 
+BIN = os.path.join(ROOT, "build/vtdsync-plan")
+tool = [TOOL]  # the wrapper first (it builds the binary), then the binary
+
+
 def run(*args):
-    p = subprocess.run([TOOL, *args], capture_output=True, text=True, timeout=120)
+    p = subprocess.run([*tool, *args], capture_output=True, text=True, timeout=120)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -108,6 +112,10 @@ def best(cap, ecap):
 
 
 def main():
+    rc, out, err = run("--help")
+    case("wrapper_builds_and_runs", rc == 0 and "usage: vtdsync-plan" in out and
+         os.access(BIN, os.X_OK), f"rc {rc} {out[:200]!r} {err[:300]!r}")
+    tool[:] = [BIN]
     tables = sorted(glob.glob(os.path.join(DMAR_DIR, "*.dat")))
     case("corpus_tables_found", len(tables) >= 20, f"{len(tables)} tables in {DMAR_DIR}")
     for t in tables:
@@ -169,6 +177,18 @@ def main():
     case("text_output", rc == 0 and "main job (transitions): can run on unit 1 at 0xfc801000"
          in out and "states: blocked PT SS-A SS-B FS-A FS-B" in out, out[-600:])
 
+    # The corpus's real defects (DRHD register base 0 on shipping laptops).
+    flex = os.path.join(DMAR_DIR, "linuxhw_Lenovo_IdeaPadFlex_15_20309.dat")
+    if os.path.exists(flex):
+        rc, out, err = run("--dmar", flex)
+        case("real_defect_only_unit_exit_1", rc == 1 and "defect: DMAR: structure type 0 (DRHD)"
+             in out and "cannot run: the unit the NVMe would sit behind cannot be used" in out,
+             f"rc {rc} {out[-500:]!r}")
+    e15 = os.path.join(DMAR_DIR, "linuxhw_Lenovo_ThinkPad_E15_Gen2.dat")
+    if os.path.exists(e15):
+        rc, out, err = run("--dmar", e15)
+        case("real_defect_root_port_left", rc == 0 and "only for an NVMe behind that unit's root "
+             "ports: unit 2 at 0x0" in out, f"rc {rc} {out[-500:]!r}")
     # A unit vtdsync cannot use: legacy mode without any SAGAW depth.
     rc, obj, err = run_json("--unit", "fed90000=c0000020e60062,f0101a")
     ok = obj is not None and rc == 1 and obj["units"][0]["usable"] is False and \
