@@ -77,11 +77,11 @@ enum vtd_mode_request { VTD_WANT_AUTO, VTD_WANT_LEGACY, VTD_WANT_SCALABLE };
  * tools/vtdsync-plan. */
 struct vtd_unit_plan {
     bool usable;
-    enum vtd_mode mode;  /* VTD_MODE_LEGACY or VTD_MODE_SCALABLE */
-    unsigned ss_levels;  /* second-stage depth chosen from SAGAW, 0 = none */
-    unsigned fs_levels;  /* first-stage depth (4, or 5 with FS5LP), 0 = no FLTS */
-    unsigned iova_bits;  /* IOVAs vtdsync uses stay below 2^iova_bits (<= MGAW) */
-    char reason[160];    /* why not usable, or "" */
+    enum vtd_mode mode; /* VTD_MODE_LEGACY or VTD_MODE_SCALABLE */
+    unsigned ss_levels; /* second-stage depth chosen from SAGAW, 0 = none */
+    unsigned fs_levels; /* first-stage depth (4, or 5 with FS5LP), 0 = no FLTS */
+    unsigned iova_bits; /* IOVAs vtdsync uses stay below 2^iova_bits (<= MGAW) */
+    char reason[160];   /* why not usable, or "" */
 };
 /* The IOVA range vtdsync needs: its IOVAs are identity addresses of memory
  * its 4-level CPU paging reaches (the canonical lower half, 2^47). */

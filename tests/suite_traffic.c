@@ -77,8 +77,7 @@ static bool make_domain(struct tr *s, int i, enum pgtable_format f)
 static void build_scalable(struct tr *s)
 {
     const struct vtd_caps *c = &s->u->caps;
-    struct pasid_entry_cfg pc = {.did = vtd_alloc_did(s->u),
-                                 .aw = vtd_unit_aw(s->u)};
+    struct pasid_entry_cfg pc = {.did = vtd_alloc_did(s->u), .aw = vtd_unit_aw(s->u)};
     if (c->pt)
         pasid_entry_build_pt(&s->pe[XL_PT], &pc);
     else

@@ -78,7 +78,7 @@ static void unsupported(struct tx *t, int s, const char *why)
 static void build_scalable_states(struct tx *t)
 {
     const struct vtd_caps *c = &t->u->caps;
-    struct pasid_entry_cfg pc = { .did = t->pt_did, .aw = vtd_unit_aw(t->u) };
+    struct pasid_entry_cfg pc = {.did = t->pt_did, .aw = vtd_unit_aw(t->u)};
 
     pasid_entry_build_blocked(&t->entry[TX_BLOCKED]);
     t->supported[TX_BLOCKED] = true;
@@ -114,7 +114,7 @@ static void build_scalable_states(struct tx *t)
 static void build_legacy_states(struct tx *t)
 {
     const struct vtd_caps *c = &t->u->caps;
-    struct legacy_context_cfg lc = { .aw = vtd_unit_aw(t->u) };
+    struct legacy_context_cfg lc = {.aw = vtd_unit_aw(t->u)};
 
     legacy_context_build_blocked(&t->ctx_entry[TX_BLOCKED]);
     t->supported[TX_BLOCKED] = true;

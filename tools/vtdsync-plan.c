@@ -50,11 +50,11 @@ struct unit_plan {
     bool has_ss;
     const char *states[8];
     unsigned nstates;
-    bool graphics;      /* the only PCI device in its scope is 00:02.0 */
-    bool pci_devices;   /* translates PCI devices other than graphics */
-    bool nvme_slot;     /* an NVMe can sit behind it: INCLUDE_PCI_ALL or a
-                           sub-hierarchy (root port) scope */
-    bool main_job;      /* could carry the transitions suite */
+    bool graphics;    /* the only PCI device in its scope is 00:02.0 */
+    bool pci_devices; /* translates PCI devices other than graphics */
+    bool nvme_slot;   /* an NVMe can sit behind it: INCLUDE_PCI_ALL or a
+                         sub-hierarchy (root port) scope */
+    bool main_job;    /* could carry the transitions suite */
 };
 
 static struct {
@@ -127,7 +127,9 @@ static uint8_t *read_file(const char *path, size_t max, size_t *len, char *err, 
     fclose(f);
     if (!buf || bad || n > max) {
         snprintf(err, errlen, "cannot read %s: %s", path,
-                 !buf ? "out of memory" : bad ? "read error" : "larger than any DMAR table");
+                 !buf  ? "out of memory"
+                 : bad ? "read error"
+                       : "larger than any DMAR table");
         free(buf);
         return NULL;
     }
@@ -444,15 +446,18 @@ static const char *main_job(int *unit)
         if (g.units[i].nvme_slot)
             slot = (int)i;
     if (slot < 0)
-        snprintf(why, sizeof(why), "no unit has a place for the NVMe the transitions suite "
-                                   "drives (INCLUDE_PCI_ALL or a root-port scope)");
+        snprintf(why, sizeof(why),
+                 "no unit has a place for the NVMe the transitions suite "
+                 "drives (INCLUDE_PCI_ALL or a root-port scope)");
     else if (!g.units[slot].plan.usable)
-        snprintf(why, sizeof(why), "the unit the NVMe would sit behind cannot be used: unit %d "
-                 "at 0x%llx: %s", slot, (unsigned long long)g.units[slot].base,
-                 g.units[slot].plan.reason);
+        snprintf(why, sizeof(why),
+                 "the unit the NVMe would sit behind cannot be used: unit %d "
+                 "at 0x%llx: %s",
+                 slot, (unsigned long long)g.units[slot].base, g.units[slot].plan.reason);
     else
-        snprintf(why, sizeof(why), "no usable unit can translate (second- or first-stage "
-                                   "tables)");
+        snprintf(why, sizeof(why),
+                 "no usable unit can translate (second- or first-stage "
+                 "tables)");
     return why;
 }
 
@@ -509,8 +514,9 @@ static void print_text_unit(unsigned i, const struct unit_plan *p)
     char scopes[1024] = "";
     if (p->drhd) {
         if (p->drhd->include_pci_all)
-            snprintf(scopes, sizeof(scopes), "INCLUDE_PCI_ALL: every PCI device of segment %u "
-                                             "no other unit names",
+            snprintf(scopes, sizeof(scopes),
+                     "INCLUDE_PCI_ALL: every PCI device of segment %u "
+                     "no other unit names",
                      p->drhd->segment);
         char extra[900];
         scopes_str(p->drhd->scopes, extra, sizeof(extra));
@@ -560,9 +566,9 @@ static void print_text_unit(unsigned i, const struct unit_plan *p)
            "identity entries); interrupt remapping stays as the firmware left it\n");
     if (!p->nvme_slot)
         printf("  no NVMe can sit behind it: it translates only %s\n",
-               p->graphics            ? "the graphics device"
-               : p->pci_devices       ? "the endpoints it names"
-                                      : "non-PCI devices");
+               p->graphics      ? "the graphics device"
+               : p->pci_devices ? "the endpoints it names"
+                                : "non-PCI devices");
 }
 
 static void print_text(void)
@@ -639,7 +645,10 @@ static void print_json(void)
         const struct unit_plan *p = &g.units[i];
         int usable = usable_of(p);
         printf("%s{\"base\": \"0x%llx\", \"usable\": %s, \"mode\": ", i ? ", " : "",
-               (unsigned long long)p->base, usable < 0 ? "null" : usable ? "true" : "false");
+               (unsigned long long)p->base,
+               usable < 0 ? "null"
+               : usable   ? "true"
+                          : "false");
         if (usable > 0)
             json_str(mode_name(p->plan.mode));
         else
@@ -709,8 +718,8 @@ static int load_table(const char *path, bool from_machine)
     struct acpi_diag d = {.fn = collect};
     if (dmar_parse(t, len, NULL, &g.dmar, &d) || !g.dmar.valid) {
         free(t);
-        snprintf(err, sizeof(err), "%s: not a usable DMAR table%s%s", path,
-                 g.nfindings ? ": " : "", g.nfindings ? g.findings[0].text : "");
+        snprintf(err, sizeof(err), "%s: not a usable DMAR table%s%s", path, g.nfindings ? ": " : "",
+                 g.nfindings ? g.findings[0].text : "");
         return fail_input(err);
     }
     free(t);
@@ -804,8 +813,7 @@ int main(int argc, char **argv)
                       g.nregs ? " and /sys/class/iommu" : "; no unit in /sys/class/iommu");
     }
     if (g.dmesg_path)
-        n += snprintf(g.source + n, sizeof(g.source) - n, "%slog %s", n ? ", " : "",
-                      g.dmesg_path);
+        n += snprintf(g.source + n, sizeof(g.source) - n, "%slog %s", n ? ", " : "", g.dmesg_path);
     if (given_units)
         n += snprintf(g.source + n, sizeof(g.source) - n, "%s--unit values", n ? ", " : "");
     build_plan();

@@ -125,8 +125,8 @@ static void check_depth(const struct vtd_caps *c, unsigned levels)
               "offered depth %u already covers %u bits, chose %u", l, need, levels);
     if (width(levels) < need)
         for (unsigned l = levels + 1; l <= 5; l++)
-            CHECK(!(c->sagaw & (1u << (l - 2))), "depth %u covers only %u bits, %u offered",
-                  levels, width(levels), l);
+            CHECK(!(c->sagaw & (1u << (l - 2))), "depth %u covers only %u bits, %u offered", levels,
+                  width(levels), l);
 }
 
 /* Map the last page below the plan's bound and translate it; the page at
@@ -268,8 +268,8 @@ TEST(plan_depth_rule)
     for (unsigned i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         struct vtd_unit_plan p;
         int rc = vtd_plan_unit(0x10, cap_of(t[i].sagaw, t[i].mgaw), 0, VTD_WANT_AUTO, &p);
-        CHECK(rc == 0 && p.usable && p.mode == VTD_MODE_LEGACY, "sagaw %#x mgaw %u: %s",
-              t[i].sagaw, t[i].mgaw, p.reason);
+        CHECK(rc == 0 && p.usable && p.mode == VTD_MODE_LEGACY, "sagaw %#x mgaw %u: %s", t[i].sagaw,
+              t[i].mgaw, p.reason);
         CHECK(p.ss_levels == t[i].levels && p.iova_bits == t[i].iova_bits,
               "sagaw %#x mgaw %u: levels %u iova_bits %u, want %u %u", t[i].sagaw, t[i].mgaw,
               p.ss_levels, p.iova_bits, t[i].levels, t[i].iova_bits);
