@@ -130,6 +130,16 @@ host-build: $(HOST_TESTS:%=$(BUILD)/host/%)
 host-test: host-build
 	@$(PYTHON) tools/run-tests.py --host $(HOST_TESTS:%=$(BUILD)/host/%) $(TOOL_TESTS)
 
+# --- tools/vtdsync-plan: the DMAR parser and the unit planning built for Linux --
+PLAN_SRCS := tools/vtdsync-plan.c lib/printf.c lib/ktap.c acpi/diag.c acpi/table.c acpi/dmar.c \
+    acpi/dmar_scope.c iommu/vtd.c iommu/qi.c iommu/fault.c iommu/context_entry.c
+plan: $(BUILD)/vtdsync-plan
+$(BUILD)/vtdsync-plan: $(PLAN_SRCS) $(wildcard acpi/*.h iommu/*.h lib/*.h)
+	@mkdir -p $(BUILD)
+	@echo "  HOSTCC  $@"
+	@$(HOSTCC) -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-address-of-packed-member \
+	    -DHOST_BUILD -I. -o $@ $(PLAN_SRCS)
+
 # --- fuzzers (libFuzzer) --------------------------------------------------------
 FUZZERS := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
 fuzz_deps = $(shell sed -n 's|^// HOST-DEPS:||p' tests/fuzz/$(1).c)
@@ -185,4 +195,4 @@ deps:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all run test host-test host-build scenarios fuzz deps clean usb mutants signed fixtures
+.PHONY: all run test host-test host-build scenarios fuzz deps clean usb mutants signed fixtures plan

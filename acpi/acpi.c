@@ -48,8 +48,7 @@ static void add_table(struct acpi_tables *t, uint64_t phys, const char *sig, con
     if (!p)
         return;
     if (t->count >= ACPI_MAX_TABLES) {
-        acpi_diagf(d, "ACPI: %s at 0x%llx: more than %u tables, ignored", who,
-                   (unsigned long long)phys, ACPI_MAX_TABLES);
+        t->dropped++; /* reported once, with the real count */
         return;
     }
     struct acpi_table *e = &t->tables[t->count++];
@@ -187,6 +186,9 @@ int acpi_tables_load(struct acpi_tables *t, uint64_t rsdp_phys, acpi_map_fn map,
         acpi_diagf(d, "RSDP: revision %u but XSDT at 0x%llx unusable: fell back to RSDT",
                    t->rsdp_revision, (unsigned long long)t->xsdt_phys);
     add_dsdt(t, d);
+    if (t->dropped)
+        acpi_notef(d, "ACPI: %u of %u tables kept (vtdsync's limit); the others are not read",
+                   t->count, t->count + t->dropped);
     return 0;
 }
 

@@ -15,7 +15,8 @@
 /* Returns a pointer to len readable bytes at phys, or NULL. */
 typedef const void *(*acpi_map_fn)(uint64_t phys, uint64_t len, void *ctx);
 
-#define ACPI_MAX_TABLES 64
+/* Laptops of 2024 list over 50 tables (mostly SSDTs); servers more. */
+#define ACPI_MAX_TABLES 256
 /* Larger than any real table (DSDTs reach a few hundred KiB): a header
  * claiming more is corrupt and is not mapped. */
 #define ACPI_MAX_TABLE_LEN (16u << 20)
@@ -36,6 +37,7 @@ struct acpi_tables {
     char root_sig[5]; /* "XSDT" or "RSDT": the one the list came from */
     uint64_t root_phys;
     unsigned count;
+    unsigned dropped; /* listed tables beyond ACPI_MAX_TABLES, not read */
     struct acpi_table tables[ACPI_MAX_TABLES];
     acpi_map_fn map;
     void *map_ctx;

@@ -14,6 +14,10 @@ struct walk {
     size_t len;
     struct dmar_info *out;
     struct acpi_diag *d;
+    /* Structures of each known type in the table, and how many of them
+     * did not fit vtdsync's arrays (reported once at the end). */
+    unsigned dropped[DMAR_TYPE_SIDP + 1];
+    unsigned scopes_seen, scopes_dropped;
 };
 
 const char *dmar_struct_name(unsigned type)
@@ -29,9 +33,14 @@ const char *dmar_scope_name(unsigned type)
     return type < ARRAY_SIZE(names) ? names[type] : "reserved";
 }
 
-/* Every structure diagnostic starts the same way so logs can be grepped. */
+/* Every structure diagnostic starts the same way so logs can be grepped.
+ * SDIAG reports a defect (the table is wrong), SNOTE a note (firmware that
+ * real machines ship and Linux runs on, or a limit of vtdsync). */
 #define SDIAG(w, type, off, fmt, ...)                                                              \
     acpi_diagf((w)->d, "DMAR: structure type %u (%s) at offset 0x%zx: " fmt, (unsigned)(type),     \
+               dmar_struct_name(type), (size_t)(off), ##__VA_ARGS__)
+#define SNOTE(w, type, off, fmt, ...)                                                              \
+    acpi_notef((w)->d, "DMAR: structure type %u (%s) at offset 0x%zx: " fmt, (unsigned)(type),     \
                dmar_struct_name(type), (size_t)(off), ##__VA_ARGS__)
 
 /* Parses one scope entry at off (inside the owner, `room` bytes left).
@@ -72,7 +81,8 @@ static size_t parse_scope(struct walk *w, unsigned otype, size_t ooff, size_t of
         return slen;
     }
     if (stype < DMAR_SCOPE_ENDPOINT || stype > DMAR_SCOPE_ACPI) {
-        SDIAG(w, otype, ooff, "device scope at offset 0x%zx: unknown type %u, skipped", off, stype);
+        /* Reserved today; a later spec revision may define it. */
+        SNOTE(w, otype, ooff, "device scope at offset 0x%zx: unknown type %u, skipped", off, stype);
         return slen;
     }
     unsigned npath = (slen - SCOPE_HEADER_LEN) / 2u;
@@ -83,17 +93,17 @@ static size_t parse_scope(struct walk *w, unsigned otype, size_t ooff, size_t of
         return slen;
     }
     if (npath > DMAR_MAX_PATH) {
-        SDIAG(w, otype, ooff,
-              "device scope at offset 0x%zx: path of %u elements exceeds the limit of %u", off,
-              npath, DMAR_MAX_PATH);
+        /* A limit of vtdsync, not a fault of the table. */
+        SNOTE(w, otype, ooff,
+              "device scope at offset 0x%zx: path of %u elements: vtdsync keeps paths of up to "
+              "%u, so this structure's device set is incomplete and it is not used",
+              off, npath, DMAR_MAX_PATH);
         *bad = true;
         return slen;
     }
-    if (list->count >= DMAR_MAX_UNIT_SCOPES || w->out->nscopes >= DMAR_MAX_SCOPES) {
-        SDIAG(w, otype, ooff,
-              "device scope at offset 0x%zx: more than %u scopes in this structure or %u in "
-              "total, ignored",
-              off, DMAR_MAX_UNIT_SCOPES, DMAR_MAX_SCOPES);
+    w->scopes_seen++;
+    if (w->out->nscopes >= DMAR_MAX_SCOPES) {
+        w->scopes_dropped++; /* reported once, with the totals, by walk_structs */
         *bad = true;
         return slen;
     }
@@ -137,13 +147,41 @@ static bool parse_scopes(struct walk *w, unsigned otype, size_t off, size_t slen
     return !bad;
 }
 
+static bool reg_base_ok(uint64_t base)
+{
+    return base && !(base & 0xfff);
+}
+
+/* Two units whose register sets share a page would be one unit
+ * programmed twice.  The size comes from DRHD byte 5 (VT-d 4.x; 0, one
+ * page, in tables that predate it).  A bad base was reported already. */
+static void check_unit_overlap(struct walk *w, struct dmar_unit *u)
+{
+    if (!reg_base_ok(u->reg_base))
+        return;
+    for (unsigned i = 0; i < w->out->nunits; i++) {
+        const struct dmar_unit *p = &w->out->units[i];
+        if (!reg_base_ok(p->reg_base) || p->reg_base >= u->reg_base + u->reg_size ||
+            u->reg_base >= p->reg_base + p->reg_size)
+            continue;
+        SDIAG(w, DMAR_TYPE_DRHD, u->offset,
+              "registers 0x%llx..0x%llx overlap those of the unit at offset 0x%x "
+              "(0x%llx..0x%llx): unit unusable",
+              (unsigned long long)u->reg_base, (unsigned long long)(u->reg_base + u->reg_size - 1),
+              p->offset, (unsigned long long)p->reg_base,
+              (unsigned long long)(p->reg_base + p->reg_size - 1));
+        u->usable = false;
+        return;
+    }
+}
+
 static void parse_drhd(struct walk *w, size_t off, size_t slen)
 {
     struct dmar_info *o = w->out;
     const uint8_t *s = w->t + off;
 
     if (o->nunits >= DMAR_MAX_UNITS) {
-        SDIAG(w, DMAR_TYPE_DRHD, off, "more than %u units, ignored", DMAR_MAX_UNITS);
+        w->dropped[DMAR_TYPE_DRHD]++;
         return;
     }
     struct dmar_unit *u = &o->units[o->nunits];
@@ -157,7 +195,7 @@ static void parse_drhd(struct walk *w, size_t off, size_t slen)
     u->offset = (uint16_t)off;
     u->proximity_domain = -1;
     u->usable = true;
-    if (u->reg_base == 0 || (u->reg_base & 0xfff)) {
+    if (!reg_base_ok(u->reg_base)) {
         SDIAG(w, DMAR_TYPE_DRHD, off, "register base 0x%llx at offset 0x%zx not a 4 KiB page",
               (unsigned long long)u->reg_base, off + 8);
         u->usable = false;
@@ -178,7 +216,9 @@ static void parse_drhd(struct walk *w, size_t off, size_t slen)
                   u->segment, p->offset, u->flags, off + 4);
             u->usable = false;
         } else {
-            SDIAG(w, DMAR_TYPE_DRHD, off,
+            /* Order does not change which unit translates a device: the
+             * scopes decide first, INCLUDE_PCI_ALL only catches the rest. */
+            SNOTE(w, DMAR_TYPE_DRHD, off,
                   "unit on segment %u follows that segment's INCLUDE_PCI_ALL unit at offset "
                   "0x%x",
                   u->segment, p->offset);
@@ -186,17 +226,36 @@ static void parse_drhd(struct walk *w, size_t off, size_t slen)
         }
         break;
     }
+    check_unit_overlap(w, u);
     o->nunits++;
 }
 
-static bool rmrr_range_ok(struct walk *w, size_t off, uint64_t base, uint64_t limit)
+/* The spec asks for a 4 KiB-aligned base and a limit that ends a 4 KiB
+ * page, at or above the base.  A limit below the base is no range at all:
+ * a defect.  Firmware does ship ranges that are not whole pages and ranges
+ * in the first MiB (legacy USB); Linux warns and maps the pages that hold
+ * them, so they are notes and the range is widened to those pages. */
+static bool rmrr_range_ok(struct walk *w, size_t off, struct dmar_rmrr *r)
 {
-    if ((base & 0xfff) || ((limit + 1) & 0xfff) || base > limit) {
+    if (r->base > r->limit) {
         SDIAG(w, DMAR_TYPE_RMRR, off,
-              "range 0x%llx..0x%llx (offsets 0x%zx, 0x%zx) not whole 4 KiB pages in order",
-              (unsigned long long)base, (unsigned long long)limit, off + 8, off + 16);
+              "range 0x%llx..0x%llx (offsets 0x%zx, 0x%zx): limit below base, RMRR unusable",
+              (unsigned long long)r->base, (unsigned long long)r->limit, off + 8, off + 16);
         return false;
     }
+    if ((r->base & 0xfff) || ((r->limit + 1) & 0xfff)) {
+        uint64_t base = r->base & ~0xfffull, limit = r->limit | 0xfff;
+        SNOTE(w, DMAR_TYPE_RMRR, off,
+              "range 0x%llx..0x%llx (offsets 0x%zx, 0x%zx) not whole 4 KiB pages: "
+              "using 0x%llx..0x%llx",
+              (unsigned long long)r->base, (unsigned long long)r->limit, off + 8, off + 16,
+              (unsigned long long)base, (unsigned long long)limit);
+        r->base = base;
+        r->limit = limit;
+    }
+    if (r->base < 0x100000)
+        SNOTE(w, DMAR_TYPE_RMRR, off, "range 0x%llx..0x%llx lies below 1 MiB (legacy BIOS memory)",
+              (unsigned long long)r->base, (unsigned long long)r->limit);
     return true;
 }
 
@@ -206,7 +265,7 @@ static void parse_rmrr(struct walk *w, size_t off, size_t slen)
     const uint8_t *s = w->t + off;
 
     if (o->nrmrrs >= DMAR_MAX_RMRRS) {
-        SDIAG(w, DMAR_TYPE_RMRR, off, "more than %u RMRRs, ignored", DMAR_MAX_RMRRS);
+        w->dropped[DMAR_TYPE_RMRR]++;
         return;
     }
     struct dmar_rmrr *r = &o->rmrrs[o->nrmrrs];
@@ -215,7 +274,7 @@ static void parse_rmrr(struct walk *w, size_t off, size_t slen)
     r->base = acpi_rd64(s + 8);
     r->limit = acpi_rd64(s + 16);
     r->offset = (uint16_t)off;
-    r->usable = rmrr_range_ok(w, off, r->base, r->limit);
+    r->usable = rmrr_range_ok(w, off, r);
     if (!parse_scopes(w, DMAR_TYPE_RMRR, off, slen, 24, &r->scopes, (uint8_t)o->nrmrrs, r->segment))
         r->usable = false;
     o->nrmrrs++;
@@ -229,7 +288,7 @@ static void parse_report(struct walk *w, unsigned type, size_t off, size_t slen,
     const uint8_t *s = w->t + off;
 
     if (*count >= max) {
-        SDIAG(w, type, off, "more than %u of this type, ignored", max);
+        w->dropped[type]++;
         return;
     }
     struct dmar_report *r = &arr[*count];
@@ -247,7 +306,7 @@ static void parse_rhsa(struct walk *w, size_t off)
     const uint8_t *s = w->t + off;
 
     if (o->nrhsas >= DMAR_MAX_RHSAS) {
-        SDIAG(w, DMAR_TYPE_RHSA, off, "more than %u RHSAs, ignored", DMAR_MAX_RHSAS);
+        w->dropped[DMAR_TYPE_RHSA]++;
         return;
     }
     struct dmar_rhsa *r = &o->rhsas[o->nrhsas++];
@@ -263,8 +322,10 @@ static void parse_rhsa(struct walk *w, size_t off)
             break;
         }
     }
+    /* Firmware lists affinities for units it then hides; nothing uses
+     * an RHSA that names no unit. */
     if (r->unit < 0)
-        SDIAG(w, DMAR_TYPE_RHSA, off, "register base 0x%llx at offset 0x%zx matches no DRHD",
+        SNOTE(w, DMAR_TYPE_RHSA, off, "register base 0x%llx at offset 0x%zx matches no DRHD",
               (unsigned long long)r->reg_base, off + 8);
 }
 
@@ -274,7 +335,7 @@ static void parse_andd(struct walk *w, size_t off, size_t slen)
     const uint8_t *s = w->t + off;
 
     if (o->nandds >= DMAR_MAX_ANDDS) {
-        SDIAG(w, DMAR_TYPE_ANDD, off, "more than %u ANDDs, ignored", DMAR_MAX_ANDDS);
+        w->dropped[DMAR_TYPE_ANDD]++;
         return;
     }
     struct dmar_andd *a = &o->andds[o->nandds++];
@@ -286,8 +347,8 @@ static void parse_andd(struct walk *w, size_t off, size_t slen)
     if (n == room)
         SDIAG(w, DMAR_TYPE_ANDD, off, "object name at offset 0x%zx not NUL-terminated", off + 8);
     if (n >= DMAR_ANDD_NAME_MAX) {
-        SDIAG(w, DMAR_TYPE_ANDD, off, "object name of %zu bytes truncated to %u", n,
-              DMAR_ANDD_NAME_MAX - 1);
+        SNOTE(w, DMAR_TYPE_ANDD, off, "object name: %u of %zu bytes kept (vtdsync's limit)",
+              DMAR_ANDD_NAME_MAX - 1, n);
         n = DMAR_ANDD_NAME_MAX - 1;
     }
     acpi_copy_name(a->name, s + 8, n);
@@ -325,6 +386,41 @@ static void parse_struct(struct walk *w, unsigned type, size_t off, size_t slen)
     }
 }
 
+/* Limits of vtdsync's arrays, with the table's real counts.  A DRHD or a
+ * scope that was not kept leaves devices without their unit, so what is
+ * affected is not used (the parser marked it), and the note says so. */
+static void report_dropped(struct walk *w)
+{
+    const struct dmar_info *o = w->out;
+    const unsigned kept[] = {o->nunits, o->nrmrrs, o->natsrs, o->nrhsas,
+                             o->nandds, o->nsatcs, o->nsidps};
+    for (unsigned t = 0; t <= DMAR_TYPE_SIDP; t++) {
+        if (w->dropped[t])
+            acpi_notef(w->d, "DMAR: %u of %u %s structures kept (vtdsync's limit); the others are "
+                       "not used",
+                       kept[t], kept[t] + w->dropped[t], dmar_struct_name(t));
+    }
+    if (w->scopes_dropped)
+        acpi_notef(w->d, "DMAR: %u of %u device scopes kept (vtdsync's limit); structures with "
+                   "scopes not kept are not used",
+                   w->scopes_seen - w->scopes_dropped, w->scopes_seen);
+}
+
+/* An ATSR reports ATS for the root ports of a segment that some unit
+ * translates; one for a segment without a unit names nothing. */
+static void check_atsr_segments(struct walk *w)
+{
+    struct dmar_info *o = w->out;
+    for (unsigned i = 0; i < o->natsrs; i++) {
+        bool found = false;
+        for (unsigned j = 0; j < o->nunits && !found; j++)
+            found = o->units[j].segment == o->atsrs[i].segment;
+        if (!found)
+            SNOTE(w, DMAR_TYPE_ATSR, o->atsrs[i].offset, "segment %u has no DRHD",
+                  o->atsrs[i].segment);
+    }
+}
+
 /* Each ACPI namespace device scope names an ANDD by its device number. */
 static void check_andd_refs(struct walk *w)
 {
@@ -337,7 +433,7 @@ static void check_andd_refs(struct walk *w)
         for (unsigned j = 0; j < o->nandds && !found; j++)
             found = o->andds[j].device_number == sc->enum_id;
         if (!found)
-            acpi_diagf(w->d,
+            acpi_notef(w->d,
                        "DMAR: device scope at offset 0x%x: ACPI device number %u (offset "
                        "0x%x) has no ANDD",
                        sc->offset, sc->enum_id, sc->offset + 4);
@@ -375,7 +471,9 @@ static void walk_structs(struct walk *w)
         }
         if (type < ARRAY_SIZE(min_len)) {
             if (type < last_type) {
-                SDIAG(w, type, off, "follows a structure of type %u: not in type order", last_type);
+                /* The spec lists types in order; real firmware does not
+                 * always, and nothing here depends on it. */
+                SNOTE(w, type, off, "follows a structure of type %u: not in type order", last_type);
                 w->out->ordered = false;
             }
             last_type = type;
@@ -385,7 +483,8 @@ static void walk_structs(struct walk *w)
             else
                 parse_struct(w, type, off, slen);
         } else {
-            SDIAG(w, type, off, "unknown type, skipped by its length 0x%zx", slen);
+            /* Reserved today; later spec revisions add types. */
+            SNOTE(w, type, off, "unknown type, skipped by its length 0x%zx", slen);
         }
         off += slen;
     }
@@ -405,7 +504,9 @@ int dmar_parse(const void *table, size_t len, const struct dmar_pci_ops *pci, st
     out->haw = (uint8_t)(w.t[36] + 1);
     out->flags = w.t[37];
     walk_structs(&w);
+    report_dropped(&w);
     check_andd_refs(&w);
+    check_atsr_segments(&w);
     dmar_resolve_scopes(out, pci, d);
     return 0;
 }

@@ -19,15 +19,19 @@
 #include "acpi/diag.h"
 #include "acpi/table.h"
 
-#define DMAR_MAX_UNITS 32
-#define DMAR_MAX_UNIT_SCOPES 64 /* per structure */
-#define DMAR_MAX_SCOPES 512     /* all structures together */
+/* Fixed so that the parser needs no allocator (it also runs in host tools).
+ * Sized well above the biggest real tables known (multi-socket servers
+ * with a DRHD per IIO stack, an RHSA per DRHD and an ATSR scope per root
+ * port); a table beyond a limit gets a note with the real count, and what
+ * was not kept is not used. */
+#define DMAR_MAX_UNITS 128
+#define DMAR_MAX_SCOPES 2048 /* all structures together */
 #define DMAR_MAX_RMRRS 64
-#define DMAR_MAX_ATSRS 16
-#define DMAR_MAX_RHSAS 32
-#define DMAR_MAX_ANDDS 16
-#define DMAR_MAX_SATCS 16
-#define DMAR_MAX_SIDPS 16
+#define DMAR_MAX_ATSRS 64
+#define DMAR_MAX_RHSAS 128
+#define DMAR_MAX_ANDDS 32
+#define DMAR_MAX_SATCS 64
+#define DMAR_MAX_SIDPS 64
 #define DMAR_MAX_PATH 8 /* (device, function) pairs: bridge levels + 1 */
 #define DMAR_ANDD_NAME_MAX 64
 

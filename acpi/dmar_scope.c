@@ -4,8 +4,16 @@
 
 #include "lib/kstring.h"
 
+/* RDIAG: a defect of the table.  RNOTE: what the PCI bus shows does not
+ * match the path (a device the firmware hid or disabled, a bridge without
+ * bus numbers, or no config access yet); Linux skips such scopes too. */
 #define RDIAG(d, sc, fmt, ...)                                                                     \
     acpi_diagf((d),                                                                                \
+               "DMAR: structure type %u (%s) at offset 0x%x: device scope at offset 0x%x: " fmt,   \
+               (sc)->owner_type, dmar_struct_name((sc)->owner_type), owner_offset(info, (sc)),     \
+               (sc)->offset, ##__VA_ARGS__)
+#define RNOTE(d, sc, fmt, ...)                                                                     \
+    acpi_notef((d),                                                                                \
                "DMAR: structure type %u (%s) at offset 0x%x: device scope at offset 0x%x: " fmt,   \
                (sc)->owner_type, dmar_struct_name((sc)->owner_type), owner_offset(info, (sc)),     \
                (sc)->offset, ##__VA_ARGS__)
@@ -49,17 +57,17 @@ static void resolve_one(struct dmar_info *info, struct dmar_scope *sc,
         if (i + 1 == sc->path_len)
             break;
         if (!pci || !pci->read_secondary_bus) {
-            RDIAG(d, sc, "path of %u elements needs PCI config access to resolve", sc->path_len);
+            RNOTE(d, sc, "path of %u elements needs PCI config access to resolve", sc->path_len);
             return;
         }
         int sec = pci->read_secondary_bus(pci->ctx, sc->segment, (uint8_t)bus, e->dev, e->fn);
         if (sec < 0) {
-            RDIAG(d, sc, "path points nowhere: no bridge at %04x:%02x:%02x.%x (element %u)",
+            RNOTE(d, sc, "path points nowhere: no bridge at %04x:%02x:%02x.%x (element %u)",
                   sc->segment, bus, e->dev, e->fn, i);
             return;
         }
         if ((unsigned)sec <= bus || sec > 255) {
-            RDIAG(d, sc,
+            RNOTE(d, sc,
                   "path loops: bridge at %04x:%02x:%02x.%x (element %u) has secondary bus 0x%x "
                   "<= its own bus",
                   sc->segment, bus, e->dev, e->fn, i, (unsigned)sec);
@@ -77,7 +85,7 @@ static void resolve_one(struct dmar_info *info, struct dmar_scope *sc,
 
     int sec = pci->read_secondary_bus(pci->ctx, sc->segment, sc->bus, sc->dev, sc->fn);
     if (sec < 0) {
-        RDIAG(d, sc, "sub-hierarchy scope points at %04x:%02x:%02x.%x, which is not a bridge",
+        RNOTE(d, sc, "sub-hierarchy scope points at %04x:%02x:%02x.%x, which is not a bridge",
               sc->segment, sc->bus, sc->dev, sc->fn);
         return;
     }
@@ -85,7 +93,7 @@ static void resolve_one(struct dmar_info *info, struct dmar_scope *sc,
     if (pci->read_subordinate_bus)
         sub = pci->read_subordinate_bus(pci->ctx, sc->segment, sc->bus, sc->dev, sc->fn);
     if ((unsigned)sec <= sc->bus || sec > 255 || sub < sec || sub > 255) {
-        RDIAG(d, sc, "bridge at %04x:%02x:%02x.%x has bus range 0x%x..0x%x", sc->segment, sc->bus,
+        RNOTE(d, sc, "bridge at %04x:%02x:%02x.%x has bus range 0x%x..0x%x", sc->segment, sc->bus,
               sc->dev, sc->fn, (unsigned)sec, (unsigned)sub);
         return;
     }

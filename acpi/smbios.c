@@ -45,7 +45,7 @@ int smbios_parse_table(const uint8_t *t, size_t len, struct smbios_info *out,
         const uint8_t *s = t + off;
         uint8_t type = s[0], slen = s[1];
         if (slen < 4 || off + slen > len) {
-            acpi_diagf(d, "# SMBIOS: structure type %u at offset %#zx: length %u overruns the table",
+            acpi_diagf(d, "SMBIOS: structure type %u at offset %#zx: length %u overruns the table",
                        type, off, slen);
             return -1;
         }
@@ -54,7 +54,7 @@ int smbios_parse_table(const uint8_t *t, size_t len, struct smbios_info *out,
         while (e + 1 < len && !(t[e] == 0 && t[e + 1] == 0))
             e++;
         if (e + 1 >= len) {
-            acpi_diagf(d, "# SMBIOS: structure type %u at offset %#zx: strings not terminated",
+            acpi_diagf(d, "SMBIOS: structure type %u at offset %#zx: strings not terminated",
                        type, off);
             return -1;
         }
@@ -97,14 +97,14 @@ int smbios_parse(uint64_t ep3, uint64_t ep2, acpi_map_fn map, void *ctx, struct 
     const uint8_t *e;
     if (ep3 && (e = map(ep3, 24, ctx)) && !memcmp(e, "_SM3_", 5)) {
         if (e[6] < 24 || !sum_ok(e, e[6] < 24 ? 24 : e[6]))
-            acpi_diagf(d, "# SMBIOS: 3.x entry point checksum or length bad");
+            acpi_diagf(d, "SMBIOS: 3.x entry point checksum or length bad");
         out->major = e[7];
         out->minor = e[8];
         len = acpi_rd32(e + 12); /* maximum size */
         table = acpi_rd64(e + 16);
     } else if (ep2 && (e = map(ep2, 31, ctx)) && !memcmp(e, "_SM_", 4)) {
         if (!sum_ok(e + 16, 15))
-            acpi_diagf(d, "# SMBIOS: 2.x intermediate checksum bad");
+            acpi_diagf(d, "SMBIOS: 2.x intermediate checksum bad");
         out->major = e[6];
         out->minor = e[7];
         len = acpi_rd16(e + 22);
@@ -113,7 +113,7 @@ int smbios_parse(uint64_t ep3, uint64_t ep2, acpi_map_fn map, void *ctx, struct 
         return -1;
     }
     if (!table || !len || len > MAX_TABLE) {
-        acpi_diagf(d, "# SMBIOS: structure table at %#llx length %u unusable",
+        acpi_diagf(d, "SMBIOS: structure table at %#llx length %u unusable",
                    (unsigned long long)table, len);
         return -1;
     }

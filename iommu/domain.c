@@ -37,7 +37,7 @@ int vtd_domain_init(struct vtd_domain *d, struct vtd_unit *u, enum pgtable_forma
     d->did = vtd_alloc_did(u);
     struct pgtable_params p = {
         .format = format,
-        .levels = format == PGTABLE_FIRST_STAGE ? 4 : vtd_ss_levels(u),
+        .levels = format == PGTABLE_FIRST_STAGE ? u->plan.fs_levels : u->plan.ss_levels,
         .phys_bits = 0,
         .large_pages = 0,
         .preset_ad = true, /* nothing for the IOMMU to write back */
@@ -55,6 +55,12 @@ int vtd_domain_init(struct vtd_domain *d, struct vtd_unit *u, enum pgtable_forma
 int vtd_domain_map(struct vtd_domain *d, uint64_t iova, uint64_t phys, uint64_t size,
                    unsigned flags)
 {
+    /* The table's width may exceed MGAW (a 4-level table on a 39-bit
+     * unit): the unit blocks requests above 2^MGAW, so such a mapping
+     * could never be used (spec 11.4.2). */
+    uint64_t limit = vtd_iova_limit(d->u);
+    if (iova >= limit || size > limit - iova)
+        return PGTABLE_ERR_RANGE;
     vtd_lock(d->u);
     int rc = pgtable_map(&d->pt, iova, phys, size, flags);
     if (!rc && d->u->caps.cm) {
@@ -99,13 +105,12 @@ int vtd_domain_map_identity(struct vtd_domain *d, uint64_t phys, uint64_t len)
 
 void vtd_domain_pasid_entry(const struct vtd_domain *d, struct pasid_entry *e)
 {
-    struct pasid_entry_cfg c = {.did = d->did};
+    struct pasid_entry_cfg c = {.did = d->did, .aw = vtd_unit_aw(d->u)};
     if (d->pt.params.format == PGTABLE_FIRST_STAGE) {
-        c.aw = PASID_AW_48BIT;
+        c.fs_5level = d->pt.params.levels == 5;
         c.fs_root = pgtable_root(&d->pt);
         pasid_entry_build_fs(e, &c);
     } else {
-        c.aw = vtd_aw_for_levels(d->pt.params.levels);
         c.ss_root = pgtable_root(&d->pt);
         pasid_entry_build_ss(e, &c);
     }

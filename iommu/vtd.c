@@ -208,29 +208,149 @@ int vtd_caps_format(const struct vtd_unit *u, char *buf, size_t len)
         "unit=%d base=%#llx ver=%u.%u cap=%#llx ecap=%#llx mode=%s mgaw=%u sagaw=%s "
         "domains=%u nfr=%u fro=%#x iro=%#x sllps=%#x mamv=%u pss=%u "
         "C=%d QI=%d DT=%d IR=%d PT=%d SC=%d CM=%d RWBF=%d PSI=%d NEST=%d PASID=%d SMTS=%d "
-        "SLTS=%d FLTS=%d RPS=%d FS1GP=%d FS5LP=%d PLMR=%d PHMR=%d",
+        "SLTS=%d FLTS=%d RPS=%d FS1GP=%d FS5LP=%d PLMR=%d PHMR=%d levels=%u fs_levels=%u "
+        "iova_bits=%u",
         u->index, (unsigned long long)u->base, (u->ver >> 4) & 0xf, u->ver & 0xf,
         (unsigned long long)u->cap, (unsigned long long)u->ecap,
         u->mode == VTD_MODE_SCALABLE ? "scalable" : "legacy", c->mgaw, sagaw, 1u << (4 + 2 * c->nd),
         c->nfr, c->fro * 16, c->iro * 16, c->sllps, c->mamv, c->pss, c->c, c->qi, c->dt, c->ir,
         c->pt, c->sc, c->cm, c->rwbf, c->psi, c->nest, c->pasid, c->smts, c->slts, c->flts, c->rps,
-        c->fs1gp, c->fs5lp, c->plmr, c->phmr);
+        c->fs1gp, c->fs5lp, c->plmr, c->phmr, u->plan.ss_levels, u->plan.fs_levels,
+        u->plan.iova_bits);
 }
 
 unsigned vtd_ss_levels(const struct vtd_unit *u)
 {
-    /* SAGAW bit 2 = 48-bit (4 levels), bit 1 = 39-bit (3 levels) (11.4.2);
-     * a width above MGAW would accept addresses the unit refuses. */
-    if ((u->caps.sagaw & 4) && u->caps.mgaw >= 48)
-        return 4;
-    if (u->caps.sagaw & 2)
-        return 3;
-    return 0;
+    return u->plan.ss_levels;
+}
+
+uint8_t vtd_unit_aw(const struct vtd_unit *u)
+{
+    return vtd_plan_aw(&u->plan);
+}
+
+uint64_t vtd_iova_limit(const struct vtd_unit *u)
+{
+    return 1ULL << u->plan.iova_bits;
 }
 
 uint8_t vtd_aw_for_levels(unsigned levels)
 {
     return (uint8_t)(levels - 2); /* 3 levels: 1 (39-bit), 4: 2, 5: 3 */
+}
+
+/* ---- unit planning: one decision from VER/CAP/ECAP (pure; also built into
+ * the host tool tools/vtdsync-plan) ------------------------------------------ */
+
+/* Input address width of a second-stage table of `levels` levels
+ * (spec 3.7: 12 + 9 bits per level, AGAW 39/48/57). */
+static unsigned ss_width(unsigned levels)
+{
+    return 12 + 9 * levels;
+}
+
+unsigned vtd_plan_ss_depth(uint8_t sagaw, unsigned need_bits)
+{
+    /* SAGAW bit (levels - 2) offers a table of that depth (spec 11.4.2):
+     * bit 1 = 3 levels, bit 2 = 4, bit 3 = 5.  Bits 0 and 4 are reserved.
+     * The smallest offered depth that covers the range walks the fewest
+     * levels; when none covers it, the largest offered one comes closest. */
+    unsigned largest = 0;
+    for (unsigned levels = 3; levels <= 5; levels++) {
+        if (!(sagaw & (1u << (levels - 2))))
+            continue;
+        if (ss_width(levels) >= need_bits)
+            return levels;
+        largest = levels;
+    }
+    return largest;
+}
+
+static unsigned min_u(unsigned a, unsigned b)
+{
+    return a < b ? a : b;
+}
+
+/* The existing mode rules: scalable mode needs SMTS, queued invalidation
+ * (the only way to invalidate PASID caches, spec 6.5.2) and a translation
+ * type; legacy mode walks second-stage tables only. */
+static int plan_mode(const struct vtd_caps *c, enum vtd_mode_request want,
+                     struct vtd_unit_plan *out)
+{
+    bool sm_ok = c->smts && c->qi && (c->slts || c->flts || c->pt);
+    if (want == VTD_WANT_SCALABLE && !sm_ok) {
+        ksnprintf(out->reason, sizeof(out->reason),
+                  "scalable mode requested but the unit lacks it (ECAP.SMTS=%d QI=%d)", c->smts,
+                  c->qi);
+        return -1;
+    }
+    if (want == VTD_WANT_LEGACY && c->smts && !c->slts && c->flts) {
+        /* A unit whose only table format is first stage cannot translate
+         * in legacy mode. */
+        ksnprintf(out->reason, sizeof(out->reason),
+                  "legacy mode requested but the unit has no second-level tables");
+        return -1;
+    }
+    out->mode = (want == VTD_WANT_LEGACY || !sm_ok) ? VTD_MODE_LEGACY : VTD_MODE_SCALABLE;
+    return 0;
+}
+
+int vtd_plan_unit(uint32_t ver, uint64_t cap, uint64_t ecap, enum vtd_mode_request want,
+                  struct vtd_unit_plan *out)
+{
+    (void)ver; /* every rule below reads CAP/ECAP; VER only names the unit */
+    memset(out, 0, sizeof(*out));
+    if (cap == ~0ULL || (!cap && !ecap)) {
+        ksnprintf(out->reason, sizeof(out->reason), "reads CAP=%#llx: no registers there",
+                  (unsigned long long)cap);
+        return -1;
+    }
+    struct vtd_caps c;
+    vtd_caps_decode(cap, ecap, &c);
+    if (plan_mode(&c, want, out))
+        return -1;
+
+    /* The IOVA range vtdsync needs: its IOVAs are the physical addresses of
+     * its buffers (identity), and it reaches memory only through 4-level
+     * identity CPU paging, i.e. below 2^47.  Requests above 2^MGAW are
+     * blocked whatever the tables say (spec 11.4.2 MGAW). */
+    unsigned need = min_u(VTD_IOVA_NEED_BITS, c.mgaw);
+    out->ss_levels = vtd_plan_ss_depth(c.sagaw, need);
+    if (out->mode == VTD_MODE_LEGACY && !out->ss_levels) {
+        ksnprintf(out->reason, sizeof(out->reason), "no supported AGAW (CAP.SAGAW=%#x)", c.sagaw);
+        return -1;
+    }
+    /* First stage (scalable mode, ECAP.FLTS): 4-level paging is always
+     * there and its canonical lower half (2^47) covers the need, so the
+     * optional 5-level paging (CAP.FS5LP) is never required. */
+    if (out->mode == VTD_MODE_SCALABLE && c.flts)
+        out->fs_levels = 4;
+    out->iova_bits = need;
+    if (out->ss_levels)
+        out->iova_bits = min_u(out->iova_bits, ss_width(out->ss_levels));
+    if (out->fs_levels)
+        out->iova_bits = min_u(out->iova_bits, out->fs_levels == 5 ? 56 : 47);
+    out->usable = true;
+    return 0;
+}
+
+bool vtd_plan_has_ss(const struct vtd_unit_plan *p, uint64_t ecap)
+{
+    if (!p->usable || !p->ss_levels)
+        return false;
+    /* Scalable mode walks second-stage tables only with ECAP.SLTS. */
+    return p->mode == VTD_MODE_LEGACY || (ecap & VTD_ECAP_SLTS);
+}
+
+uint8_t vtd_plan_aw(const struct vtd_unit_plan *p)
+{
+    /* The AW field of legacy context entries and of every PASID entry
+     * names the second-stage depth (spec 9.3, 9.6: a value SAGAW offers).
+     * A unit without one (first stage only) gets the width its
+     * first-stage paging translates. */
+    if (p->ss_levels)
+        return vtd_aw_for_levels(p->ss_levels);
+    return vtd_aw_for_levels(p->fs_levels ? p->fs_levels : 4);
 }
 
 uint16_t vtd_alloc_did(struct vtd_unit *u)
@@ -536,25 +656,6 @@ static void report_takeover(struct vtd_unit *u, uint32_t gsts)
     }
 }
 
-static int choose_mode(struct vtd_unit *u, enum vtd_mode_request want, char *why, size_t len)
-{
-    bool sm_ok = u->caps.smts && u->caps.qi && (u->caps.slts || u->caps.flts || u->caps.pt);
-    if (want == VTD_WANT_SCALABLE && !sm_ok) {
-        ksnprintf(why, len, "scalable mode requested but unit %d lacks it (ECAP.SMTS=%d QI=%d)",
-                  u->index, u->caps.smts, u->caps.qi);
-        return -1;
-    }
-    if (want == VTD_WANT_LEGACY && u->caps.smts && !u->caps.slts && u->caps.flts) {
-        /* Legacy mode walks second-level tables; a unit whose only table
-         * format is first stage cannot translate in legacy mode. */
-        ksnprintf(why, len, "legacy mode requested but unit %d has no second-level tables",
-                  u->index);
-        return -1;
-    }
-    u->mode = (want == VTD_WANT_LEGACY || !sm_ok) ? VTD_MODE_LEGACY : VTD_MODE_SCALABLE;
-    return 0;
-}
-
 int vtd_unit_init(struct vtd_unit *u, int index, uint64_t base, uint16_t segment,
                   const struct vtd_ops *ops, enum vtd_mode_request want, char *why, size_t whylen)
 {
@@ -577,12 +678,12 @@ int vtd_unit_init(struct vtd_unit *u, int index, uint64_t base, uint16_t segment
         return -1;
     }
     vtd_caps_decode(u->cap, u->ecap, &u->caps);
-    if (choose_mode(u, want, why, whylen))
-        return -1;
-    if (u->mode == VTD_MODE_LEGACY && !vtd_ss_levels(u)) {
-        ksnprintf(why, whylen, "unit %d: no supported AGAW (CAP.SAGAW=%#x)", index, u->caps.sagaw);
+    if (vtd_plan_unit(u->ver, u->cap, u->ecap, want, &u->plan)) {
+        ksnprintf(why, whylen, "unit %d at %#llx: %s", index, (unsigned long long)base,
+                  u->plan.reason);
         return -1;
     }
+    u->mode = u->plan.mode;
     report_takeover(u, vtd_read32(u, VTD_REG_GSTS));
     /* The old fault records are the firmware's: log them before ours. */
     vtd_fault_scan(u);

@@ -72,6 +72,34 @@ struct vtd_caps {
 enum vtd_mode { VTD_MODE_LEGACY, VTD_MODE_SCALABLE };
 enum vtd_mode_request { VTD_WANT_AUTO, VTD_WANT_LEGACY, VTD_WANT_SCALABLE };
 
+/* ---- unit planning (iommu/vtd.c) ---------------------------------------------
+ * One decision from VER/CAP/ECAP, used by vtd_unit_init and by the host tool
+ * tools/vtdsync-plan. */
+struct vtd_unit_plan {
+    bool usable;
+    enum vtd_mode mode; /* VTD_MODE_LEGACY or VTD_MODE_SCALABLE */
+    unsigned ss_levels; /* second-stage depth chosen from SAGAW, 0 = none */
+    unsigned fs_levels; /* first-stage depth (4, or 5 with FS5LP), 0 = no FLTS */
+    unsigned iova_bits; /* IOVAs vtdsync uses stay below 2^iova_bits (<= MGAW) */
+    char reason[160];   /* why not usable, or "" */
+};
+/* The IOVA range vtdsync needs: its IOVAs are identity addresses of memory
+ * its 4-level CPU paging reaches (the canonical lower half, 2^47). */
+#define VTD_IOVA_NEED_BITS 47
+/* Mode: scalable where SMTS, QI and a translation type are offered (unless
+ * legacy is requested), else legacy; depth: the smallest depth SAGAW offers
+ * that covers min(VTD_IOVA_NEED_BITS, MGAW) bits, else the largest offered;
+ * first-stage depth; and the IOVA bound below MGAW and every table's
+ * width.  0, or -1 with usable false and the reason set. */
+int vtd_plan_unit(uint32_t ver, uint64_t cap, uint64_t ecap, enum vtd_mode_request want,
+                  struct vtd_unit_plan *out);
+/* The depth rule alone: levels (3-5) offered by sagaw, 0 if none. */
+unsigned vtd_plan_ss_depth(uint8_t sagaw, unsigned need_bits);
+/* The plan can translate with second-stage tables (legacy, or SLTS). */
+bool vtd_plan_has_ss(const struct vtd_unit_plan *p, uint64_t ecap);
+/* AW encoding for the unit's legacy context and PASID entries. */
+uint8_t vtd_plan_aw(const struct vtd_unit_plan *p);
+
 /* Engine options (set from the run configuration). */
 struct vtd_options {
     bool trace;        /* entry_sync trace lines as KTAP diagnostics */
@@ -89,6 +117,7 @@ struct vtd_unit {
     uint64_t cap, ecap;
     struct vtd_caps caps;
     enum vtd_mode mode;
+    struct vtd_unit_plan plan; /* mode, depths, IOVA bound (vtd_plan_unit) */
     bool up;          /* vtd_unit_init succeeded */
     bool translating; /* we set GCMD.TE */
     /* Held across one entry update with its syncs (and across a domain's
@@ -178,10 +207,13 @@ static inline uint16_t vtd_sid(uint8_t bus, uint8_t dev, uint8_t fn)
 /* "bb:dd.f" into buf (at least 8 bytes). */
 const char *vtd_sid_str(uint16_t sid, char *buf);
 
-/* Second-stage levels the unit supports for our page tables: the widest
- * SAGAW width not above MGAW (4 for 48-bit, 3 for 39-bit), 0 if none. */
+/* Second-stage levels of our page tables: the plan's depth from SAGAW. */
 unsigned vtd_ss_levels(const struct vtd_unit *u);
 uint8_t vtd_aw_for_levels(unsigned levels); /* context/PASID AW encoding */
+/* The AW field every legacy context and PASID entry of the unit carries. */
+uint8_t vtd_unit_aw(const struct vtd_unit *u);
+/* IOVAs the unit's translations accept: [0, vtd_iova_limit). */
+uint64_t vtd_iova_limit(const struct vtd_unit *u);
 
 /* ---- legacy mode (spec 9.3) ----------------------------------------------- */
 /* The live legacy context entry for sid (alloc: create the context table). */

@@ -31,11 +31,11 @@ const void *platform_map_phys(uint64_t phys, uint64_t len, void *ctx)
     return (const void *)(uintptr_t)phys;
 }
 
-static void count_diag(void *ctx, const char *line)
+static void count_diag(void *ctx, enum acpi_severity sev, const char *line)
 {
     (void)ctx;
     platform.acpi_problems++;
-    kprintf("%s\n", line);
+    acpi_diag_print(sev, line);
 }
 
 /* DMAR device-scope paths walk through bridges: their bus numbers come
@@ -170,7 +170,7 @@ static void find_timers(void)
 
 static void parse_acpi(void)
 {
-    struct acpi_diag d = { count_diag, 0, 0 };
+    struct acpi_diag d = { count_diag, 0, 0, 0 };
     const void *p;
     size_t len;
 
@@ -197,9 +197,10 @@ static void parse_acpi(void)
     enumerate_pci();
     if (with_table_at("DMAR", choose_dmar(), &p, &len)) {
         struct dmar_pci_ops pci = { secondary_bus, subordinate_bus, 0 };
-        unsigned before = platform.acpi_problems;
+        unsigned lines = platform.acpi_problems, defects = d.defects;
         platform.dmar_present = dmar_parse(p, len, &pci, &platform.dmar, &d) == 0;
-        platform.dmar_problems = platform.acpi_problems - before;
+        platform.dmar_problems = d.defects - defects;
+        platform.dmar_notes = platform.acpi_problems - lines - platform.dmar_problems;
         reserve_rmrr_memory(boot);
     }
     find_timers();
@@ -242,7 +243,7 @@ static void choose_console(void)
 
 void platform_early_init(void)
 {
-    struct acpi_diag d = { count_diag, 0, 0 };
+    struct acpi_diag d = { count_diag, 0, 0, 0 };
     smbios_parse(boot->smbios3_phys, boot->smbios_phys, platform_map_phys, 0, &platform.smbios,
                  &d);
     parse_acpi();

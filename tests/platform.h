@@ -27,7 +27,8 @@ struct platform_info {
     struct hpet_info hpet;
     struct smbios_info smbios;
     unsigned acpi_problems; /* diagnostics printed while parsing */
-    unsigned dmar_problems; /* of which about the DMAR */
+    unsigned dmar_problems; /* of which defects of the DMAR */
+    unsigned dmar_notes;    /* and notes about it (printed, not failed) */
     /* Per RMRR: the firmware's memory map called all of it free memory, and
      * discovery took it out of the allocator (so a test may use it). */
     bool rmrr_was_free[DMAR_MAX_RMRRS];

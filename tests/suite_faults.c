@@ -90,7 +90,7 @@ static void detach(struct fx *f, uint16_t sid)
 static bool nvme_bring_up(struct fx *f)
 {
     struct dma_space space = {map_identity, f};
-    if (nvme_reset(&f->nvme, f->nvme_pci, &space, 0) ||
+    if (nvme_reset(&f->nvme, f->nvme_pci, &space, vtd_iova_limit(f->u)) ||
         nvme_create_io_queues(&f->nvme, STORM_DEPTH)) {
         ktap_diag("faults: NVMe bring-up failed: %s", f->nvme.error);
         return false;

@@ -326,9 +326,7 @@ static void run_scalable(struct iso *s)
     if (!have_pt) {
         skip_type("pt", "pass-through not supported (ECAP.PT=0)");
     } else {
-        struct pasid_entry_cfg c = {.did = vtd_alloc_did(u), .aw = vtd_aw_for_levels(4)};
-        if (u->caps.slts)
-            c.aw = vtd_aw_for_levels(vtd_ss_levels(u));
+        struct pasid_entry_cfg c = {.did = vtd_alloc_did(u), .aw = vtd_unit_aw(u)};
         pasid_entry_build_pt(&e, &c);
         x = identity("pt", s);
         if (install_pasid(s, &e, "PT"))

@@ -114,7 +114,7 @@ static void pt_target(struct stale *s, struct target *t)
 {
     t->name = "PT";
     t->page = PG_PT;
-    uint8_t aw = vtd_aw_for_levels(s->u->caps.slts || !s->scalable ? vtd_ss_levels(s->u) : 4);
+    uint8_t aw = vtd_unit_aw(s->u);
     if (s->scalable) {
         struct pasid_entry_cfg c = {.did = vtd_alloc_did(s->u), .aw = aw};
         pasid_entry_build_pt(&t->pe, &c);

@@ -78,8 +78,7 @@ static bool make_domain(struct tr *s, int i, enum pgtable_format f)
 static void build_scalable(struct tr *s)
 {
     const struct vtd_caps *c = &s->u->caps;
-    struct pasid_entry_cfg pc = {.did = vtd_alloc_did(s->u),
-                                 .aw = vtd_aw_for_levels(vtd_ss_levels(s->u))};
+    struct pasid_entry_cfg pc = {.did = vtd_alloc_did(s->u), .aw = vtd_unit_aw(s->u)};
     if (c->pt)
         pasid_entry_build_pt(&s->pe[XL_PT], &pc);
     else
@@ -100,7 +99,7 @@ static void build_scalable(struct tr *s)
 
 static void build_legacy(struct tr *s)
 {
-    struct legacy_context_cfg lc = {.aw = vtd_aw_for_levels(vtd_ss_levels(s->u))};
+    struct legacy_context_cfg lc = {.aw = vtd_unit_aw(s->u)};
     if (s->u->caps.pt) {
         lc.did = vtd_alloc_did(s->u);
         lc.tt = LEGACY_TT_PASS_THROUGH;
@@ -179,7 +178,8 @@ static bool nvme_bringup(struct tr *s, uint32_t depth)
      * make stale pointers look valid in the new one, so forget them. */
     s->traffic.data = NULL;
     struct dma_space space = {map_identity, s};
-    if (nvme_reset(&s->nvme, s->pci, &space, 0) || nvme_create_io_queues(&s->nvme, depth + 1))
+    if (nvme_reset(&s->nvme, s->pci, &space, vtd_iova_limit(s->u)) ||
+        nvme_create_io_queues(&s->nvme, depth + 1))
         return false;
     nvme_write_policy(&s->nvme, cfg.nvme_write);
     s->io_queue_depth = depth;

@@ -79,7 +79,7 @@ static void unsupported(struct tx *t, int s, const char *why)
 static void build_scalable_states(struct tx *t)
 {
     const struct vtd_caps *c = &t->u->caps;
-    struct pasid_entry_cfg pc = { .did = t->pt_did, .aw = vtd_aw_for_levels(vtd_ss_levels(t->u)) };
+    struct pasid_entry_cfg pc = {.did = t->pt_did, .aw = vtd_unit_aw(t->u)};
 
     pasid_entry_build_blocked(&t->entry[TX_BLOCKED]);
     t->supported[TX_BLOCKED] = true;
@@ -115,7 +115,7 @@ static void build_scalable_states(struct tx *t)
 static void build_legacy_states(struct tx *t)
 {
     const struct vtd_caps *c = &t->u->caps;
-    struct legacy_context_cfg lc = { .aw = vtd_aw_for_levels(vtd_ss_levels(t->u)) };
+    struct legacy_context_cfg lc = {.aw = vtd_unit_aw(t->u)};
 
     legacy_context_build_blocked(&t->ctx_entry[TX_BLOCKED]);
     t->supported[TX_BLOCKED] = true;
@@ -181,7 +181,7 @@ static bool traffic_resume(struct tx *t)
          * status (a queue fetch faulted): reset and rebuild it. */
         struct dma_space space = { map_everywhere, t };
         t->traffic.data = NULL; /* its buffers are retired with the old queues */
-        if (nvme_reset(&t->nvme, t->nvme_pci, &space, 0) ||
+        if (nvme_reset(&t->nvme, t->nvme_pci, &space, vtd_iova_limit(t->u)) ||
             nvme_create_io_queues(&t->nvme, cfg.queue_depth + 1)) {
             ktap_diag("transitions: NVMe reset failed: %s", t->nvme.error);
             return false;
@@ -452,8 +452,9 @@ static void case_pt_exit(struct tx *t)
         return;
     }
     traffic_pause(t);
-    /* Unmapped in every domain, inside every address width we use. */
-    uint64_t iova = 1ull << 38;
+    /* Unmapped in every domain (no buffer lives that high), inside every
+     * address width the unit's plan uses. */
+    uint64_t iova = 1ull << (t->u->plan.iova_bits - 1);
     struct nvme_prp prp = { iova, 0 };
     uint32_t mark = vtd_fault_seq();
     int status = nvme_rw_sync(&t->nvme, false, 0, 4096 / t->nvme.lba_size, &prp);

@@ -103,8 +103,7 @@ static bool install_foreign(struct vtd_unit *u, unsigned idx, uint16_t sid, bool
         if (identity) {
             vtd_domain_pasid_entry(&rmrr_domain[idx], &e);
         } else {
-            struct pasid_entry_cfg c = {.did = foreign_did[idx],
-                                        .aw = vtd_aw_for_levels(vtd_ss_levels(u))};
+            struct pasid_entry_cfg c = {.did = foreign_did[idx], .aw = vtd_unit_aw(u)};
             pasid_entry_build_pt(&e, &c);
         }
         if (vtd_attach_scalable(u, sid, 0))
@@ -112,7 +111,7 @@ static bool install_foreign(struct vtd_unit *u, unsigned idx, uint16_t sid, bool
         r = vtd_pasid_write(u, sid, vtd_rid_pasid(u, sid), &e, ENTRY_SYNC_STRATEGY_HITLESS);
     } else {
         struct legacy_context_entry ce;
-        struct legacy_context_cfg c = {.aw = vtd_aw_for_levels(vtd_ss_levels(u))};
+        struct legacy_context_cfg c = {.aw = vtd_unit_aw(u)};
         if (identity) {
             c.did = rmrr_domain[idx].did;
             c.slptptr = pgtable_root(&rmrr_domain[idx].pt);

@@ -38,7 +38,7 @@ static struct dmar_info info;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct acpi_diag d = {diag_check_sink, NULL, 0};
+    struct acpi_diag d = {diag_check_sink, NULL, 0, 0};
     struct dmar_pci_ops ops = {secondary, subordinate, NULL};
 
     in = data;
@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     for (unsigned i = 0; i < info.nunits; i++) {
         struct dmar_scope_list l = info.units[i].scopes;
-        if (l.count > DMAR_MAX_UNIT_SCOPES || l.first + l.count > info.nscopes)
+        if (l.count > DMAR_MAX_SCOPES || l.first + l.count > info.nscopes)
             __builtin_trap();
     }
     for (unsigned i = 0; i < info.nandds; i++) {

@@ -10,7 +10,7 @@ static struct mcfg_info info;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct acpi_diag d = {diag_check_sink, NULL, 0};
+    struct acpi_diag d = {diag_check_sink, NULL, 0, 0};
 
     mcfg_parse(data, size, &info, &d);
     if (info.count > MCFG_MAX_WINDOWS)

@@ -11,9 +11,13 @@
 struct image image_load(const char *name)
 {
     char path[512];
-    struct image im = {0};
-
     snprintf(path, sizeof(path), "%s/%s", ACPI_DATA_DIR, name);
+    return image_load_path(path);
+}
+
+struct image image_load_path(const char *path)
+{
+    struct image im = {0};
     FILE *f = fopen(path, "rb");
     if (!f) {
         printf("# cannot open %s (run from the repository root)\n", path);
@@ -149,13 +153,17 @@ void tb_seal(struct tbuf *tb)
     table_seal(tb->b, tb->len);
 }
 
-static void diag_capture(void *ctx, const char *line)
+static void diag_capture(void *ctx, enum acpi_severity sev, const char *line)
 {
     struct diag_log *l = ctx;
     if (getenv("ACPI_TEST_VERBOSE"))
-        printf("    %s\n", line);
-    if (l->n < sizeof(l->lines) / sizeof(l->lines[0]))
+        printf("    %s%s\n", line, sev == ACPI_DEFECT ? " [defect]" : " [note]");
+    if (sev == ACPI_DEFECT)
+        l->defects++;
+    if (l->n < sizeof(l->lines) / sizeof(l->lines[0])) {
+        l->sev[l->n] = sev;
         snprintf(l->lines[l->n++], sizeof(l->lines[0]), "%s", line);
+    }
 }
 
 void diag_init(struct diag_log *l)
@@ -174,10 +182,19 @@ bool diag_has(const struct diag_log *l, const char *substr)
     return false;
 }
 
+bool diag_has_sev(const struct diag_log *l, const char *substr, enum acpi_severity sev)
+{
+    for (unsigned i = 0; i < l->n; i++) {
+        if (strstr(l->lines[i], substr))
+            return l->sev[i] == sev;
+    }
+    return false;
+}
+
 void diag_dump(const struct diag_log *l)
 {
     for (unsigned i = 0; i < l->n; i++)
-        printf("    %s\n", l->lines[i]);
+        printf("    %s%s\n", l->lines[i], l->sev[i] == ACPI_DEFECT ? " [defect]" : " [note]");
 }
 
 void fake_add(struct fake_mem *m, uint64_t phys, const void *p, size_t len)

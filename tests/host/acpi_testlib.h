@@ -18,6 +18,7 @@ struct image {
     size_t len;
 };
 struct image image_load(const char *name);
+struct image image_load_path(const char *path); /* relative to the repository root */
 void image_free(struct image *im);
 
 /* Sets the header length to len and fixes the checksum. */
@@ -26,7 +27,7 @@ void table_seal(uint8_t *t, size_t len);
 /* Builds a table in a fixed buffer.  Offsets are returned so that tests
  * can patch fields afterwards; tb_end_*() fill in the length fields. */
 struct tbuf {
-    uint8_t b[16384];
+    uint8_t b[65536];
     size_t len;
 };
 void tb_header(struct tbuf *tb, const char *sig, uint8_t revision);
@@ -49,10 +50,14 @@ size_t tb_drhd(struct tbuf *tb, uint8_t flags, uint16_t seg, uint64_t base);
 struct diag_log {
     struct acpi_diag diag;
     unsigned n;
+    unsigned defects; /* of the captured lines */
     char lines[128][240];
+    enum acpi_severity sev[128];
 };
 void diag_init(struct diag_log *l);
 bool diag_has(const struct diag_log *l, const char *substr);
+/* The line containing substr has severity sev (false when none does). */
+bool diag_has_sev(const struct diag_log *l, const char *substr, enum acpi_severity sev);
 void diag_dump(const struct diag_log *l); /* as "    # ..." lines */
 
 /* For tests that include check.h and keep their log in `log_`. */
@@ -63,6 +68,17 @@ void diag_dump(const struct diag_log *l); /* as "    # ..." lines */
             diag_dump(&log_);                                                                      \
     } while (0)
 
+/* The diagnostic containing s exists and has severity sev. */
+#define EXPECT_SEV(s, sev)                                                                         \
+    do {                                                                                           \
+        CHECK(diag_has_sev(&log_, s, sev), "no %s containing \"%s\"",                              \
+              (sev) == ACPI_DEFECT ? "defect" : "note", s);                                        \
+        if (!diag_has_sev(&log_, s, sev))                                                          \
+            diag_dump(&log_);                                                                      \
+    } while (0)
+#define EXPECT_DEFECT(s) EXPECT_SEV(s, ACPI_DEFECT)
+#define EXPECT_NOTE(s) EXPECT_SEV(s, ACPI_NOTE)
+
 #define EXPECT_NO_DIAG()                                                                           \
     do {                                                                                           \
         CHECK(log_.n == 0, "%u unexpected diagnostic(s)", log_.n);                                 \
@@ -70,10 +86,10 @@ void diag_dump(const struct diag_log *l); /* as "    # ..." lines */
     } while (0)
 
 /* Diagnostic sink for the fuzzers: every line must be a KTAP diagnostic. */
-static inline void diag_check_sink(void *ctx, const char *line)
+static inline void diag_check_sink(void *ctx, enum acpi_severity sev, const char *line)
 {
     (void)ctx;
-    if (line[0] != '#' || line[1] != ' ')
+    if ((sev != ACPI_NOTE && sev != ACPI_DEFECT) || line[0] != '#' || line[1] != ' ')
         __builtin_trap();
 }
 

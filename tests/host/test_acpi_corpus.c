@@ -1,7 +1,8 @@
 // HOST-DEPS: lib/printf.c acpi/diag.c acpi/table.c acpi/dmar.c acpi/dmar_scope.c acpi/madt.c acpi/mcfg.c acpi/spcr.c acpi/fadt.c acpi/hpet.c tests/host/acpi_testlib.c
 /* Every table image in tests/data/acpi (our iasl-built ones and any real
  * dumps dropped in later, e.g. the firmware's serial dump of QEMU's
- * tables) is parsed by the parser its signature selects.  Each must parse
+ * tables) and every real DMAR in tests/data/hw/dmar is parsed by the
+ * parser its signature selects.  Each must parse
  * without a crash, give the same result twice, keep the parser's
  * invariants, and survive being cut short at every length. */
 #include "acpi/dmar.h"
@@ -79,11 +80,12 @@ static bool is_image(const char *name)
     return dot && (!strcmp(dot, ".dat") || !strcmp(dot, ".aml") || !strcmp(dot, ".bin"));
 }
 
-static void check_image(const char *name)
+static void check_image(const char *dir, const char *name)
 {
     static struct diag_log a, b;
-    char sa[160], sb[160];
-    struct image im = image_load(name);
+    char sa[160], sb[160], path[600];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    struct image im = image_load_path(path);
 
     parse_any(im.data, im.len, &a, sa, sizeof(sa));
     parse_any(im.data, im.len, &b, sb, sizeof(sb));
@@ -106,28 +108,39 @@ static void check_image(const char *name)
     image_free(&im);
 }
 
-TEST(every_image_in_data_dir)
+static void every_image_in(const char *dir, unsigned at_least)
 {
-    DIR *d = opendir(ACPI_DATA_DIR);
-    CHECK(d != NULL, "cannot open %s", ACPI_DATA_DIR);
+    DIR *d = opendir(dir);
+    CHECK(d != NULL, "cannot open %s", dir);
     if (!d)
         return;
-    char names[256][256];
+    static char names[1024][256];
     unsigned n = 0;
     struct dirent *e;
-    while ((e = readdir(d)) && n < 256) {
+    while ((e = readdir(d)) && n < 1024) {
         if (is_image(e->d_name))
             snprintf(names[n++], sizeof(names[0]), "%s", e->d_name);
     }
     closedir(d);
     qsort(names, n, sizeof(names[0]), (int (*)(const void *, const void *))strcmp);
-    CHECK(n >= 11, "only %u images", n);
+    CHECK(n >= at_least, "only %u images in %s", n, dir);
     for (unsigned i = 0; i < n; i++)
-        check_image(names[i]);
+        check_image(dir, names[i]);
+}
+
+TEST(every_image_in_data_dir)
+{
+    every_image_in(ACPI_DATA_DIR, 11);
+}
+
+TEST(every_real_dmar)
+{
+    every_image_in("tests/data/hw/dmar", 22);
 }
 
 int main(void)
 {
     RUN(every_image_in_data_dir);
+    RUN(every_real_dmar);
     return check_finish();
 }

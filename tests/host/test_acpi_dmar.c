@@ -83,7 +83,7 @@ TEST(q35_image)
 TEST(q35_without_pci_access)
 {
     CHECK(parse_image("dmar-q35.dat", NULL) == 0, "parse failed");
-    EXPECT_DIAG("device scope at offset 0x60: path of 2 elements needs PCI config access");
+    EXPECT_NOTE("device scope at offset 0x60: path of 2 elements needs PCI config access");
     CHECK(info.units[0].usable, "an unresolvable path does not make the unit unusable");
     CHECK_EQ_U64(dmar_unit_for_device(&info, 0, 0, 0x1f, 3), 0);
     /* The bridge itself still matches; its buses are unknown. */
@@ -185,17 +185,17 @@ TEST(truncated_table)
     struct image im = mutable_image("dmar-server.dat");
     /* The header still claims the full length; only 0x60 bytes exist. */
     parse(im.data, 0x60, &server_pci);
-    EXPECT_DIAG("DMAR: header length 0x163 at offset 0x4 > 0x60 bytes available: truncated");
-    EXPECT_DIAG("DMAR: structure type 0 (DRHD) at offset 0x50: length 0x28 at offset 0x52 "
+    EXPECT_DEFECT("DMAR: header length 0x163 at offset 0x4 > 0x60 bytes available: truncated");
+    EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x50: length 0x28 at offset 0x52 "
                 "overruns the table (0x10 bytes left): walk stopped");
     CHECK_EQ_U64(info.nunits, 1);
     CHECK(info.units[0].usable, "the complete first unit stays usable");
     /* Too short for the DMAR header at all. */
     parse(im.data, 40, &server_pci);
     CHECK(!info.valid, "valid with 40 bytes");
-    EXPECT_DIAG("DMAR: header length 0x163 at offset 0x4 > 0x28 bytes available");
+    EXPECT_DEFECT("DMAR: header length 0x163 at offset 0x4 > 0x28 bytes available");
     parse(im.data, 20, &server_pci);
-    EXPECT_DIAG("DMAR: table truncated: 20 bytes < header length 36");
+    EXPECT_DEFECT("DMAR: table truncated: 20 bytes < header length 36");
     image_free(&im);
 }
 
@@ -206,7 +206,7 @@ TEST(structure_length_overrun)
     im.data[0x4b] = 0x10;
     table_seal(im.data, im.len);
     parse(im.data, im.len, NULL);
-    EXPECT_DIAG("DMAR: structure type 0 (DRHD) at offset 0x48: length 0x1000 at offset 0x4a "
+    EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x48: length 0x1000 at offset 0x4a "
                 "overruns the table (0x60 bytes left): walk stopped");
     CHECK(info.nunits == 1 && info.units[0].usable, "first unit kept");
     image_free(&im);
@@ -218,7 +218,7 @@ TEST(zero_length_structure)
     im.data[0x4a] = 0;
     table_seal(im.data, im.len);
     parse(im.data, im.len, NULL);
-    EXPECT_DIAG("DMAR: structure type 0 (DRHD) at offset 0x48: length 0 at offset 0x4a: walk "
+    EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x48: length 0 at offset 0x4a: walk "
                 "stopped");
     CHECK_EQ_U64(info.nunits, 1);
     image_free(&im);
@@ -234,7 +234,7 @@ TEST(structure_shorter_than_its_type)
     tb_end16(&tb, s);
     tb_seal(&tb);
     parse(tb.b, tb.len, NULL);
-    EXPECT_DIAG("DMAR: structure type 0 (DRHD) at offset 0x30: length 0x4 at offset 0x32 < 16, "
+    EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x30: length 0x4 at offset 0x32 < 16, "
                 "skipped");
     CHECK(info.nunits == 1 && info.units[0].include_pci_all && info.units[0].usable,
           "the next unit is parsed");
@@ -245,7 +245,7 @@ TEST(bad_checksum)
     struct image im = mutable_image("dmar-q35.dat");
     im.data[9] ^= 0x55;
     parse(im.data, im.len, &q35_pci);
-    EXPECT_DIAG("DMAR: checksum");
+    EXPECT_DEFECT("DMAR: checksum");
     CHECK(info.valid && !info.checksum_ok && info.nunits == 1 && info.units[0].usable,
           "still parsed, checksum_ok false");
     image_free(&im);
@@ -257,7 +257,7 @@ TEST(scope_zero_length_marks_only_its_unit)
     im.data[0x41] = 0; /* the iGPU unit's only scope */
     table_seal(im.data, im.len);
     parse(im.data, im.len, NULL);
-    EXPECT_DIAG("DMAR: structure type 0 (DRHD) at offset 0x30: device scope at offset 0x40: "
+    EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x30: device scope at offset 0x40: "
                 "length 0x0 at offset 0x41 < 6");
     CHECK(!info.units[0].usable, "corrupt unit unusable");
     CHECK(info.units[1].usable, "other unit usable");
@@ -271,7 +271,7 @@ TEST(scope_overruns_structure)
     im.data[0x61] = 0x10; /* HPET scope of the second unit: 16 > 8 left */
     table_seal(im.data, im.len);
     parse(im.data, im.len, NULL);
-    EXPECT_DIAG("DMAR: structure type 0 (DRHD) at offset 0x48: device scope at offset 0x60: "
+    EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x48: device scope at offset 0x60: "
                 "length 0x10 at offset 0x61 overruns the structure (0x8 bytes left)");
     CHECK(info.units[0].usable && !info.units[1].usable, "only unit 1 unusable");
     image_free(&im);
@@ -295,12 +295,12 @@ TEST(scope_odd_length_and_unknown_type)
     tb_end16(&tb, s);
     tb_seal(&tb);
     parse(tb.b, tb.len, NULL);
-    EXPECT_DIAG("device scope at offset 0x40: unknown type 9, skipped");
-    EXPECT_DIAG("DMAR: structure type 0 (DRHD) at offset 0x50: device scope at offset 0x60: "
+    EXPECT_NOTE("device scope at offset 0x40: unknown type 9, skipped");
+    EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x50: device scope at offset 0x60: "
                 "length 0x7 at offset 0x61 leaves half a path element");
     /* The odd scope leaves 2 bytes that read as a zero-length scope. */
-    EXPECT_DIAG("device scope at offset 0x67: length 0x0 at offset 0x68 < 6");
-    EXPECT_DIAG("DMAR: structure type 16962 (unknown) at offset 0x69: unknown type, skipped by "
+    EXPECT_DEFECT("device scope at offset 0x67: length 0x0 at offset 0x68 < 6");
+    EXPECT_NOTE("DMAR: structure type 16962 (unknown) at offset 0x69: unknown type, skipped by "
                 "its length 0x8");
     CHECK(info.units[0].usable && info.units[0].scopes.count == 1, "unit 0 keeps its endpoint");
     CHECK(!info.units[1].usable, "unit 1 unusable");
@@ -311,9 +311,9 @@ TEST(path_points_nowhere)
 {
     static struct fake_pci none = {0};
     parse_image("dmar-q35.dat", &none);
-    EXPECT_DIAG("DMAR: structure type 0 (DRHD) at offset 0x30: device scope at offset 0x60: "
+    EXPECT_NOTE("DMAR: structure type 0 (DRHD) at offset 0x30: device scope at offset 0x60: "
                 "path points nowhere: no bridge at 0000:00:02.0 (element 0)");
-    EXPECT_DIAG("device scope at offset 0x58: sub-hierarchy scope points at 0000:00:02.0, which "
+    EXPECT_NOTE("device scope at offset 0x58: sub-hierarchy scope points at 0000:00:02.0, which "
                 "is not a bridge");
     CHECK(info.units[0].usable, "unit stays usable");
     CHECK(!info.scopes[info.units[0].scopes.first + 4].resolved, "scope unresolved");
@@ -331,15 +331,15 @@ TEST(path_loops)
     tb_end16(&tb, s);
     tb_seal(&tb);
     parse(tb.b, tb.len, &loop);
-    EXPECT_DIAG("device scope at offset 0x40: path loops: bridge at 0000:01:00.0 (element 1) "
+    EXPECT_NOTE("device scope at offset 0x40: path loops: bridge at 0000:01:00.0 (element 1) "
                 "has secondary bus 0x1 <= its own bus");
-    EXPECT_DIAG("device scope at offset 0x4c: path element 0 (20.0) at offset 0x52 is not a "
+    EXPECT_DEFECT("device scope at offset 0x4c: path element 0 (20.0) at offset 0x52 is not a "
                 "device.function");
     CHECK(!info.scopes[0].resolved && !info.scopes[1].resolved, "both unresolved");
     /* Secondary bus 0 behind bus 0: an unconfigured bridge. */
     static struct fake_pci zero = {1, {{0, 0, 2, 0, 0, 0}}};
     parse(tb.b, tb.len, &zero);
-    EXPECT_DIAG("path loops: bridge at 0000:00:02.0 (element 0) has secondary bus 0x0");
+    EXPECT_NOTE("path loops: bridge at 0000:00:02.0 (element 0) has secondary bus 0x0");
 }
 
 TEST(two_include_pci_all_units)
@@ -348,7 +348,7 @@ TEST(two_include_pci_all_units)
     im.data[0x34] = 1; /* the iGPU unit claims INCLUDE_PCI_ALL too */
     table_seal(im.data, im.len);
     parse(im.data, im.len, NULL);
-    EXPECT_DIAG("DMAR: structure type 0 (DRHD) at offset 0x48: second INCLUDE_PCI_ALL unit on "
+    EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x48: second INCLUDE_PCI_ALL unit on "
                 "segment 0 (first at offset 0x30): flags 0x1 at offset 0x4c, unit unusable");
     CHECK(info.units[0].usable && !info.units[1].usable, "second unit unusable");
     CHECK_EQ_U64(dmar_unit_for_device(&info, 0, 0, 0x14, 0), 0);
@@ -366,7 +366,7 @@ TEST(structures_out_of_order)
     tb_bytes(&tb, im.data + 0x30, 0x38);
     tb_seal(&tb);
     parse(tb.b, tb.len, NULL);
-    EXPECT_DIAG("DMAR: structure type 0 (DRHD) at offset 0x70: follows a structure of type 1: "
+    EXPECT_NOTE("DMAR: structure type 0 (DRHD) at offset 0x70: follows a structure of type 1: "
                 "not in type order");
     CHECK(!info.ordered && info.nunits == 2 && info.nrmrrs == 2, "parsed anyway");
     image_free(&im);
@@ -382,7 +382,7 @@ TEST(unit_after_include_pci_all)
     tb_bytes(&tb, im.data + 0x30, 0x18);
     tb_seal(&tb);
     parse(tb.b, tb.len, NULL);
-    EXPECT_DIAG("DMAR: structure type 0 (DRHD) at offset 0x50: unit on segment 0 follows that "
+    EXPECT_NOTE("DMAR: structure type 0 (DRHD) at offset 0x50: unit on segment 0 follows that "
                 "segment's INCLUDE_PCI_ALL unit at offset 0x30");
     CHECK(!info.ordered, "not ordered");
     /* The lookup does not depend on the order. */
@@ -390,16 +390,52 @@ TEST(unit_after_include_pci_all)
     image_free(&im);
 }
 
-TEST(rmrr_bad_range)
+TEST(rmrr_not_whole_pages)
 {
     struct image im = mutable_image("dmar-client.dat");
     im.data[0x70] = 0x01; /* RMRR 0 base 0x7a5d1001 */
     table_seal(im.data, im.len);
     parse(im.data, im.len, NULL);
-    EXPECT_DIAG("DMAR: structure type 1 (RMRR) at offset 0x68: range 0x7a5d1001..0x7a5f0fff "
-                "(offsets 0x70, 0x78) not whole 4 KiB pages in order");
+    EXPECT_NOTE("DMAR: structure type 1 (RMRR) at offset 0x68: range 0x7a5d1001..0x7a5f0fff "
+                "(offsets 0x70, 0x78) not whole 4 KiB pages: using 0x7a5d1000..0x7a5f0fff");
+    CHECK_EQ_U64(log_.defects, 0);
+    CHECK(info.rmrrs[0].usable && info.rmrrs[1].usable, "both RMRRs usable");
+    CHECK(info.rmrrs[0].base == 0x7a5d1000 && info.rmrrs[0].limit == 0x7a5f0fff,
+          "widened to whole pages: %#llx..%#llx", (unsigned long long)info.rmrrs[0].base,
+          (unsigned long long)info.rmrrs[0].limit);
+    image_free(&im);
+}
+
+TEST(rmrr_limit_below_base)
+{
+    struct image im = mutable_image("dmar-client.dat");
+    im.data[0x7b] = 0x70; /* RMRR 0 limit 0x705f0fff < base 0x7a5d1000 */
+    table_seal(im.data, im.len);
+    parse(im.data, im.len, NULL);
+    EXPECT_DEFECT("DMAR: structure type 1 (RMRR) at offset 0x68: range 0x7a5d1000..0x705f0fff "
+                  "(offsets 0x70, 0x78): limit below base, RMRR unusable");
     CHECK(!info.rmrrs[0].usable && info.rmrrs[1].usable, "only RMRR 0 unusable");
     image_free(&im);
+}
+
+TEST(rmrr_below_1mib)
+{
+    struct tbuf tb;
+    tb_dmar_header(&tb, 39);
+    size_t s = tb_drhd(&tb, 1, 0, 0xfed90000);
+    tb_end16(&tb, s);
+    s = tb_begin16(&tb, DMAR_TYPE_RMRR);
+    tb_u16(&tb, 0);
+    tb_u16(&tb, 0);
+    tb_u64(&tb, 0); /* page zero, as the EliteBook 8440p lists for its EHCIs */
+    tb_u64(&tb, 0xfff);
+    tb_scope(&tb, DMAR_SCOPE_ENDPOINT, 0, 0, 1, 0x1d, 0);
+    tb_end16(&tb, s);
+    tb_seal(&tb);
+    parse(tb.b, tb.len, NULL);
+    EXPECT_NOTE("DMAR: structure type 1 (RMRR) at offset 0x40: range 0x0..0xfff lies below 1 MiB");
+    CHECK(log_.n == 1 && log_.defects == 0, "one note, no defect");
+    CHECK(info.nrmrrs == 1 && info.rmrrs[0].usable, "RMRR usable");
 }
 
 TEST(bad_register_base)
@@ -408,10 +444,75 @@ TEST(bad_register_base)
     im.data[0x38] = 0x10; /* 0xfed90010 */
     table_seal(im.data, im.len);
     parse(im.data, im.len, NULL);
-    EXPECT_DIAG("DMAR: structure type 0 (DRHD) at offset 0x30: register base 0xfed90010 at "
+    EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x30: register base 0xfed90010 at "
                 "offset 0x38 not a 4 KiB page");
     CHECK(!info.units[0].usable && info.units[1].usable, "only unit 0 unusable");
+    memset(im.data + 0x38, 0, 8); /* base 0, as a shipping Tiger Lake laptop has it */
+    table_seal(im.data, im.len);
+    parse(im.data, im.len, NULL);
+    EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x30: register base 0x0 at offset "
+                  "0x38 not a 4 KiB page");
+    CHECK(log_.defects == 1 && !info.units[0].usable && info.units[1].usable,
+          "only unit 0 unusable");
     image_free(&im);
+}
+
+TEST(overlapping_units)
+{
+    struct image im = mutable_image("dmar-client.dat");
+    im.data[0x51] = 0x00; /* unit 1 at 0xfed90000, unit 0's page */
+    table_seal(im.data, im.len);
+    parse(im.data, im.len, NULL);
+    EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x48: registers 0xfed90000..0xfed90fff "
+                  "overlap those of the unit at offset 0x30 (0xfed90000..0xfed90fff): unit "
+                  "unusable");
+    CHECK(info.units[0].usable && !info.units[1].usable, "the second unit unusable");
+    image_free(&im);
+}
+
+/* VT-d 4.x gives a DRHD's register-set size in byte 5 (2^N pages); Lunar
+ * Lake tables set it to 4 for units 64 KiB apart.  That is no finding, and
+ * the size counts when checking overlap. */
+TEST(register_set_size)
+{
+    struct tbuf tb;
+    tb_dmar_header(&tb, 42);
+    size_t s = tb_drhd(&tb, 0, 0, 0xfc800000);
+    tb.b[s + 5] = 4;
+    tb_scope(&tb, DMAR_SCOPE_ENDPOINT, 0, 0, 1, 2, 0);
+    tb_end16(&tb, s);
+    s = tb_drhd(&tb, 1, 0, 0xfc810000);
+    tb.b[s + 5] = 4;
+    tb_end16(&tb, s);
+    tb_seal(&tb);
+    parse(tb.b, tb.len, NULL);
+    EXPECT_NO_DIAG();
+    CHECK(info.units[0].reg_size == 0x10000 && info.units[0].usable && info.units[1].usable,
+          "64 KiB units");
+    tb.b[0x30 + 5] = 5; /* unit 0 now claims 128 KiB: over unit 1 */
+    tb_seal(&tb);
+    parse(tb.b, tb.len, NULL);
+    EXPECT_DEFECT("registers 0xfc810000..0xfc81ffff overlap those of the unit at offset 0x30 "
+                  "(0xfc800000..0xfc81ffff)");
+}
+
+/* An ATSR for a segment no DRHD describes names nothing vtdsync uses. */
+TEST(atsr_for_undescribed_segment)
+{
+    struct tbuf tb;
+    tb_dmar_header(&tb, 46);
+    size_t s = tb_drhd(&tb, 1, 0, 0xfed90000);
+    tb_end16(&tb, s);
+    s = tb_begin16(&tb, DMAR_TYPE_ATSR);
+    tb_u8(&tb, 0);
+    tb_u8(&tb, 0);
+    tb_u16(&tb, 1); /* segment 1 */
+    tb_scope(&tb, DMAR_SCOPE_BRIDGE, 0, 0, 1, 1, 0);
+    tb_end16(&tb, s);
+    tb_seal(&tb);
+    parse(tb.b, tb.len, NULL);
+    EXPECT_NOTE("DMAR: structure type 2 (ATSR) at offset 0x40: segment 1 has no DRHD");
+    CHECK_EQ_U64(log_.defects, 0);
 }
 
 TEST(namespace_scope_without_andd_and_stray_rhsa)
@@ -421,9 +522,9 @@ TEST(namespace_scope_without_andd_and_stray_rhsa)
     im.data[0x121] = 0xd0; /* last RHSA base no longer matches unit C */
     table_seal(im.data, im.len);
     parse(im.data, im.len, &server_pci);
-    EXPECT_DIAG("DMAR: device scope at offset 0x70: ACPI device number 1 (offset 0x74) has no "
+    EXPECT_NOTE("DMAR: device scope at offset 0x70: ACPI device number 1 (offset 0x74) has no "
                 "ANDD");
-    EXPECT_DIAG("DMAR: structure type 3 (RHSA) at offset 0x118: register base 0x200ffffd000 at "
+    EXPECT_NOTE("DMAR: structure type 3 (RHSA) at offset 0x118: register base 0x200ffffd000 at "
                 "offset 0x120 matches no DRHD");
     CHECK_EQ_U64(info.units[2].proximity_domain, -1);
     image_free(&im);
@@ -442,27 +543,40 @@ static void build_many(struct tbuf *tb, unsigned n, unsigned scopes)
     tb_seal(tb);
 }
 
+/* Beyond a limit the note gives the table's real count, and what was not
+ * kept is not used.  A big structure within the pool is fine. */
 TEST(limits)
 {
     static struct tbuf tb;
     build_many(&tb, DMAR_MAX_UNITS + 2, 1);
     parse(tb.b, tb.len, NULL);
-    EXPECT_DIAG("more than 32 units, ignored");
+    EXPECT_NOTE("DMAR: 128 of 130 DRHD structures kept (vtdsync's limit); the others are not used");
+    CHECK_EQ_U64(log_.n, 1);
     CHECK_EQ_U64(info.nunits, DMAR_MAX_UNITS);
 
-    build_many(&tb, 1, DMAR_MAX_UNIT_SCOPES + 1);
+    build_many(&tb, 1, 300); /* one unit with 300 scopes: an ATSR of a big server */
     parse(tb.b, tb.len, NULL);
-    EXPECT_DIAG("device scope at offset 0x240: more than 64 scopes in this structure or 512 in "
-                "total, ignored");
-    CHECK(!info.units[0].usable, "incomplete device set: unusable");
-    CHECK_EQ_U64(info.units[0].scopes.count, DMAR_MAX_UNIT_SCOPES);
+    EXPECT_NO_DIAG();
+    CHECK(info.units[0].usable && info.units[0].scopes.count == 300, "all 300 scopes kept");
 
-    build_many(&tb, 10, 60); /* 600 scopes in all */
+    build_many(&tb, 9, 230); /* 2070 scopes in all */
     parse(tb.b, tb.len, NULL);
-    EXPECT_DIAG("more than 64 scopes in this structure or 512 in total");
+    EXPECT_NOTE("DMAR: 2048 of 2070 device scopes kept (vtdsync's limit); structures with scopes "
+                "not kept are not used");
+    CHECK_EQ_U64(log_.defects, 0);
     CHECK_EQ_U64(info.nscopes, DMAR_MAX_SCOPES);
-    CHECK(info.units[7].usable && !info.units[8].usable && !info.units[9].usable,
-          "units past the pool limit unusable");
+    CHECK(info.units[7].usable && !info.units[8].usable, "the unit past the pool limit unusable");
+
+    /* A path longer than vtdsync keeps. */
+    tb_dmar_header(&tb, 39);
+    size_t s = tb_drhd(&tb, 0, 0, 0xfed90000);
+    tb_scope(&tb, DMAR_SCOPE_ENDPOINT, 0, 0, 9, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+             0, 0);
+    tb_end16(&tb, s);
+    tb_seal(&tb);
+    parse(tb.b, tb.len, NULL);
+    EXPECT_NOTE("device scope at offset 0x40: path of 9 elements: vtdsync keeps paths of up to 8");
+    CHECK(!info.units[0].usable && log_.defects == 0, "unit not used, no defect");
 }
 
 /* Checks what must hold for any parse result, whatever the input. */
@@ -473,7 +587,7 @@ static void check_invariants(void)
           "counts within limits");
     for (unsigned i = 0; i < info.nunits; i++) {
         struct dmar_scope_list l = info.units[i].scopes;
-        CHECK(l.count <= DMAR_MAX_UNIT_SCOPES && l.first + l.count <= info.nscopes,
+        CHECK(l.count <= DMAR_MAX_SCOPES && l.first + l.count <= info.nscopes,
               "unit %u scope slice", i);
     }
     for (unsigned i = 0; i < info.nscopes; i++) {
@@ -544,8 +658,13 @@ int main(void)
     RUN(two_include_pci_all_units);
     RUN(structures_out_of_order);
     RUN(unit_after_include_pci_all);
-    RUN(rmrr_bad_range);
+    RUN(rmrr_not_whole_pages);
+    RUN(rmrr_limit_below_base);
+    RUN(rmrr_below_1mib);
     RUN(bad_register_base);
+    RUN(overlapping_units);
+    RUN(register_set_size);
+    RUN(atsr_for_undescribed_segment);
     RUN(namespace_scope_without_andd_and_stray_rhsa);
     RUN(limits);
     RUN(every_truncation);

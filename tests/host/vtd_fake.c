@@ -90,7 +90,7 @@ static uint64_t rd(unsigned off)
         return ~0ULL;
     switch (off) {
     case VTD_REG_VER:
-        return 0x10;
+        return fk.ver ? fk.ver : 0x10;
     case VTD_REG_CAP:
         return fk.cap;
     case VTD_REG_ECAP:

@@ -23,6 +23,7 @@
 #define FAKE_DESC_LOG 64
 
 struct fake {
+    uint32_t ver; /* VER register; 0 reads as 1.0 */
     uint64_t cap, ecap;
     uint32_t gsts, fsts, fectl;
     uint32_t stuck; /* GSTS bits that never follow GCMD */
