@@ -9,6 +9,8 @@
  * must give 0 defects.  The few tables with a real defect are listed below
  * with the defect's text; they must give exactly those.
  *
+ * No table may hit a limit of vtdsync's fixed arrays.
+ *
  * The counts the parser finds (units, RMRRs, ATSRs, ..., INCLUDE_PCI_ALL
  * units, scopes of each type, the host address width) must match the
  * "features:" line of SOURCES.txt, which was counted from the bytes
@@ -221,6 +223,9 @@ static void check_findings(enum view v, const char *defect)
     CHECK(unusable == want, "%s (%s): %u units unusable", cur_name, view_names[v], unusable);
     for (unsigned i = 0; i < info.nrmrrs; i++)
         CHECK(info.rmrrs[i].usable, "%s (%s): RMRR %u unusable", cur_name, view_names[v], i);
+    /* No real table may hit one of vtdsync's fixed limits. */
+    CHECK(!diag_has(&log_, "vtdsync's limit") && !diag_has(&log_, "vtdsync keeps"),
+          "%s (%s): a limit of vtdsync was hit", cur_name, view_names[v]);
 }
 
 /* Scopes whose resolution needs the bus: more than one path element, or a
