@@ -87,7 +87,7 @@ static int load_root(struct acpi_tables *t, uint64_t phys, const char *sig, unsi
         const uint8_t *ep = p + ACPI_HEADER_LEN + (size_t)i * esize;
         uint64_t tp = esize == 8 ? acpi_rd64(ep) : acpi_rd32(ep);
         if (!tp) {
-            acpi_diagf(d, "%s: entry %u at offset 0x%zx is 0, skipped", sig, i, (size_t)(ep - p));
+            acpi_notef(d, "%s: entry %u at offset 0x%zx is 0, skipped", sig, i, (size_t)(ep - p));
             continue;
         }
         char who[32];
@@ -183,7 +183,8 @@ int acpi_tables_load(struct acpi_tables *t, uint64_t rsdp_phys, acpi_map_fn map,
         return -1;
     }
     if (t->rsdp_revision >= 2 && strcmp(t->root_sig, "RSDT") == 0)
-        acpi_diagf(d, "RSDP: revision %u but XSDT at 0x%llx unusable: fell back to RSDT",
+        /* The XSDT's own problem was reported as a defect already. */
+        acpi_notef(d, "RSDP: revision %u but XSDT at 0x%llx unusable: fell back to RSDT",
                    t->rsdp_revision, (unsigned long long)t->xsdt_phys);
     add_dsdt(t, d);
     if (t->dropped)

@@ -396,12 +396,14 @@ static void report_dropped(struct walk *w)
                              o->nandds, o->nsatcs, o->nsidps};
     for (unsigned t = 0; t <= DMAR_TYPE_SIDP; t++) {
         if (w->dropped[t])
-            acpi_notef(w->d, "DMAR: %u of %u %s structures kept (vtdsync's limit); the others are "
+            acpi_notef(w->d,
+                       "DMAR: %u of %u %s structures kept (vtdsync's limit); the others are "
                        "not used",
                        kept[t], kept[t] + w->dropped[t], dmar_struct_name(t));
     }
     if (w->scopes_dropped)
-        acpi_notef(w->d, "DMAR: %u of %u device scopes kept (vtdsync's limit); structures with "
+        acpi_notef(w->d,
+                   "DMAR: %u of %u device scopes kept (vtdsync's limit); structures with "
                    "scopes not kept are not used",
                    w->scopes_seen - w->scopes_dropped, w->scopes_seen);
 }

@@ -34,8 +34,10 @@ static void read_pm_timer(const uint8_t *t, size_t len, struct fadt_info *o, str
 
     if (x.address) {
         o->pm_timer = x;
+        /* The X_ field takes precedence (ACPI 6.5 5.2.9); firmware that
+         * fills both differently exists and works. */
         if (port && (x.space_id != ACPI_GAS_IO || x.address != port))
-            acpi_diagf(d,
+            acpi_notef(d,
                        "FACP: X_PM_TMR_BLK at offset 0xd0 (%s 0x%llx) disagrees with "
                        "PM_TMR_BLK 0x%x at offset 0x4c: using X_PM_TMR_BLK",
                        acpi_gas_space_name(x.space_id), (unsigned long long)x.address, port);
@@ -45,12 +47,14 @@ static void read_pm_timer(const uint8_t *t, size_t len, struct fadt_info *o, str
         o->pm_timer = (struct acpi_gas){
             .space_id = ACPI_GAS_IO, .bit_width = 32, .access_size = 3, .address = port};
     } else {
+        /* Recent platforms can switch the PM timer off; a limit for
+         * vtdsync's TSC calibration, not a broken table. */
         if (!o->hw_reduced)
-            acpi_diagf(d, "FACP: no PM timer (PM_TMR_BLK and X_PM_TMR_BLK are 0)");
+            acpi_notef(d, "FACP: no PM timer (PM_TMR_BLK and X_PM_TMR_BLK are 0)");
         return;
     }
     if (o->pm_timer.space_id != ACPI_GAS_IO && o->pm_timer.space_id != ACPI_GAS_MEMORY) {
-        acpi_diagf(d, "FACP: PM timer in address space %u: not usable", o->pm_timer.space_id);
+        acpi_notef(d, "FACP: PM timer in address space %u: not usable", o->pm_timer.space_id);
         return;
     }
     o->pm_timer_present = true;
@@ -70,8 +74,14 @@ static void read_reset(const uint8_t *t, size_t len, struct fadt_info *o, struct
     uint8_t sp = o->reset_reg.space_id;
     if (o->reset_reg.address == 0 ||
         (sp != ACPI_GAS_IO && sp != ACPI_GAS_MEMORY && sp != ACPI_GAS_PCI_CONFIG)) {
-        acpi_diagf(d, "FACP: RESET_REG at offset 0x74 (space %u, address 0x%llx) not usable", sp,
-                   (unsigned long long)o->reset_reg.address);
+        /* Address 0 with RESET_REG_SUP set is wrong; another address
+         * space is only one vtdsync cannot use. */
+        if (o->reset_reg.address == 0)
+            acpi_diagf(d, "FACP: RESET_REG at offset 0x74 (space %u, address 0x%llx) not usable",
+                       sp, (unsigned long long)o->reset_reg.address);
+        else
+            acpi_notef(d, "FACP: RESET_REG at offset 0x74 (space %u, address 0x%llx) not usable",
+                       sp, (unsigned long long)o->reset_reg.address);
         return;
     }
     o->reset_supported = true;

@@ -10,7 +10,11 @@ struct walk {
     const uint8_t *t;
     struct madt_info *out;
     struct acpi_diag *d;
+    /* Entries beyond the arrays: CPUs, IOAPICs, overrides, NMIs. */
+    unsigned dropped[4];
 };
+
+enum { DROP_CPU, DROP_IOAPIC, DROP_OVERRIDE, DROP_NMI };
 
 #define EDIAG(w, type, off, fmt, ...)                                                              \
     acpi_diagf((w)->d, "MADT: entry type %u at offset 0x%zx: " fmt, (unsigned)(type),              \
@@ -35,8 +39,7 @@ static void add_cpu(struct walk *w, size_t off, uint32_t apic_id, uint32_t uid, 
         }
     }
     if (o->ncpus >= MADT_MAX_CPUS) {
-        EDIAG(w, x2apic ? MADT_X2APIC : MADT_LAPIC, off, "more than %u CPUs, ignored",
-              MADT_MAX_CPUS);
+        w->dropped[DROP_CPU]++;
         return;
     }
     o->cpus[o->ncpus++] = (struct madt_cpu){
@@ -55,7 +58,7 @@ static void add_nmi(struct walk *w, size_t off, unsigned type, uint32_t uid, uin
 {
     struct madt_info *o = w->out;
     if (o->nnmis >= MADT_MAX_NMIS) {
-        EDIAG(w, type, off, "more than %u NMI entries, ignored", MADT_MAX_NMIS);
+        w->dropped[DROP_NMI]++;
         return;
     }
     if (lint > 1)
@@ -67,7 +70,7 @@ static void parse_ioapic(struct walk *w, size_t off, const uint8_t *e)
 {
     struct madt_info *o = w->out;
     if (o->nioapics >= MADT_MAX_IOAPICS) {
-        EDIAG(w, MADT_IOAPIC, off, "more than %u IOAPICs, ignored", MADT_MAX_IOAPICS);
+        w->dropped[DROP_IOAPIC]++;
         return;
     }
     o->ioapics[o->nioapics++] = (struct madt_ioapic){
@@ -78,11 +81,11 @@ static void parse_ioapic(struct walk *w, size_t off, const uint8_t *e)
     };
 }
 
-static void parse_override(struct walk *w, size_t off, const uint8_t *e)
+static void parse_override(struct walk *w, const uint8_t *e)
 {
     struct madt_info *o = w->out;
     if (o->noverrides >= MADT_MAX_OVERRIDES) {
-        EDIAG(w, MADT_INT_OVERRIDE, off, "more than %u overrides, ignored", MADT_MAX_OVERRIDES);
+        w->dropped[DROP_OVERRIDE]++;
         return;
     }
     o->overrides[o->noverrides++] = (struct madt_override){
@@ -127,7 +130,7 @@ static void parse_entry(struct walk *w, unsigned type, size_t off, const uint8_t
         parse_ioapic(w, off, e);
         break;
     case MADT_INT_OVERRIDE:
-        parse_override(w, off, e);
+        parse_override(w, e);
         break;
     case MADT_LAPIC_NMI:
         add_nmi(w, off, type, e[2] == 0xff ? MADT_UID_ALL_CPUS : e[2], acpi_rd16(e + 3), e[5]);
@@ -146,6 +149,20 @@ static void parse_entry(struct walk *w, unsigned type, size_t off, const uint8_t
     case MADT_X2APIC_NMI:
         add_nmi(w, off, type, acpi_rd32(e + 4), acpi_rd16(e + 2), e[8]);
         break;
+    }
+}
+
+/* Limits of vtdsync, with the table's real counts: notes. */
+static void report_dropped(struct walk *w)
+{
+    static const char *const what[] = {"CPUs", "IOAPICs", "interrupt source overrides",
+                                       "local APIC NMI entries"};
+    const struct madt_info *o = w->out;
+    const unsigned kept[] = {o->ncpus, o->nioapics, o->noverrides, o->nnmis};
+    for (unsigned i = 0; i < 4; i++) {
+        if (w->dropped[i])
+            acpi_notef(w->d, "MADT: %u of %u %s kept (vtdsync's limit); the others are not used",
+                       kept[i], kept[i] + w->dropped[i], what[i]);
     }
 }
 
@@ -188,6 +205,7 @@ int madt_parse(const void *table, size_t len, struct madt_info *out, struct acpi
             parse_entry(&w, type, off, e);
         off += elen;
     }
+    report_dropped(&w);
     if (out->ncpus == 0)
         acpi_diagf(d, "MADT: no enabled or online-capable CPU");
     return 0;

@@ -10,10 +10,14 @@
 #include "acpi/diag.h"
 #include "acpi/table.h"
 
-#define MADT_MAX_CPUS 256
-#define MADT_MAX_IOAPICS 16
+/* Fixed arrays (the parser needs no allocator), above what big servers
+ * list: x2APIC CPUs, an IOAPIC per IIO stack, and firmware that gives
+ * every CPU its own NMI entry (a 2-socket Supermicro X10DAi has 40).
+ * Beyond a limit one note gives the table's real count. */
+#define MADT_MAX_CPUS 1024
+#define MADT_MAX_IOAPICS 128
 #define MADT_MAX_OVERRIDES 32
-#define MADT_MAX_NMIS 32
+#define MADT_MAX_NMIS 1024
 
 enum madt_entry_type {
     MADT_LAPIC = 0,

@@ -20,6 +20,7 @@ static bool overlaps(const struct mcfg_info *m, const struct mcfg_window *w)
 int mcfg_parse(const void *table, size_t len, struct mcfg_info *out, struct acpi_diag *d)
 {
     const uint8_t *t = table;
+    unsigned dropped = 0; /* good windows beyond MCFG_MAX_WINDOWS */
 
     memset(out, 0, sizeof(*out));
     len = acpi_table_check(table, len, "MCFG", MCFG_HEADER_LEN, &out->hdr, &out->checksum_ok, d);
@@ -61,12 +62,14 @@ int mcfg_parse(const void *table, size_t len, struct mcfg_info *out, struct acpi
             continue;
         }
         if (out->count >= MCFG_MAX_WINDOWS) {
-            acpi_diagf(d, "MCFG: entry at offset 0x%zx: more than %u windows, ignored", off,
-                       MCFG_MAX_WINDOWS);
-            break;
+            dropped++;
+            continue;
         }
         out->windows[out->count++] = w;
     }
+    if (dropped)
+        acpi_notef(d, "MCFG: %u of %u windows kept (vtdsync's limit); the others are not used",
+                   out->count, out->count + dropped);
     return 0;
 }
 

@@ -63,7 +63,7 @@ int spcr_parse(const void *table, size_t len, struct spcr_info *out, struct acpi
     out->baud_code = t[58];
     out->baud = baud_from_code(out->baud_code);
     if (out->baud_code != 0 && out->baud == 0)
-        acpi_diagf(d, "SPCR: baud rate code %u at offset 0x3a unknown: keeping the current rate",
+        acpi_notef(d, "SPCR: baud rate code %u at offset 0x3a unknown: keeping the current rate",
                    out->baud_code);
     out->parity = t[59];
     out->stop_bits = t[60];
@@ -85,12 +85,13 @@ int spcr_parse(const void *table, size_t len, struct spcr_info *out, struct acpi
     }
 
     if (out->base.space_id != ACPI_GAS_MEMORY && out->base.space_id != ACPI_GAS_IO) {
-        acpi_diagf(d, "SPCR: base address space %u at offset 0x28 is neither MMIO nor I/O",
+        acpi_notef(d, "SPCR: base address space %u at offset 0x28 is neither MMIO nor I/O",
                    out->base.space_id);
         return -1;
     }
     if (out->base.address == 0) {
-        acpi_diagf(d, "SPCR: base address at offset 0x2c is 0: console port not configured");
+        /* The SPCR's way of saying that redirection is off. */
+        acpi_notef(d, "SPCR: base address at offset 0x2c is 0: console port not configured");
         return -1;
     }
     if (!out->mmio && out->base.address > 0xffff) {

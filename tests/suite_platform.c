@@ -57,7 +57,8 @@ static bool unit_registers_sane(const struct dmar_unit *u, uint32_t *ver, uint64
 static void case_dmar_table(void)
 {
     char what[96];
-    ksnprintf(what, sizeof(what), "%u defects, %u notes in the DMAR (see the diagnostics at start-up)",
+    ksnprintf(what, sizeof(what),
+              "%u defects, %u notes in the DMAR (see the diagnostics at start-up)",
               platform.dmar_problems, platform.dmar_notes);
     if (!platform.dmar_problems)
         ktap_diag("dmar_table: %s", what);
@@ -81,9 +82,11 @@ static void case_units(void)
         ktap_diag("inv: unit=%u base=%#llx segment=%u include_pci_all=%u scopes=%u usable=%u "
                   "ver=%u.%u cap=%#llx ecap=%#llx gsts=%#x%s",
                   i, (unsigned long long)u->reg_base, u->segment, u->include_pci_all,
-                  u->scopes.count, u->usable, (ver >> 4) & 0xf, ver & 0xf,
-                  (unsigned long long)cap, (unsigned long long)ecap, gsts,
-                  ok ? "" : u->usable ? " registers-not-sane" : " (DMAR defect: unit skipped)");
+                  u->scopes.count, u->usable, (ver >> 4) & 0xf, ver & 0xf, (unsigned long long)cap,
+                  (unsigned long long)ecap, gsts,
+                  ok          ? ""
+                  : u->usable ? " registers-not-sane"
+                              : " (DMAR defect: unit skipped)");
         if (gsts & (1u << 31))
             ktap_diag("inv: unit=%u translation already enabled by firmware (GSTS.TES)", i);
     }

@@ -130,19 +130,19 @@ TEST(rsdp_errors)
     build_firmware();
     fw.rsdp[0] = 'X';
     CHECK(load() < 0, "bad signature accepted");
-    EXPECT_DIAG("RSDP: no \"RSD PTR \" signature at 0xe0000");
+    EXPECT_DEFECT("RSDP: no \"RSD PTR \" signature at 0xe0000");
 
     build_firmware();
     diag_init(&log_);
     CHECK(acpi_tables_load(&tables, 0x1234, fake_map, &fw.mem, &log_.diag) < 0, "unmapped");
-    EXPECT_DIAG("RSDP: cannot map 0x1234");
+    EXPECT_DEFECT("RSDP: cannot map 0x1234");
 
     /* Extended checksum wrong: the XSDT address is not trusted. */
     build_firmware();
     fw.rsdp[33] = 0x77;
     CHECK(load() == 0, "load failed");
-    EXPECT_DIAG("RSDP: extended checksum 0x");
-    EXPECT_DIAG("RSDP: revision 2 but XSDT at 0x7ffe1000 unusable: fell back to RSDT");
+    EXPECT_DEFECT("RSDP: extended checksum 0x");
+    EXPECT_NOTE("RSDP: revision 2 but XSDT at 0x7ffe1000 unusable: fell back to RSDT");
     CHECK(strcmp(tables.root_sig, "RSDT") == 0 && tables.count == 8, "RSDT used");
 
     /* First-20-byte checksum wrong and revision 0: RSDT used anyway. */
@@ -150,7 +150,7 @@ TEST(rsdp_errors)
     fw.rsdp[15] = 0;
     fw.rsdp[9] = 'X';
     CHECK(load() == 0, "load failed");
-    EXPECT_DIAG("RSDP: checksum 0x");
+    EXPECT_DEFECT("RSDP: checksum 0x");
     CHECK(strcmp(tables.root_sig, "RSDT") == 0 && tables.count == 8, "lenient RSDT");
 }
 
@@ -168,7 +168,7 @@ TEST(xsdt_broken_falls_back_to_rsdt)
     fw.xsdt.b[9] ^= 1;
     fw.rsdt.b[9] ^= 1;
     CHECK(load() == 0, "load failed");
-    EXPECT_DIAG("XSDT: checksum 0x");
+    EXPECT_DEFECT("XSDT: checksum 0x");
     EXPECT_DIAG(", used anyway");
     CHECK(strcmp(tables.root_sig, "XSDT") == 0 && tables.count == 8, "XSDT used");
 
@@ -176,7 +176,7 @@ TEST(xsdt_broken_falls_back_to_rsdt)
     build_firmware();
     fw.xsdt.b[0] = 'Y';
     CHECK(load() == 0, "load failed");
-    EXPECT_DIAG("ACPI: XSDT at 0x7ffe1000: signature \"YSDT\", expected \"XSDT\"");
+    EXPECT_DEFECT("ACPI: XSDT at 0x7ffe1000: signature \"YSDT\", expected \"XSDT\"");
     CHECK(strcmp(tables.root_sig, "RSDT") == 0, "RSDT used");
 }
 
@@ -194,11 +194,11 @@ TEST(table_entries_with_problems)
     fw.img[3].data[20] ^= 1;
     fw.img[2].data[5] = 0x10; /* MCFG length 0x103c > mapped */
     CHECK(load() == 0, "load failed");
-    EXPECT_DIAG("XSDT: length 0x60: 4 trailing bytes after the last 8-byte entry");
-    EXPECT_DIAG("ACPI: XSDT entry 5 at 0x12f05000: cannot map header");
-    EXPECT_DIAG("XSDT: entry 6 at offset 0x54 is 0, skipped");
-    EXPECT_DIAG("ACPI: HPET at 0x7ff03000: checksum");
-    EXPECT_DIAG("ACPI: XSDT entry 2 at 0x7ff02000: cannot map 0x103c bytes");
+    EXPECT_DEFECT("XSDT: length 0x60: 4 trailing bytes after the last 8-byte entry");
+    EXPECT_DEFECT("ACPI: XSDT entry 5 at 0x12f05000: cannot map header");
+    EXPECT_NOTE("XSDT: entry 6 at offset 0x54 is 0, skipped");
+    EXPECT_DEFECT("ACPI: HPET at 0x7ff03000: checksum");
+    EXPECT_DEFECT("ACPI: XSDT entry 2 at 0x7ff02000: cannot map 0x103c bytes");
     CHECK_EQ_U64(tables.count, 5); /* FACP APIC HPET DMAR DSDT */
     CHECK(acpi_find_table(&tables, "HPET", 0) && !acpi_find_table(&tables, "HPET", 0)->checksum_ok,
           "HPET listed with a bad checksum");
@@ -271,34 +271,34 @@ TEST(madt_malformed)
     table_seal(im.data, im.len);
     diag_init(&log_);
     madt_parse(im.data, im.len, &madt, &log_.diag);
-    EXPECT_DIAG("MADT: entry type 0 at offset 0x2c: length 0x0 at offset 0x2d < 2: walk stopped");
-    EXPECT_DIAG("MADT: no enabled or online-capable CPU");
+    EXPECT_DEFECT("MADT: entry type 0 at offset 0x2c: length 0x0 at offset 0x2d < 2: walk stopped");
+    EXPECT_DEFECT("MADT: no enabled or online-capable CPU");
 
     im.data[0x2d] = 0xf0; /* overrun */
     table_seal(im.data, im.len);
     diag_init(&log_);
     madt_parse(im.data, im.len, &madt, &log_.diag);
-    EXPECT_DIAG("MADT: entry type 0 at offset 0x2c: length 0xf0 at offset 0x2d overruns the "
-                "table (0x54 bytes left): walk stopped");
+    EXPECT_DEFECT("MADT: entry type 0 at offset 0x2c: length 0xf0 at offset 0x2d overruns the "
+                  "table (0x54 bytes left): walk stopped");
 
     im.data[0x2d] = 4; /* too short for a LAPIC; the walk goes on from +4 */
     table_seal(im.data, im.len);
     diag_init(&log_);
     madt_parse(im.data, im.len, &madt, &log_.diag);
-    EXPECT_DIAG("MADT: entry type 0 at offset 0x2c: length 0x4 at offset 0x2d < 8, skipped");
+    EXPECT_DEFECT("MADT: entry type 0 at offset 0x2c: length 0x4 at offset 0x2d < 8, skipped");
 
     im.data[0x2d] = 8;
     im.data[0x37] = 0; /* second CPU gets APIC id 0 */
     table_seal(im.data, im.len);
     diag_init(&log_);
     madt_parse(im.data, im.len, &madt, &log_.diag);
-    EXPECT_DIAG("MADT: entry type 0 at offset 0x34: APIC id 0x0 already listed at offset 0x2c, "
-                "ignored");
+    EXPECT_DEFECT("MADT: entry type 0 at offset 0x34: APIC id 0x0 already listed at offset 0x2c, "
+                  "ignored");
     CHECK_EQ_U64(madt.ncpus, 1);
 
     diag_init(&log_);
     madt_parse(im.data, 40, &madt, &log_.diag);
-    EXPECT_DIAG("APIC: header length 0x80 at offset 0x4 > 0x28 bytes available: truncated");
+    EXPECT_DEFECT("APIC: header length 0x80 at offset 0x4 > 0x28 bytes available: truncated");
     CHECK(!madt.valid, "valid");
     image_free(&im);
 }
@@ -320,13 +320,63 @@ TEST(madt_too_many_cpus)
     tb_seal(&tb);
     diag_init(&log_);
     madt_parse(tb.b, tb.len, &madt, &log_.diag);
-    EXPECT_DIAG("more than 256 CPUs, ignored");
+    EXPECT_NOTE("MADT: 1024 of 1028 CPUs kept (vtdsync's limit); the others are not used");
+    CHECK(log_.n == 1 && log_.defects == 0, "one note");
     CHECK_EQ_U64(madt.ncpus, MADT_MAX_CPUS);
+}
+
+/* A 2-socket Supermicro X10DAi lists a local APIC NMI entry per CPU: 40. */
+TEST(madt_nmi_per_cpu)
+{
+    static struct tbuf tb;
+    tb_header(&tb, "APIC", 3);
+    tb_u32(&tb, 0xfee00000);
+    tb_u32(&tb, 1);
+    for (unsigned i = 0; i < 40; i++) {
+        tb_u8(&tb, MADT_LAPIC);
+        tb_u8(&tb, 8);
+        tb_u8(&tb, (uint8_t)i); /* UID */
+        tb_u8(&tb, (uint8_t)i); /* APIC id */
+        tb_u32(&tb, 1);
+    }
+    for (unsigned i = 0; i < 40; i++) {
+        tb_u8(&tb, MADT_LAPIC_NMI);
+        tb_u8(&tb, 6);
+        tb_u8(&tb, (uint8_t)i);
+        tb_u16(&tb, 5);
+        tb_u8(&tb, 1);
+    }
+    tb_seal(&tb);
+    diag_init(&log_);
+    madt_parse(tb.b, tb.len, &madt, &log_.diag);
+    EXPECT_NO_DIAG();
+    CHECK(madt.ncpus == 40 && madt.nnmis == 40, "%u CPUs, %u NMI entries", madt.ncpus, madt.nnmis);
 }
 
 /* --- MCFG -------------------------------------------------------------------- */
 
 static struct mcfg_info mcfg;
+
+/* More windows than vtdsync keeps: one note with the real count. */
+TEST(mcfg_too_many_windows)
+{
+    static struct tbuf tb;
+    tb_header(&tb, "MCFG", 1);
+    tb_u64(&tb, 0);
+    for (unsigned i = 0; i < MCFG_MAX_WINDOWS + 2; i++) {
+        tb_u64(&tb, 0x4000000000ull + 0x10000000ull * i);
+        tb_u16(&tb, (uint16_t)i);
+        tb_u8(&tb, 0);
+        tb_u8(&tb, 0xff);
+        tb_u32(&tb, 0);
+    }
+    tb_seal(&tb);
+    diag_init(&log_);
+    mcfg_parse(tb.b, tb.len, &mcfg, &log_.diag);
+    EXPECT_NOTE("MCFG: 32 of 34 windows kept (vtdsync's limit); the others are not used");
+    CHECK(log_.n == 1 && mcfg.count == MCFG_MAX_WINDOWS, "%u diagnostics, %u windows", log_.n,
+          mcfg.count);
+}
 
 TEST(mcfg_images)
 {
@@ -360,16 +410,16 @@ TEST(mcfg_malformed)
     table_seal(im.data, im.len);
     diag_init(&log_);
     mcfg_parse(im.data, im.len - 4, &mcfg, &log_.diag);
-    EXPECT_DIAG("MCFG: header length 0x4c at offset 0x4 > 0x48 bytes available: truncated");
-    EXPECT_DIAG("MCFG: 12 stray byte(s) at offset 0x3c after the last entry");
-    EXPECT_DIAG("MCFG: entry at offset 0x2c: base 0x80080000 at offset 0x2c not 1 MiB aligned, "
-                "skipped");
+    EXPECT_DEFECT("MCFG: header length 0x4c at offset 0x4 > 0x48 bytes available: truncated");
+    EXPECT_DEFECT("MCFG: 12 stray byte(s) at offset 0x3c after the last entry");
+    EXPECT_DEFECT("MCFG: entry at offset 0x2c: base 0x80080000 at offset 0x2c not 1 MiB aligned, "
+                  "skipped");
     CHECK_EQ_U64(mcfg.count, 0);
 
     diag_init(&log_);
     mcfg_parse(im.data, im.len, &mcfg, &log_.diag);
-    EXPECT_DIAG("MCFG: entry at offset 0x3c: end bus 0x80 at offset 0x47 < start bus 0x90, "
-                "skipped");
+    EXPECT_DEFECT("MCFG: entry at offset 0x3c: end bus 0x80 at offset 0x47 < start bus 0x90, "
+                  "skipped");
 
     struct tbuf tb;
     tb_header(&tb, "MCFG", 1);
@@ -384,8 +434,8 @@ TEST(mcfg_malformed)
     tb_seal(&tb);
     diag_init(&log_);
     mcfg_parse(tb.b, tb.len, &mcfg, &log_.diag);
-    EXPECT_DIAG("MCFG: entry at offset 0x3c: segment 0 buses 0x0..0x3f overlap an earlier entry, "
-                "skipped");
+    EXPECT_DEFECT("MCFG: entry at offset 0x3c: segment 0 buses 0x0..0x3f overlap an earlier entry, "
+                  "skipped");
     CHECK_EQ_U64(mcfg.count, 1);
     image_free(&im);
 }
@@ -427,7 +477,7 @@ TEST(spcr_variants)
     table_seal(im.data, im.len);
     diag_init(&log_);
     CHECK(spcr_parse(im.data, im.len, &spcr, &log_.diag) == 0, "parse");
-    EXPECT_DIAG("SPCR: baud rate code 5 at offset 0x3a unknown: keeping the current rate");
+    EXPECT_NOTE("SPCR: baud rate code 5 at offset 0x3a unknown: keeping the current rate");
     CHECK_EQ_U64(spcr.baud, 0);
 
     im.data[58] = 0; /* "as is" */
@@ -435,7 +485,7 @@ TEST(spcr_variants)
     table_seal(im.data, im.len);
     diag_init(&log_);
     CHECK(spcr_parse(im.data, im.len, &spcr, &log_.diag) < 0, "accepted");
-    EXPECT_DIAG("SPCR: base address space 2 at offset 0x28 is neither MMIO nor I/O");
+    EXPECT_NOTE("SPCR: base address space 2 at offset 0x28 is neither MMIO nor I/O");
     CHECK(log_.n == 1, "baud code 0 is not a problem");
 
     im.data[40] = 1;
@@ -443,7 +493,7 @@ TEST(spcr_variants)
     table_seal(im.data, im.len);
     diag_init(&log_);
     CHECK(spcr_parse(im.data, im.len, &spcr, &log_.diag) < 0, "accepted");
-    EXPECT_DIAG("SPCR: base address at offset 0x2c is 0: console port not configured");
+    EXPECT_NOTE("SPCR: base address at offset 0x2c is 0: console port not configured");
     image_free(&im);
 
     /* Revision 4: UART clock and precise baud rate. */
@@ -505,7 +555,7 @@ TEST(fadt_variants)
     CHECK(fadt_parse(tb.b, tb.len, &fadt, &log_.diag) == 0, "parse v1");
     CHECK(fadt.pm_timer_present && fadt.pm_timer.address == 0x608 && !fadt.pm_timer_32bit,
           "legacy PM_TMR_BLK, 24-bit");
-    EXPECT_DIAG("FACP: RESET_REG_SUP set but the table (0x74 bytes) has no reset register");
+    EXPECT_DEFECT("FACP: RESET_REG_SUP set but the table (0x74 bytes) has no reset register");
     CHECK(!fadt.reset_supported, "no reset");
 
     /* X_PM_TMR_BLK preferred; a disagreement is reported. */
@@ -514,7 +564,7 @@ TEST(fadt_variants)
     table_seal(im.data, im.len);
     diag_init(&log_);
     fadt_parse(im.data, im.len, &fadt, &log_.diag);
-    EXPECT_DIAG("FACP: X_PM_TMR_BLK at offset 0xd0 (io 0xb08) disagrees with PM_TMR_BLK 0x608 at "
+    EXPECT_NOTE("FACP: X_PM_TMR_BLK at offset 0xd0 (io 0xb08) disagrees with PM_TMR_BLK 0x608 at "
                 "offset 0x4c: using X_PM_TMR_BLK");
     CHECK_EQ_U64(fadt.pm_timer.address, 0xb08);
 
@@ -524,12 +574,12 @@ TEST(fadt_variants)
     table_seal(im.data, im.len);
     diag_init(&log_);
     fadt_parse(im.data, im.len, &fadt, &log_.diag);
-    EXPECT_DIAG("FACP: no PM timer (PM_TMR_BLK and X_PM_TMR_BLK are 0)");
+    EXPECT_NOTE("FACP: no PM timer (PM_TMR_BLK and X_PM_TMR_BLK are 0)");
     CHECK(!fadt.pm_timer_present, "no timer");
 
     diag_init(&log_);
     CHECK(fadt_parse(im.data, 100, &fadt, &log_.diag) < 0, "truncated accepted");
-    EXPECT_DIAG("FACP: header length 0x10c at offset 0x4 > 0x64 bytes available: truncated");
+    EXPECT_DEFECT("FACP: header length 0x10c at offset 0x4 > 0x64 bytes available: truncated");
     image_free(&im);
 }
 
@@ -551,13 +601,13 @@ TEST(hpet)
     table_seal(im.data, im.len);
     diag_init(&log_);
     CHECK(hpet_parse(im.data, im.len, &h, &log_.diag) < 0, "accepted");
-    EXPECT_DIAG("HPET: base address at offset 0x28: space 1 address 0xfed00000 is not a 1 KiB-"
-                "aligned MMIO block");
+    EXPECT_DEFECT("HPET: base address at offset 0x28: space 1 address 0xfed00000 is not a 1 KiB-"
+                  "aligned MMIO block");
 
     im.data[0] = 'X';
     diag_init(&log_);
     CHECK(hpet_parse(im.data, im.len, &h, &log_.diag) < 0, "accepted");
-    EXPECT_DIAG("HPET: signature at offset 0x0 is \"XPET\"");
+    EXPECT_DEFECT("HPET: signature at offset 0x0 is \"XPET\"");
     image_free(&im);
 }
 
@@ -572,6 +622,8 @@ int main(void)
     RUN(madt_server);
     RUN(madt_malformed);
     RUN(madt_too_many_cpus);
+    RUN(madt_nmi_per_cpu);
+    RUN(mcfg_too_many_windows);
     RUN(mcfg_images);
     RUN(mcfg_malformed);
     RUN(spcr_images);

@@ -38,13 +38,14 @@ static void sink(void *ctx, enum acpi_severity sev, const char *line)
 
 TEST(sink_gets_severity_and_plain_line)
 {
-    struct seen s = { 0 };
-    struct acpi_diag d = { sink, &s, 0, 0 };
+    struct seen s = {0};
+    struct acpi_diag d = {sink, &s, 0, 0};
     acpi_diagf(&d, "DMAR: structure type 0 (DRHD) at offset 0x30: register base 0x0 at %s", "0x38");
     acpi_notef(&d, "DMAR: structure type %u (SATC) at offset 0x90: not used", 5u);
     CHECK(d.count == 2 && d.defects == 1, "count %u defects %u", d.count, d.defects);
     CHECK(s.n == 2 && s.sev[0] == ACPI_DEFECT && s.sev[1] == ACPI_NOTE, "severities");
-    CHECK(!strcmp(s.line[0], "# DMAR: structure type 0 (DRHD) at offset 0x30: register base 0x0 at 0x38"),
+    CHECK(!strcmp(s.line[0],
+                  "# DMAR: structure type 0 (DRHD) at offset 0x30: register base 0x0 at 0x38"),
           "defect line '%s'", s.line[0]);
     CHECK(!strcmp(s.line[1], "# DMAR: structure type 5 (SATC) at offset 0x90: not used"),
           "note line '%s'", s.line[1]);
@@ -57,7 +58,7 @@ TEST(printed_defects_say_defect)
     acpi_diagf(NULL, "DMAR: structure type 0 (DRHD) at offset 0x30: register base 0x0");
     acpi_notef(NULL, "DMAR: structure type 5 (SATC) at offset 0x90: not used");
     acpi_diagf(NULL, "no table name here");
-    struct acpi_diag d = { 0 };
+    struct acpi_diag d = {0};
     acpi_notef(&d, "RSDP: note via a NULL fn");
     printf_set_sink(NULL);
     CHECK(d.count == 1 && d.defects == 0, "count %u defects %u", d.count, d.defects);

@@ -187,7 +187,7 @@ TEST(truncated_table)
     parse(im.data, 0x60, &server_pci);
     EXPECT_DEFECT("DMAR: header length 0x163 at offset 0x4 > 0x60 bytes available: truncated");
     EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x50: length 0x28 at offset 0x52 "
-                "overruns the table (0x10 bytes left): walk stopped");
+                  "overruns the table (0x10 bytes left): walk stopped");
     CHECK_EQ_U64(info.nunits, 1);
     CHECK(info.units[0].usable, "the complete first unit stays usable");
     /* Too short for the DMAR header at all. */
@@ -207,7 +207,7 @@ TEST(structure_length_overrun)
     table_seal(im.data, im.len);
     parse(im.data, im.len, NULL);
     EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x48: length 0x1000 at offset 0x4a "
-                "overruns the table (0x60 bytes left): walk stopped");
+                  "overruns the table (0x60 bytes left): walk stopped");
     CHECK(info.nunits == 1 && info.units[0].usable, "first unit kept");
     image_free(&im);
 }
@@ -219,7 +219,7 @@ TEST(zero_length_structure)
     table_seal(im.data, im.len);
     parse(im.data, im.len, NULL);
     EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x48: length 0 at offset 0x4a: walk "
-                "stopped");
+                  "stopped");
     CHECK_EQ_U64(info.nunits, 1);
     image_free(&im);
 }
@@ -235,7 +235,7 @@ TEST(structure_shorter_than_its_type)
     tb_seal(&tb);
     parse(tb.b, tb.len, NULL);
     EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x30: length 0x4 at offset 0x32 < 16, "
-                "skipped");
+                  "skipped");
     CHECK(info.nunits == 1 && info.units[0].include_pci_all && info.units[0].usable,
           "the next unit is parsed");
 }
@@ -258,7 +258,7 @@ TEST(scope_zero_length_marks_only_its_unit)
     table_seal(im.data, im.len);
     parse(im.data, im.len, NULL);
     EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x30: device scope at offset 0x40: "
-                "length 0x0 at offset 0x41 < 6");
+                  "length 0x0 at offset 0x41 < 6");
     CHECK(!info.units[0].usable, "corrupt unit unusable");
     CHECK(info.units[1].usable, "other unit usable");
     CHECK(info.rmrrs[0].usable && info.rmrrs[1].usable, "RMRRs usable");
@@ -272,7 +272,7 @@ TEST(scope_overruns_structure)
     table_seal(im.data, im.len);
     parse(im.data, im.len, NULL);
     EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x48: device scope at offset 0x60: "
-                "length 0x10 at offset 0x61 overruns the structure (0x8 bytes left)");
+                  "length 0x10 at offset 0x61 overruns the structure (0x8 bytes left)");
     CHECK(info.units[0].usable && !info.units[1].usable, "only unit 1 unusable");
     image_free(&im);
 }
@@ -297,7 +297,7 @@ TEST(scope_odd_length_and_unknown_type)
     parse(tb.b, tb.len, NULL);
     EXPECT_NOTE("device scope at offset 0x40: unknown type 9, skipped");
     EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x50: device scope at offset 0x60: "
-                "length 0x7 at offset 0x61 leaves half a path element");
+                  "length 0x7 at offset 0x61 leaves half a path element");
     /* The odd scope leaves 2 bytes that read as a zero-length scope. */
     EXPECT_DEFECT("device scope at offset 0x67: length 0x0 at offset 0x68 < 6");
     EXPECT_NOTE("DMAR: structure type 16962 (unknown) at offset 0x69: unknown type, skipped by "
@@ -334,7 +334,7 @@ TEST(path_loops)
     EXPECT_NOTE("device scope at offset 0x40: path loops: bridge at 0000:01:00.0 (element 1) "
                 "has secondary bus 0x1 <= its own bus");
     EXPECT_DEFECT("device scope at offset 0x4c: path element 0 (20.0) at offset 0x52 is not a "
-                "device.function");
+                  "device.function");
     CHECK(!info.scopes[0].resolved && !info.scopes[1].resolved, "both unresolved");
     /* Secondary bus 0 behind bus 0: an unconfigured bridge. */
     static struct fake_pci zero = {1, {{0, 0, 2, 0, 0, 0}}};
@@ -349,7 +349,7 @@ TEST(two_include_pci_all_units)
     table_seal(im.data, im.len);
     parse(im.data, im.len, NULL);
     EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x48: second INCLUDE_PCI_ALL unit on "
-                "segment 0 (first at offset 0x30): flags 0x1 at offset 0x4c, unit unusable");
+                  "segment 0 (first at offset 0x30): flags 0x1 at offset 0x4c, unit unusable");
     CHECK(info.units[0].usable && !info.units[1].usable, "second unit unusable");
     CHECK_EQ_U64(dmar_unit_for_device(&info, 0, 0, 0x14, 0), 0);
     image_free(&im);
@@ -445,7 +445,7 @@ TEST(bad_register_base)
     table_seal(im.data, im.len);
     parse(im.data, im.len, NULL);
     EXPECT_DEFECT("DMAR: structure type 0 (DRHD) at offset 0x30: register base 0xfed90010 at "
-                "offset 0x38 not a 4 KiB page");
+                  "offset 0x38 not a 4 KiB page");
     CHECK(!info.units[0].usable && info.units[1].usable, "only unit 0 unusable");
     memset(im.data + 0x38, 0, 8); /* base 0, as a shipping Tiger Lake laptop has it */
     table_seal(im.data, im.len);
@@ -570,8 +570,8 @@ TEST(limits)
     /* A path longer than vtdsync keeps. */
     tb_dmar_header(&tb, 39);
     size_t s = tb_drhd(&tb, 0, 0, 0xfed90000);
-    tb_scope(&tb, DMAR_SCOPE_ENDPOINT, 0, 0, 9, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-             0, 0);
+    tb_scope(&tb, DMAR_SCOPE_ENDPOINT, 0, 0, 9, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+             0);
     tb_end16(&tb, s);
     tb_seal(&tb);
     parse(tb.b, tb.len, NULL);

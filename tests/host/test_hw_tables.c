@@ -9,6 +9,8 @@
  * must give 0 defects.  The few tables with a real defect are listed below
  * with the defect's text; they must give exactly those.
  *
+ * No table may hit a limit of vtdsync's fixed arrays.
+ *
  * The counts the parser finds (units, RMRRs, ATSRs, ..., INCLUDE_PCI_ALL
  * units, scopes of each type, the host address width) must match the
  * "features:" line of SOURCES.txt, which was counted from the bytes
@@ -183,20 +185,23 @@ static void check_features(const char *feat)
           feature(feat, "HAW="));
     CHECK(info.nunits == feature(feat, "DRHDx"), "%s: %u units, SOURCES %u", cur_name, info.nunits,
           feature(feat, "DRHDx"));
-    CHECK(info.nrmrrs == feature(feat, "RMRRx"), "%s: %u RMRRs, SOURCES %u", cur_name,
-          info.nrmrrs, feature(feat, "RMRRx"));
+    CHECK(info.nrmrrs == feature(feat, "RMRRx"), "%s: %u RMRRs, SOURCES %u", cur_name, info.nrmrrs,
+          feature(feat, "RMRRx"));
     CHECK(info.natsrs == feature(feat, "ATSRx") && info.nrhsas == feature(feat, "RHSAx") &&
               info.nandds == feature(feat, "ANDDx") && info.nsatcs == feature(feat, "SATCx") &&
               info.nsidps == feature(feat, "SIDPx"),
           "%s: ATSR/RHSA/ANDD/SATC/SIDP %u/%u/%u/%u/%u differ from SOURCES", cur_name, info.natsrs,
           info.nrhsas, info.nandds, info.nsatcs, info.nsidps);
-    CHECK(all == feature(feat, "INCLUDE_PCI_ALL units="), "%s: %u INCLUDE_PCI_ALL units, SOURCES %u",
-          cur_name, all, feature(feat, "INCLUDE_PCI_ALL units="));
+    CHECK(all == feature(feat, "INCLUDE_PCI_ALL units="),
+          "%s: %u INCLUDE_PCI_ALL units, SOURCES %u", cur_name, all,
+          feature(feat, "INCLUDE_PCI_ALL units="));
     static const struct {
         unsigned type;
         const char *token;
-    } kinds[] = {{DMAR_SCOPE_ENDPOINT, "EPx"}, {DMAR_SCOPE_BRIDGE, "BRx"},
-                 {DMAR_SCOPE_IOAPIC, "IOAPICx"}, {DMAR_SCOPE_HPET, "HPETx"},
+    } kinds[] = {{DMAR_SCOPE_ENDPOINT, "EPx"},
+                 {DMAR_SCOPE_BRIDGE, "BRx"},
+                 {DMAR_SCOPE_IOAPIC, "IOAPICx"},
+                 {DMAR_SCOPE_HPET, "HPETx"},
                  {DMAR_SCOPE_ACPI, "ACPIx"}};
     for (unsigned k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
         CHECK(count_scopes(kinds[k].type) == feature(sc, kinds[k].token),
@@ -221,6 +226,9 @@ static void check_findings(enum view v, const char *defect)
     CHECK(unusable == want, "%s (%s): %u units unusable", cur_name, view_names[v], unusable);
     for (unsigned i = 0; i < info.nrmrrs; i++)
         CHECK(info.rmrrs[i].usable, "%s (%s): RMRR %u unusable", cur_name, view_names[v], i);
+    /* No real table may hit one of vtdsync's fixed limits. */
+    CHECK(!diag_has(&log_, "vtdsync's limit") && !diag_has(&log_, "vtdsync keeps"),
+          "%s (%s): a limit of vtdsync was hit", cur_name, view_names[v]);
 }
 
 /* Scopes whose resolution needs the bus: more than one path element, or a
@@ -250,10 +258,10 @@ static void check_all_present(void)
         if (s->owner_type != DMAR_TYPE_DRHD || !s->resolved)
             continue;
         int u = dmar_unit_for_device(&info, s->segment, s->bus, s->dev, s->fn);
-        CHECK(u >= 0 && dmar_scopes_cover(&info, info.units[u].scopes, s->segment, s->bus, s->dev,
-                                          s->fn),
-              "%s: %02x:%02x.%x named by unit %u's scope maps to unit %d", cur_name, s->bus,
-              s->dev, s->fn, s->owner_index, u);
+        CHECK(u >= 0 &&
+                  dmar_scopes_cover(&info, info.units[u].scopes, s->segment, s->bus, s->dev, s->fn),
+              "%s: %02x:%02x.%x named by unit %u's scope maps to unit %d", cur_name, s->bus, s->dev,
+              s->fn, s->owner_index, u);
     }
 }
 
@@ -295,8 +303,10 @@ static void test_one_table(void)
     /* Facts SOURCES.txt flags for the parser: they must come out as notes. */
     if (blk && source_line(blk, blen, "parser flags", flags, sizeof(flags)) &&
         strstr(flags, "RMRR below 1MiB"))
-        CHECK(diag_has_sev(&log_, "lies below 1 MiB", ACPI_NOTE), "%s: no note for the RMRR "
-              "below 1 MiB", cur_name);
+        CHECK(diag_has_sev(&log_, "lies below 1 MiB", ACPI_NOTE),
+              "%s: no note for the RMRR "
+              "below 1 MiB",
+              cur_name);
 }
 
 static unsigned ntables, found_defects;
