@@ -329,6 +329,7 @@ static void run_scalable(struct iso *s)
         struct pasid_entry_cfg c = {.did = vtd_alloc_did(u), .aw = vtd_aw_for_levels(4)};
         if (u->caps.slts)
             c.aw = vtd_aw_for_levels(vtd_ss_levels(u));
+        vtd_pasid_snoop(u, &c);
         pasid_entry_build_pt(&e, &c);
         x = identity("pt", s);
         if (install_pasid(s, &e, "PT"))

@@ -105,6 +105,7 @@ static bool install_foreign(struct vtd_unit *u, unsigned idx, uint16_t sid, bool
         } else {
             struct pasid_entry_cfg c = {.did = foreign_did[idx],
                                         .aw = vtd_aw_for_levels(vtd_ss_levels(u))};
+            vtd_pasid_snoop(u, &c);
             pasid_entry_build_pt(&e, &c);
         }
         if (vtd_attach_scalable(u, sid, 0))
