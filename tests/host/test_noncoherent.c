@@ -44,7 +44,7 @@ CHECK_STATE_DEFINE;
 #define RW (PGTABLE_ACC_READ | PGTABLE_ACC_WRITE)
 
 #define ECAP_FLTS VTD_ECAP_FLTS
-#define ECAP_PSS9 (9ULL << 35) /* 10-bit PASIDs: PASID fits */
+#define ECAP_PSS14 (13ULL << 35) /* 14-bit PASIDs: a directory with 256 entries */
 #define ECAP_SNOOP (VTD_ECAP_SMPWCS | VTD_ECAP_SC)
 
 static struct vtd_unit unit;
@@ -158,6 +158,9 @@ static void legacy_path(uint64_t ecap)
     CHECK_DMA(SID, -1, IOVA + 0x1000, PHYS_A + 0x1000);
     CHECK_DMA(SID, -1, IOVA_FAR, PHYS_A + 0x10000);
     CHECK_DMA_FAULT(SID, -1, IOVA + 0x2000, "not-present");
+    /* Lines no entry shares: fresh tables must have been flushed whole. */
+    CHECK_DMA_FAULT(SID, -1, IOVA + 0x10000, "not-present");
+    CHECK_DMA_FAULT(SID + 8, -1, IOVA, "context entry of 0020 not present");
     /* A page mapped into live tables, then one unmapped. */
     CHECK(!vtd_domain_map(&d, IOVA + 0x2000, PHYS_B, 0x1000, PGTABLE_R | PGTABLE_W), "map");
     CHECK_DMA(SID, -1, IOVA + 0x2000, PHYS_B);
@@ -191,7 +194,7 @@ static void scalable_path(uint64_t ecap)
     struct vtd_domain ss_a, ss_b, fs;
     struct pasid_entry e;
     bool pwsnp = ecap & VTD_ECAP_SMPWCS, pgsnp = ecap & VTD_ECAP_SC;
-    CHECK(bring_up(ecap | ECAP_FLTS | ECAP_PSS9, VTD_WANT_SCALABLE), "bring-up");
+    CHECK(bring_up(ecap | ECAP_FLTS | ECAP_PSS14, VTD_WANT_SCALABLE), "bring-up");
     CHECK(unit.mode == VTD_MODE_SCALABLE, "scalable mode");
     CHECK(vtd_attach_scalable(&unit, SID, 0) == 0 && vtd_attach_scalable(&unit, SID_HIGH, 0) == 0,
           "attach");
@@ -210,6 +213,9 @@ static void scalable_path(uint64_t ecap)
     CHECK_DMA(SID, -1, IOVA, PHYS_A);
     CHECK_DMA(SID_HIGH, -1, IOVA + 0x1000, PHYS_A + 0x1000);
     CHECK_DMA(SID, -1, IOVA_FAR, PHYS_A + 0x10000);
+    /* Lines no entry shares: fresh tables must have been flushed whole. */
+    CHECK_DMA_FAULT(SID, -1, IOVA + 0x10000, "not-present");
+    CHECK_DMA_FAULT(SID + 2, -1, IOVA, "context entry of 001a not present");
     /* Tables that change under a live entry. */
     CHECK(!vtd_domain_map(&ss_a, IOVA + 0x2000, PHYS_B, 0x1000, PGTABLE_R | PGTABLE_W), "map");
     CHECK_DMA(SID, -1, IOVA + 0x2000, PHYS_B);
@@ -230,6 +236,7 @@ static void scalable_path(uint64_t ecap)
     CHECK(write_pasid(SID, PASID, &e, ENTRY_SYNC_STRATEGY_HITLESS), "FS on PASID %#x", PASID);
     CHECK_DMA(SID, PASID, IOVA + 0x1000, PHYS_B + 0x1000);
     CHECK_DMA_FAULT(SID, PASID + 1, IOVA, "PASID entry not present");
+    CHECK_DMA_FAULT(SID, 0x1000, IOVA, "directory entry for PASID 4096 not present");
 
     /* Pass-through, as the suites build it. */
     struct pasid_entry_cfg pc = {.did = vtd_alloc_did(&unit), .aw = PASID_AW_48BIT};
