@@ -13,9 +13,9 @@
  * (model_walk.c): in legacy mode everything when ECAP.C = 0; in scalable
  * mode root, context and PASID tables when ECAP.C = 0, paging structures
  * unless ECAP.SMPWC = 1 and the PASID entry has PWSNP = 1.  The
- * invalidation queue is not modelled: ECAP.C does not cover it (its
- * definition lists the remapping tables only), Linux never flushes its
- * descriptors, and the fake reads them from the CPU's copy. */
+ * invalidation queue is not modelled: ECAP.C is about walks of the
+ * remapping structures, Linux never flushes queue descriptors, and the fake
+ * reads them from the CPU's copy (qi.c flushes them anyway, at no risk). */
 #ifndef TESTS_HOST_CACHE_MODEL_H
 #define TESTS_HOST_CACHE_MODEL_H
 
