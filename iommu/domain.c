@@ -27,7 +27,7 @@ static void *dom_phys_to_virt(void *ctx, uint64_t phys)
 
 static void dom_flush(void *ctx, const void *p, size_t len)
 {
-    vtd_flush(ctx, p, len);
+    vtd_flush_paging(ctx, p, len);
 }
 
 int vtd_domain_init(struct vtd_domain *d, struct vtd_unit *u, enum pgtable_format format)
@@ -46,7 +46,7 @@ int vtd_domain_init(struct vtd_domain *d, struct vtd_unit *u, enum pgtable_forma
         .alloc_page = dom_alloc,
         .free_page = dom_free,
         .phys_to_virt = dom_phys_to_virt,
-        .flush = u->caps.c ? NULL : dom_flush,
+        .flush = vtd_paging_snooped(u) ? NULL : dom_flush,
         .ctx = u,
     };
     return pgtable_init(&d->pt, &p, &mem);
@@ -106,6 +106,7 @@ int vtd_domain_map_identity(struct vtd_domain *d, uint64_t phys, uint64_t len)
 void vtd_domain_pasid_entry(const struct vtd_domain *d, struct pasid_entry *e)
 {
     struct pasid_entry_cfg c = {.did = d->did, .aw = vtd_unit_aw(d->u)};
+    vtd_pasid_snoop(d->u, &c);
     if (d->pt.params.format == PGTABLE_FIRST_STAGE) {
         c.fs_5level = d->pt.params.levels == 5;
         c.fs_root = pgtable_root(&d->pt);

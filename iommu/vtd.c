@@ -76,10 +76,44 @@ bool vtd_wait32(struct vtd_unit *u, unsigned off, uint32_t mask, uint32_t want, 
     return wait_reg(u, off, false, mask, want, what);
 }
 
+/* Write the CPU's cache lines of [p, p+len) back to memory (CLFLUSH). */
+static void write_back(const struct vtd_unit *u, const volatile void *p, size_t len)
+{
+    if (u->ops->flush)
+        u->ops->flush(u->ops->ctx, (const void *)p, len);
+}
+
 void vtd_flush(const struct vtd_unit *u, const volatile void *p, size_t len)
 {
-    if (!u->caps.c && u->ops->flush)
-        u->ops->flush(u->ops->ctx, (const void *)p, len);
+    if (!u->caps.c)
+        write_back(u, p, len);
+}
+
+bool vtd_paging_snooped(const struct vtd_unit *u)
+{
+    /* Legacy mode: ECAP.C covers the second-stage tables too.  Scalable
+     * mode: paging structures reached through a PASID entry are snooped
+     * only when ECAP.SMPWC is set and the entry asks with PWSNP, which
+     * vtd_pasid_snoop sets whenever SMPWC is (spec 9.6, 11.4.3).  So a
+     * unit with C = 1 but SMPWC = 0 still needs its page tables flushed. */
+    return u->mode == VTD_MODE_SCALABLE ? u->caps.smpwc : u->caps.c;
+}
+
+void vtd_flush_paging(const struct vtd_unit *u, const volatile void *p, size_t len)
+{
+    if (!vtd_paging_snooped(u))
+        write_back(u, p, len);
+}
+
+void vtd_pasid_snoop(const struct vtd_unit *u, struct pasid_entry_cfg *c)
+{
+    /* PWSNP is reserved where ECAP.SMPWC = 0.  PGSNP forces snooping of
+     * the DMA itself (spec 3.9): vtdsync checks DMA data with the CPU, so
+     * it wants it, but only where ECAP.SC says the unit can snoop on
+     * demand; elsewhere the bit is left 0 rather than risk a reserved-bit
+     * fault. */
+    c->pwsnp = u->caps.smpwc;
+    c->pgsnp = u->caps.sc;
 }
 
 /* ---- GCMD / GSTS (spec 11.4.4, 11.4.5, 10.4.4) ------------------------------ */
@@ -190,6 +224,7 @@ void vtd_caps_decode(uint64_t cap, uint64_t ecap, struct vtd_caps *o)
     o->slts = ecap & VTD_ECAP_SLTS;
     o->flts = ecap & VTD_ECAP_FLTS;
     o->rps = ecap & VTD_ECAP_RPS;
+    o->smpwc = ecap & VTD_ECAP_SMPWCS;
 }
 
 int vtd_caps_format(const struct vtd_unit *u, char *buf, size_t len)

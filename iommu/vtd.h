@@ -65,6 +65,7 @@ struct vtd_caps {
     uint8_t mamv;  /* maximum address mask for page-selective invalidation */
     /* ECAP */
     bool c, qi, dt, ir, eim, pt, sc, nest, prs, ers, srs, pasid, pds, smts, slts, flts, slads, rps;
+    bool smpwc;   /* scalable mode: walks snooped for PASID entries with PWSNP */
     uint16_t iro; /* IOTLB registers at iro * 16 */
     uint8_t pss;  /* PASID width - 1 */
 };
@@ -184,8 +185,17 @@ void vtd_shutdown_all(void);
 /* Tell the ops a bounded wait starts (for the watchdog's report). */
 void vtd_wait_begin(const struct vtd_unit *u, const char *what);
 
-/* Make a table entry the CPU wrote visible to a non-coherent walker. */
+/* Make a table entry the CPU wrote visible to a non-coherent walker:
+ * vtd_flush for root, context and PASID tables (ECAP.C = 0),
+ * vtd_flush_paging for page tables (not vtd_paging_snooped). */
 void vtd_flush(const struct vtd_unit *u, const volatile void *p, size_t len);
+void vtd_flush_paging(const struct vtd_unit *u, const volatile void *p, size_t len);
+/* Are the unit's page-table walks snooped?  Legacy: ECAP.C; scalable:
+ * ECAP.SMPWC (with PWSNP set in every PASID entry: vtd_pasid_snoop). */
+bool vtd_paging_snooped(const struct vtd_unit *u);
+/* The snoop fields of a scalable PASID entry this unit gets: PWSNP from
+ * ECAP.SMPWC, PGSNP from ECAP.SC.  Every present entry is built with it. */
+void vtd_pasid_snoop(const struct vtd_unit *u, struct pasid_entry_cfg *c);
 
 static inline void vtd_lock(struct vtd_unit *u)
 {

@@ -87,7 +87,7 @@
 #define VTD_ECAP_SLADS VTD_BIT(45)
 #define VTD_ECAP_SLTS VTD_BIT(46) /* second-stage translation */
 #define VTD_ECAP_FLTS VTD_BIT(47) /* first-stage translation */
-#define VTD_ECAP_SMPWCS VTD_BIT(48)
+#define VTD_ECAP_SMPWCS VTD_BIT(48) /* scalable-mode page walks snooped (PWSNP) */
 #define VTD_ECAP_RPS VTD_BIT(49) /* RID_PASID field supported */
 
 /* ---- GCMD / GSTS (11.4.4, 11.4.5): same bit positions ------------------ */

@@ -327,6 +327,7 @@ static void run_scalable(struct iso *s)
         skip_type("pt", "pass-through not supported (ECAP.PT=0)");
     } else {
         struct pasid_entry_cfg c = {.did = vtd_alloc_did(u), .aw = vtd_unit_aw(u)};
+        vtd_pasid_snoop(u, &c);
         pasid_entry_build_pt(&e, &c);
         x = identity("pt", s);
         if (install_pasid(s, &e, "PT"))

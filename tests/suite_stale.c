@@ -117,6 +117,7 @@ static void pt_target(struct stale *s, struct target *t)
     uint8_t aw = vtd_unit_aw(s->u);
     if (s->scalable) {
         struct pasid_entry_cfg c = {.did = vtd_alloc_did(s->u), .aw = aw};
+        vtd_pasid_snoop(s->u, &c);
         pasid_entry_build_pt(&t->pe, &c);
         return;
     }

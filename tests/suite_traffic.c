@@ -79,6 +79,7 @@ static void build_scalable(struct tr *s)
 {
     const struct vtd_caps *c = &s->u->caps;
     struct pasid_entry_cfg pc = {.did = vtd_alloc_did(s->u), .aw = vtd_unit_aw(s->u)};
+    vtd_pasid_snoop(s->u, &pc);
     if (c->pt)
         pasid_entry_build_pt(&s->pe[XL_PT], &pc);
     else

@@ -80,6 +80,7 @@ static void build_scalable_states(struct tx *t)
 {
     const struct vtd_caps *c = &t->u->caps;
     struct pasid_entry_cfg pc = {.did = t->pt_did, .aw = vtd_unit_aw(t->u)};
+    vtd_pasid_snoop(t->u, &pc);
 
     pasid_entry_build_blocked(&t->entry[TX_BLOCKED]);
     t->supported[TX_BLOCKED] = true;

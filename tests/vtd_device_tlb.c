@@ -81,6 +81,7 @@ void vtd_case_device_tlb(void)
     volatile struct sm_context_entry *ce = vtd_sm_context(u, sid, false);
     uint32_t pasid = vtd_rid_pasid(u, sid);
     struct pasid_entry_cfg c = {.did = vtd_alloc_did(u), .aw = vtd_unit_aw(u)};
+    vtd_pasid_snoop(u, &c);
     struct pasid_entry pt;
     pasid_entry_build_pt(&pt, &c);
     unsigned with_ats = 0, without = 0;

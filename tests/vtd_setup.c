@@ -104,6 +104,7 @@ static bool install_foreign(struct vtd_unit *u, unsigned idx, uint16_t sid, bool
             vtd_domain_pasid_entry(&rmrr_domain[idx], &e);
         } else {
             struct pasid_entry_cfg c = {.did = foreign_did[idx], .aw = vtd_unit_aw(u)};
+            vtd_pasid_snoop(u, &c);
             pasid_entry_build_pt(&e, &c);
         }
         if (vtd_attach_scalable(u, sid, 0))

@@ -2,13 +2,18 @@
 """make mutants: build vtdsync with one known defect at a time and show that
 the tests catch each one.
 
-Every mutant is a compile-time switch, -DVTDSYNC_MUTANT=N, read at the place
-of the defect (iommu/entry_sync.c, iommu/pasid_write.c, iommu/pgtable.c,
-arch/x86/atomic128.h); normal builds never define it.  For each N (and first
-for N=0, the clean baseline) the firmware and the host tests that link the
-mutated code are built into ROOT/N/, the host tests run, and a few QEMU
-scenarios boot that firmware (BUILD=ROOT/N).  A mutant is caught when a test
-that passes on the baseline fails on it.  A test that fails on the baseline
+A mutant is made one of two ways.  The older ones are compile-time
+switches, -DVTDSYNC_MUTANT=N, read at the place of the defect
+(iommu/entry_sync.c, iommu/pasid_write.c, iommu/pgtable.c,
+arch/x86/atomic128.h); normal builds never define it.  The newer ones
+(PATCHES) keep production code free of mutant knowledge: the source tree is
+copied to ROOT/N/src, one exact text in one file is replaced there (it must
+occur exactly once, so a mutant whose code moved fails loudly instead of
+testing nothing), and that copy is built.  For each N (and first for N=0,
+the clean baseline) the firmware and the host tests that link the mutated
+code are built into ROOT/N/, the host tests run, and a few QEMU scenarios
+boot that firmware (BUILD=ROOT/N).  A mutant is caught when a test that
+passes on the baseline fails on it.  A test that fails on the baseline
 proves nothing and is left out of the verdicts (and named).
 
 usage: mutants.py [--root DIR] [--only 1,3] [--scenarios 'a b'] [--jobs N]
@@ -20,6 +25,7 @@ import argparse
 import concurrent.futures
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -33,6 +39,14 @@ MUTANTS = {
     4: "no IOTLB invalidation in the sync",
     5: "invalidation with the new DID, not the cached one",
     6: "second-stage leaf PTEs lose W",
+    7: "clflush dropped (table writes never reach memory)",
+    8: "PWSNP never set (ECAP.SMPWC ignored)",
+}
+# Mutants made by editing a copy of the tree: N -> (file, text, replacement).
+PATCHES = {
+    7: ("iommu/vtd.c", "        u->ops->flush(u->ops->ctx, (const void *)p, len);\n",
+        "        (void)p, (void)len;\n"),
+    8: ("iommu/vtd.c", "    c->pwsnp = u->caps.smpwc;\n", "    c->pwsnp = false;\n"),
 }
 # The files holding VTDSYNC_MUTANT hooks: a host test that links or
 # includes one of them runs for every mutant.
@@ -40,8 +54,8 @@ HOOKED = ["iommu/entry_sync.c", "iommu/pasid_write.c", "iommu/pgtable.c",
           "arch/x86/atomic128.h"]
 
 
-def hooked_host_tests():
-    """tests/host/test_*.c whose HOST-DEPS lines or #includes name a hooked file."""
+def host_tests_naming(files):
+    """tests/host/test_*.c whose HOST-DEPS lines or #includes name one of files."""
     found = []
     host = os.path.join(ROOT, "tests", "host")
     for name in sorted(os.listdir(host)):
@@ -49,34 +63,64 @@ def hooked_host_tests():
             continue
         with open(os.path.join(host, name), errors="replace") as f:
             text = f.read()
-        if any(h in text for h in HOOKED):
+        if any(h in text for h in files):
             found.append(name[:-2])
     return found
 
 
-HOST_TESTS = hooked_host_tests()
+def host_tests_for(n):
+    """The host tests that link mutant n's code (for 0: those of every mutant)."""
+    if n == 0:
+        return host_tests_naming(HOOKED + [p[0] for p in PATCHES.values()])
+    return host_tests_naming([PATCHES[n][0]] if n in PATCHES else HOOKED)
+
+
+HOST_TESTS = host_tests_for(0)
 # Distinct pages in all three table kinds, isolation, the transition matrix.
 SCENARIOS = ["stale-ss", "stale-fs", "stale-legacy", "vtd-scalable", "transitions-ss",
              "transitions-legacy"]
 HOST_TIMEOUT = 300
 
 
-def build(n, out, log):
-    flags = f"-DVTDSYNC_MUTANT={n}" if n else ""
-    targets = [f"{out}/vtdsync.efi"] + [f"{out}/host/{t}" for t in HOST_TESTS]
+def patched_tree(n, out, log):
+    """A copy of the source tree in out/src with mutant n's patch applied, or
+    None (reason logged) when the text to replace is not there exactly once."""
+    path, text, replacement = PATCHES[n]
+    src = os.path.join(out, "src")
+    shutil.rmtree(src, ignore_errors=True)
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for rel in filter(None, files.split("\0")):
+        if os.path.isfile(os.path.join(ROOT, rel)):
+            os.makedirs(os.path.dirname(os.path.join(src, rel)), exist_ok=True)
+            shutil.copy2(os.path.join(ROOT, rel), os.path.join(src, rel))
+    with open(os.path.join(src, path)) as f:
+        code = f.read()
+    if code.count(text) != 1:
+        log.write(f"mutant {n}: {path} holds {code.count(text)} copies of {text!r}, not 1\n")
+        return None
+    with open(os.path.join(src, path), "w") as f:
+        f.write(code.replace(text, replacement))
+    log.write(f"mutant {n}: {path}: {text.strip()!r} -> {replacement.strip()!r}\n")
+    return src
+
+
+def build(n, out, tree, tests, log):
+    flags = f"-DVTDSYNC_MUTANT={n}" if n and n not in PATCHES else ""
+    targets = [f"{out}/vtdsync.efi"] + [f"{out}/host/{t}" for t in tests]
     cmd = ["make", "-s", f"-j{os.cpu_count() or 2}", f"BUILD={out}",
            f"FW_EXTRA_CFLAGS={flags}", f"HOST_EXTRA_CFLAGS={flags}"] + targets
-    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    log.write(f"$ {' '.join(cmd)}\n{p.stdout}{p.stderr}\n")
+    p = subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
+    log.write(f"$ (cd {tree}; {' '.join(cmd)})\n{p.stdout}{p.stderr}\n")
     return p.returncode == 0
 
 
-def run_host(out, test, log):
+def run_host(out, tree, test, log):
     """(failed, detail): detail names the failing cases."""
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
     try:
-        p = subprocess.run([f"{out}/host/{test}"], cwd=ROOT, capture_output=True, text=True,
+        p = subprocess.run([f"{out}/host/{test}"], cwd=tree, capture_output=True, text=True,
                            env=env, timeout=HOST_TIMEOUT)
     except subprocess.TimeoutExpired:
         log.write(f"--- {test}: timeout after {HOST_TIMEOUT} s\n")
@@ -112,11 +156,13 @@ def run_scenario(out, name):
 
 def run_one(n, out, scenarios, jobs, first, log):
     """{test name: detail} of the tests that failed, or None if the build failed."""
-    if not build(n, out, log):
+    tree = patched_tree(n, out, log) if n in PATCHES else ROOT
+    tests = host_tests_for(n)
+    if tree is None or not build(n, out, tree, tests, log):
         return None
     failed = {}
-    for t in HOST_TESTS:
-        bad, detail = run_host(out, t, log)
+    for t in tests:
+        bad, detail = run_host(out, tree, t, log)
         if bad:
             failed[t] = detail
             if first and n:

@@ -192,6 +192,8 @@ static void f_relax(void *c)
     (void)c;
 }
 
+const struct fake_mem_hooks *fake_mem_hooks;
+
 /* The engine never frees its tables: they are all freed between bring-ups. */
 static void *allocations[64];
 static unsigned nallocations;
@@ -203,11 +205,15 @@ static void *f_alloc(void *c, unsigned n)
         return NULL;
     void *p = aligned_alloc(4096, n * 4096ULL);
     memset(p, 0, n * 4096ULL);
+    if (fake_mem_hooks)
+        fake_mem_hooks->alloc(p, n * 4096ULL);
     return allocations[nallocations++] = p;
 }
 
 void fake_free_all(void)
 {
+    if (fake_mem_hooks)
+        fake_mem_hooks->free_all();
     while (nallocations)
         free(allocations[--nallocations]);
 }
@@ -220,6 +226,12 @@ static void *f_p2v(void *c, uint64_t p)
 {
     (void)c;
     return (void *)(uintptr_t)p;
+}
+static void f_flush(void *c, const void *p, size_t len)
+{
+    (void)c;
+    if (fake_mem_hooks)
+        fake_mem_hooks->flush(p, len);
 }
 static void f_store128(void *c, volatile uint64_t *p, const uint64_t *v)
 {
@@ -239,7 +251,7 @@ const struct vtd_ops fake_ops = {
     .alloc_pages = f_alloc,
     .virt_to_phys = f_v2p,
     .phys_to_virt = f_p2v,
-    .flush = NULL,
+    .flush = f_flush,
     .store128 = f_store128,
 };
 

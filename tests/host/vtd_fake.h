@@ -46,6 +46,15 @@ struct fake {
 extern struct fake fk;
 extern const struct vtd_ops fake_ops;
 
+/* Watchers of the memory the fake hands out and of the engine's cache
+ * flushes (tests/host/cache_model.c installs them); NULL: nobody watches. */
+struct fake_mem_hooks {
+    void (*alloc)(void *p, size_t len);        /* pages from alloc_pages */
+    void (*flush)(const void *p, size_t len); /* ops->flush (CLFLUSH) */
+    void (*free_all)(void);                   /* fake_free_all */
+};
+extern const struct fake_mem_hooks *fake_mem_hooks;
+
 extern char fake_out[16384];
 extern size_t fake_outlen;
 void fake_out_clear(void);
