@@ -1,6 +1,8 @@
 /* One bring-up of the VT-d units per run (see vtd_setup.h). */
 #include "tests/vtd_setup.h"
 
+#include "arch/x86/cpu.h"
+#include "drivers/edu.h"
 #include "drivers/pci.h"
 #include "iommu/domain.h"
 #include "iommu/fault.h"
@@ -9,7 +11,9 @@
 #include "lib/kstring.h"
 #include "lib/page.h"
 #include "lib/ktap.h"
+#include "lib/parse.h"
 #include "lib/printf.h"
+#include "tests/leave_alone.h"
 #include "tests/platform.h"
 #include "tests/run.h"
 
@@ -198,6 +202,56 @@ static void foreign_entries(unsigned idx)
                   blocked);
 }
 
+/* ---- units left alone (tests/leave_alone.h) -------------------------------- */
+
+#define NVME_CLASS 0x010802
+#define VIRTIO_VENDOR 0x1af4
+
+/* The functions the suites take for their DMA: the NVMe controller
+ * (device=, or the first one: traffic, transitions, faults), QEMU's edu
+ * (isolation, stale, faults, foreign) and, under QEMU only, a virtio
+ * function with ATS (the vtd suite's device_tlb case). */
+static bool under_test(void *ctx, const struct pci_dev *d)
+{
+    (void)ctx;
+    uint16_t seg;
+    uint8_t bus, dev, fn;
+    if (cfg.device[0] && parse_bdf(cfg.device, &seg, &bus, &dev, &fn) && d->seg == seg &&
+        d->bus == bus && d->dev == dev && d->fn == fn)
+        return true;
+    if (d == pci_find_class(NVME_CLASS, 0xffffff, NULL))
+        return true;
+    if (d->vendor == EDU_VENDOR && d->device == EDU_DEVICE)
+        return true;
+    return cpu_is_qemu() && d->vendor == VIRTIO_VENDOR && d->caps.ats;
+}
+
+static unsigned pci_count_cb(void *ctx)
+{
+    (void)ctx;
+    return pci_count();
+}
+
+static const struct pci_dev *pci_get_cb(void *ctx, unsigned i)
+{
+    (void)ctx;
+    return pci_get(i);
+}
+
+/* Hold TE on a unit with nothing under test, or on the graphics unit, and
+ * say so once. */
+static void leave_alone(struct vtd_unit *u, unsigned dmar_unit)
+{
+    static const struct leave_alone_pci pci = {pci_count_cb, pci_get_cb, under_test, NULL};
+    char why[sizeof(u->te_hold)];
+    enum leave_alone k =
+        leave_alone_unit(&platform.dmar, dmar_unit, &pci, u->found_tes, why, sizeof(why));
+    if (k == LEAVE_NONE)
+        return;
+    vtd_hold_te(u, k == LEAVE_IGFX, why);
+    ktap_diag("vtd: unit=%d at %#llx left alone: %s", u->index, (unsigned long long)u->base, why);
+}
+
 unsigned vtd_setup(const char **why)
 {
     if (done) {
@@ -229,6 +283,7 @@ unsigned vtd_setup(const char **why)
         }
         dmar_index[idx] = (int)i;
         foreign_entries(idx);
+        leave_alone(&units[idx], i);
     }
     if (!vtd_nunits)
         setup_why = why_buf[0] ? why_buf : "no remapping unit could be brought up";
@@ -283,6 +338,18 @@ struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint
         return NULL;
     struct vtd_unit *u = vtd_units[i];
     uint16_t sid = vtd_sid(bus, dev, fn);
+    char b[8];
+    if (u->te_hold[0]) {
+        /* A device the list in under_test() missed: the unit now has a
+         * device under test, unless it is the graphics unit. */
+        if (!vtd_release_te(u)) {
+            *why = "the device is behind the graphics unit, whose translation vtdsync leaves "
+                   "alone (see the # vtd: lines)";
+            return NULL;
+        }
+        ktap_diag("vtd: unit=%d now has a device under test (%s): translation may be switched",
+                  u->index, vtd_sid_str(sid, b));
+    }
     if (!bit(foreign[i], sid))
         return u;
     if (!bit(has_entry[i], sid)) {
