@@ -379,6 +379,59 @@ struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint
     return u;
 }
 
+/* Does sid still hold the foreign entry unit idx gave it?  Checked by
+ * meaning, not bytes: present, the foreign domain id, and pass-through or
+ * (no ECAP.PT) a translation through the RMRR identity table. */
+static bool foreign_entry_live(unsigned idx, uint16_t sid)
+{
+    struct vtd_unit *u = &units[idx];
+    bool identity = !u->caps.pt;
+    uint16_t did = identity ? rmrr_domain[idx].did : foreign_did[idx];
+    uint64_t root = identity ? pgtable_root(&rmrr_domain[idx].pt) : 0;
+    if (u->mode == VTD_MODE_SCALABLE) {
+        volatile struct pasid_entry *pe = vtd_pasid_entry(u, sid, vtd_rid_pasid(u, sid), false);
+        if (!pe)
+            return false;
+        struct pasid_entry e;
+        for (unsigned q = 0; q < PASID_ENTRY_QWORDS; q++)
+            e.q[q] = pe->q[q];
+        enum pasid_pgtt t = pasid_entry_pgtt(&e);
+        uint64_t ptr = pasid_entry_get(&e, t == PASID_PGTT_FS ? PASID_FSPTPTR : PASID_SSPTPTR);
+        return pasid_entry_present(&e) && pasid_entry_get(&e, PASID_DID) == did &&
+               (identity ? (t == PASID_PGTT_SS || t == PASID_PGTT_FS) && ptr == root
+                         : t == PASID_PGTT_PT);
+    }
+    volatile struct legacy_context_entry *ce = vtd_legacy_context(u, sid, false);
+    if (!ce)
+        return false;
+    uint64_t q0 = ce->q[0], q1 = ce->q[1];
+    uint64_t tt = (q0 & LEGACY_CTX_TT_MASK) >> LEGACY_CTX_TT_SHIFT;
+    return (q0 & LEGACY_CTX_P) && (q1 & LEGACY_CTX_DID_MASK) >> LEGACY_CTX_DID_SHIFT == did &&
+           (identity ? tt == LEGACY_TT_UNTRANSLATED && (q0 & LEGACY_CTX_SLPTPTR) == root
+                     : tt == LEGACY_TT_PASS_THROUGH);
+}
+
+unsigned vtd_setup_foreign_lost(unsigned *checked, char *first, size_t len)
+{
+    unsigned lost = 0;
+    char b[8];
+    *checked = 0;
+    first[0] = 0;
+    for (unsigned i = 0; i < vtd_nunits; i++) {
+        for (unsigned sid = 0; has_entry[i] && sid < 65536; sid++) {
+            if (!bit(foreign[i], (uint16_t)sid) || !bit(has_entry[i], (uint16_t)sid))
+                continue;
+            ++*checked;
+            if (foreign_entry_live(i, (uint16_t)sid))
+                continue;
+            if (!lost++)
+                ksnprintf(first, len, "unit=%d %s", units[i].index,
+                          vtd_sid_str((uint16_t)sid, b));
+        }
+    }
+    return lost;
+}
+
 unsigned vtd_setup_foreign_faults_since(const struct vtd_unit *u, uint32_t mark)
 {
     unsigned n = 0;
