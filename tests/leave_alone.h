@@ -8,7 +8,10 @@
  *   quirk_igfx_skip_te_disable: these integrated GPUs can fail to drain
  *   their DMA when TE is cleared (VT-d spec 11.4.4: the unit completes a
  *   TE change only after draining in-flight requests), so the unit never
- *   reports TES = 0 and Linux therefore never clears TE on it.
+ *   reports TES = 0 and Linux therefore never clears TE on it.  Linux
+ *   also asks for CAP.DRD or DWD (the hang is in the drain); every
+ *   graphics unit in the real-hardware data reports both, and holding TE
+ *   without them costs nothing, so vtdsync does not ask.
  *
  * Portable: the PCI functions come through struct leave_alone_pci, so the
  * host test feeds a fake list. */
