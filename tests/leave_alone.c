@@ -83,8 +83,9 @@ enum leave_alone leave_alone_unit(const struct dmar_info *dmar, unsigned unit,
             return LEAVE_NONE;
         mine++;
     }
-    ksnprintf(why, len, "no device under test behind it (%u PCI function%s, none taken by a "
-                        "suite): translation stays %s as found",
+    ksnprintf(why, len,
+              "no device under test behind it (%u PCI function%s, none taken by a "
+              "suite): translation stays %s as found",
               mine, mine == 1 ? "" : "s", te_on ? "on" : "off");
     return LEAVE_IDLE;
 }

@@ -105,8 +105,7 @@ static void case_entries_kept(void)
     }
     if (lost) {
         ktap_case(KTAP_FAIL, "foreign_entries_kept",
-                  "%u of %u foreign functions lost their entry (first: %s)", lost, checked,
-                  first);
+                  "%u of %u foreign functions lost their entry (first: %s)", lost, checked, first);
         return;
     }
     ktap_diag("foreign: all %u foreign entries intact", checked);

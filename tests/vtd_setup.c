@@ -425,8 +425,7 @@ unsigned vtd_setup_foreign_lost(unsigned *checked, char *first, size_t len)
             if (foreign_entry_live(i, (uint16_t)sid))
                 continue;
             if (!lost++)
-                ksnprintf(first, len, "unit=%d %s", units[i].index,
-                          vtd_sid_str((uint16_t)sid, b));
+                ksnprintf(first, len, "unit=%d %s", units[i].index, vtd_sid_str((uint16_t)sid, b));
         }
     }
     return lost;
