@@ -613,8 +613,34 @@ volatile struct pasid_entry *vtd_pasid_entry(struct vtd_unit *u, uint16_t sid, u
 
 /* ---- translation on/off, take-over, shutdown ------------------------------ */
 
+void vtd_hold_te(struct vtd_unit *u, bool fixed, const char *why)
+{
+    ksnprintf(u->te_hold, sizeof(u->te_hold), "%s", why && why[0] ? why : "held");
+    u->te_hold_fixed = u->te_hold_fixed || fixed;
+}
+
+bool vtd_release_te(struct vtd_unit *u)
+{
+    if (u->te_hold_fixed)
+        return false;
+    u->te_hold[0] = 0;
+    return true;
+}
+
+/* A held unit's TE is not ours to change: say why nothing happens. */
+static bool te_held(struct vtd_unit *u, bool on)
+{
+    if (!u->te_hold[0])
+        return false;
+    ktap_diag("vtd: unit=%d translation not switched %s: %s", u->index, on ? "on" : "off",
+              u->te_hold);
+    return true;
+}
+
 bool vtd_enable_translation(struct vtd_unit *u)
 {
+    if (te_held(u, true))
+        return false;
     if (!vtd_write_buffer_flush(u))
         return false;
     if (!vtd_gcmd_enable(u, VTD_GCMD_TE, true))
@@ -634,6 +660,8 @@ bool vtd_enable_translation(struct vtd_unit *u)
 
 bool vtd_disable_translation(struct vtd_unit *u)
 {
+    if (te_held(u, false))
+        return false;
     bool ok = vtd_gcmd_enable(u, VTD_GCMD_TE, false);
     if (ok)
         u->translating = false;
@@ -645,7 +673,7 @@ void vtd_shutdown(struct vtd_unit *u)
     if (!u || !u->up)
         return;
     vtd_fault_scan(u);
-    if (vtd_read32(u, VTD_REG_GSTS) & VTD_GCMD_TE)
+    if (!u->te_hold[0] && (vtd_read32(u, VTD_REG_GSTS) & VTD_GCMD_TE))
         vtd_disable_translation(u);
     vtd_qi_disable(u);
     vtd_fault_mask(u);
@@ -661,8 +689,14 @@ void vtd_shutdown_all(void)
         vtd_shutdown(u);
         /* Said, because a lab reading a bailed-out log must know whether
          * the machine was left with translation on. */
-        ktap_diag("vtd: unit=%d left safe: translation %s, queue off, fault interrupt masked",
-                  u->index, (vtd_read32(u, VTD_REG_GSTS) & VTD_GCMD_TE) ? "STILL ON" : "off");
+        bool te = vtd_read32(u, VTD_REG_GSTS) & VTD_GCMD_TE;
+        if (u->te_hold[0])
+            ktap_diag("vtd: unit=%d left alone: translation %s as found, never switched (the "
+                      "reason was said at bring-up); queue off, fault interrupt masked",
+                      u->index, te ? "on" : "off");
+        else
+            ktap_diag("vtd: unit=%d left safe: translation %s, queue off, fault interrupt masked",
+                      u->index, te ? "STILL ON" : "off");
     }
     vtd_fault_summary(false);
 }

@@ -121,6 +121,10 @@ struct vtd_unit {
     struct vtd_unit_plan plan; /* mode, depths, IOVA bound (vtd_plan_unit) */
     bool up;          /* vtd_unit_init succeeded */
     bool translating; /* we set GCMD.TE */
+    /* Set by the owner after bring-up (vtd_hold_te): TE stays as it is on
+     * this unit, for the reason given; te_hold_fixed: for good. */
+    char te_hold[200];
+    bool te_hold_fixed;
     /* Held across one entry update with its syncs (and across a domain's
      * map/unmap invalidations): the invalidation queue has one wait-status
      * word, so two CPUs must not interleave submit..wait sequences. */
@@ -172,13 +176,20 @@ bool vtd_gcmd_oneshot(struct vtd_unit *u, uint32_t bit);
 bool vtd_write_buffer_flush(struct vtd_unit *u);
 
 /* Translation on (then protected memory regions off: they must not stay
- * on behind our tables) and off. */
+ * on behind our tables) and off.  Both refuse (false, with a line) on a
+ * unit whose TE is held. */
 bool vtd_enable_translation(struct vtd_unit *u);
 bool vtd_disable_translation(struct vtd_unit *u);
-/* Leave a unit safe: translation off, queue drained and off, fault
- * interrupt masked.  vtd_shutdown_all does it for every unit brought up
- * (one "# vtd: unit=N left safe: ..." line each, then the fault summary);
- * safe to call when none was, and from the watchdog's interrupt. */
+/* Hold TE as it is on u from now on (why: one line, the reason); fixed:
+ * vtd_release_te cannot lift it.  vtd_release_te returns false for a
+ * fixed hold, true otherwise (the hold is gone). */
+void vtd_hold_te(struct vtd_unit *u, bool fixed, const char *why);
+bool vtd_release_te(struct vtd_unit *u);
+/* Leave a unit safe: translation off (unless held: then as it is), queue
+ * drained and off, fault interrupt masked.  vtd_shutdown_all does it for
+ * every unit brought up (one "# vtd: unit=N left safe: ..." or "left
+ * alone: ..." line each, then the fault summary); safe to call when none
+ * was, and from the watchdog's interrupt. */
 void vtd_shutdown(struct vtd_unit *u);
 void vtd_shutdown_all(void);
 

@@ -72,7 +72,9 @@ static enum exit_code verdict(void)
 static void finish(enum exit_code code, const char *reason)
 {
     lapic_timer_start(VEC_WATCHDOG, 0, false);
-    vtd_shutdown_all(); /* translation off: leave the units safe; no-op without units */
+    /* Translation off on the units the tests used; the units left alone
+     * keep it as found (tests/leave_alone.h).  No-op without units. */
+    vtd_shutdown_all();
     struct ktap_totals t;
     ktap_totals(&t);
     struct alloc_stats mem;

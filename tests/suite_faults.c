@@ -403,7 +403,10 @@ static const char *setup(struct fx *f)
     if (f->edu_pci && f->nvme_pci) {
         const char *w;
         struct pci_dev *e = f->edu_pci;
-        if (vtd_setup_unit_for(e->seg, e->bus, e->dev, e->fn, &w) != f->u)
+        /* Peek first: taking an edu the storm does not use would end
+         * its foreign entry for nothing. */
+        if (vtd_setup_unit_peek(e->seg, e->bus, e->dev, e->fn, &w) != f->u ||
+            vtd_setup_unit_for(e->seg, e->bus, e->dev, e->fn, &w) != f->u)
             f->edu_pci = NULL; /* another unit: the storm stays on one */
     }
     bool fs = f->u->mode == VTD_MODE_SCALABLE && !f->u->caps.slts;

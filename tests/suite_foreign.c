@@ -13,7 +13,9 @@
  * Without ECAP.PT the foreign entry maps only the device's RMRRs: then the
  * copies target the RMRR (when the firmware's map called it free memory,
  * so nothing else lives there) and a copy to any other page must fault and
- * land nowhere.  QEMU builds no RMRRs; scenario foreign-rmrr injects one. */
+ * land nowhere.  QEMU builds no RMRRs; scenario foreign-rmrr injects one.
+ * Last, every function no suite took must still hold its foreign entry in
+ * the live tables, on every unit. */
 #include "drivers/edu.h"
 #include "drivers/pci.h"
 #include "iommu/fault.h"
@@ -89,6 +91,27 @@ static void write_outside_rmrr(struct edu *edu, uint16_t sid, uint8_t *page)
               (unsigned long long)phys, edu_status_name(st), faults, changed);
 }
 
+/* Every function no suite took still holds its foreign entry in the live
+ * tables, on every unit: whatever ran before (suites, translation
+ * toggles, detaches of the devices they took) left them alone. */
+static void case_entries_kept(void)
+{
+    unsigned checked;
+    char first[24];
+    unsigned lost = vtd_setup_foreign_lost(&checked, first, sizeof(first));
+    if (!checked) {
+        ktap_case(KTAP_SKIP, "foreign_entries_kept", "no function holds a foreign entry");
+        return;
+    }
+    if (lost) {
+        ktap_case(KTAP_FAIL, "foreign_entries_kept",
+                  "%u of %u foreign functions lost their entry (first: %s)", lost, checked, first);
+        return;
+    }
+    ktap_diag("foreign: all %u foreign entries intact", checked);
+    ktap_case(KTAP_PASS, "foreign_entries_kept", NULL);
+}
+
 static void suite_foreign(void)
 {
     const char *why;
@@ -132,7 +155,7 @@ static void suite_foreign(void)
         return;
     }
     uint8_t *buf = rmrr >= 0 ? phys_to_virt(platform.dmar.rmrrs[rmrr].base) : page;
-    ktap_suite_begin("foreign", 4);
+    ktap_suite_begin("foreign", 5);
     char b[8];
     /* Translation stays as the earlier suites left it; when none turned
      * it on, turn it on here so the case still means something. */
@@ -143,6 +166,7 @@ static void suite_foreign(void)
             ktap_case(KTAP_SKIP, "foreign_dma_to_device", "translation is not on");
             ktap_case(KTAP_SKIP, "foreign_dma_from_device", "translation is not on");
             ktap_case(KTAP_SKIP, "foreign_dma_outside_rmrr", "translation is not on");
+            case_entries_kept();
             ktap_suite_end();
             page_free(page, 1);
             return;
@@ -164,6 +188,7 @@ static void suite_foreign(void)
     if (enabled_here)
         vtd_disable_translation(u);
     page_free(page, 1);
+    case_entries_kept();
     ktap_suite_end();
 }
 

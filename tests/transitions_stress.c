@@ -66,7 +66,9 @@ static unsigned choose_others(struct tx *t, struct other_updates *o)
     if (edu) {
         const char *why;
         uint16_t sid = vtd_sid(edu->bus, edu->dev, edu->fn);
-        if (vtd_setup_unit_for(edu->seg, edu->bus, edu->dev, edu->fn, &why) == t->u &&
+        /* Peek first: an edu on another unit keeps its foreign entry. */
+        if (vtd_setup_unit_peek(edu->seg, edu->bus, edu->dev, edu->fn, &why) == t->u &&
+            vtd_setup_unit_for(edu->seg, edu->bus, edu->dev, edu->fn, &why) == t->u &&
             !vtd_attach_scalable(t->u, sid, 0)) {
             o->sids[o->n] = sid;
             o->pasids[o->n++] = vtd_rid_pasid(t->u, sid);

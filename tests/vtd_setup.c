@@ -1,6 +1,8 @@
 /* One bring-up of the VT-d units per run (see vtd_setup.h). */
 #include "tests/vtd_setup.h"
 
+#include "arch/x86/cpu.h"
+#include "drivers/edu.h"
 #include "drivers/pci.h"
 #include "iommu/domain.h"
 #include "iommu/fault.h"
@@ -9,7 +11,9 @@
 #include "lib/kstring.h"
 #include "lib/page.h"
 #include "lib/ktap.h"
+#include "lib/parse.h"
 #include "lib/printf.h"
+#include "tests/leave_alone.h"
 #include "tests/platform.h"
 #include "tests/run.h"
 
@@ -198,6 +202,56 @@ static void foreign_entries(unsigned idx)
                   blocked);
 }
 
+/* ---- units left alone (tests/leave_alone.h) -------------------------------- */
+
+#define NVME_CLASS 0x010802
+#define VIRTIO_VENDOR 0x1af4
+
+/* The functions the suites take for their DMA: the NVMe controller
+ * (device=, or the first one: traffic, transitions, faults), QEMU's edu
+ * (isolation, stale, faults, foreign) and, under QEMU only, a virtio
+ * function with ATS (the vtd suite's device_tlb case). */
+static bool under_test(void *ctx, const struct pci_dev *d)
+{
+    (void)ctx;
+    uint16_t seg;
+    uint8_t bus, dev, fn;
+    if (cfg.device[0] && parse_bdf(cfg.device, &seg, &bus, &dev, &fn) && d->seg == seg &&
+        d->bus == bus && d->dev == dev && d->fn == fn)
+        return true;
+    if (d == pci_find_class(NVME_CLASS, 0xffffff, NULL))
+        return true;
+    if (d->vendor == EDU_VENDOR && d->device == EDU_DEVICE)
+        return true;
+    return cpu_is_qemu() && d->vendor == VIRTIO_VENDOR && d->caps.ats;
+}
+
+static unsigned pci_count_cb(void *ctx)
+{
+    (void)ctx;
+    return pci_count();
+}
+
+static const struct pci_dev *pci_get_cb(void *ctx, unsigned i)
+{
+    (void)ctx;
+    return pci_get(i);
+}
+
+/* Hold TE on a unit with nothing under test, or on the graphics unit, and
+ * say so once. */
+static void leave_alone(struct vtd_unit *u, unsigned dmar_unit)
+{
+    static const struct leave_alone_pci pci = {pci_count_cb, pci_get_cb, under_test, NULL};
+    char why[sizeof(u->te_hold)];
+    enum leave_alone k =
+        leave_alone_unit(&platform.dmar, dmar_unit, &pci, u->found_tes, why, sizeof(why));
+    if (k == LEAVE_NONE)
+        return;
+    vtd_hold_te(u, k == LEAVE_IGFX, why);
+    ktap_diag("vtd: unit=%d at %#llx left alone: %s", u->index, (unsigned long long)u->base, why);
+}
+
 unsigned vtd_setup(const char **why)
 {
     if (done) {
@@ -229,6 +283,7 @@ unsigned vtd_setup(const char **why)
         }
         dmar_index[idx] = (int)i;
         foreign_entries(idx);
+        leave_alone(&units[idx], i);
     }
     if (!vtd_nunits)
         setup_why = why_buf[0] ? why_buf : "no remapping unit could be brought up";
@@ -283,6 +338,18 @@ struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint
         return NULL;
     struct vtd_unit *u = vtd_units[i];
     uint16_t sid = vtd_sid(bus, dev, fn);
+    char b[8];
+    if (u->te_hold[0]) {
+        /* A device the list in under_test() missed: the unit now has a
+         * device under test, unless it is the graphics unit. */
+        if (!vtd_release_te(u)) {
+            *why = "the device is behind the graphics unit, whose translation vtdsync leaves "
+                   "alone (see the # vtd: lines)";
+            return NULL;
+        }
+        ktap_diag("vtd: unit=%d now has a device under test (%s): translation may be switched",
+                  u->index, vtd_sid_str(sid, b));
+    }
     if (!bit(foreign[i], sid))
         return u;
     if (!bit(has_entry[i], sid)) {
@@ -310,6 +377,58 @@ struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint
     foreign[i][sid >> 3] &= (uint8_t) ~(1u << (sid & 7));
     has_entry[i][sid >> 3] &= (uint8_t) ~(1u << (sid & 7));
     return u;
+}
+
+/* Does sid still hold the foreign entry unit idx gave it?  Checked by
+ * meaning, not bytes: present, the foreign domain id, and pass-through or
+ * (no ECAP.PT) a translation through the RMRR identity table. */
+static bool foreign_entry_live(unsigned idx, uint16_t sid)
+{
+    struct vtd_unit *u = &units[idx];
+    bool identity = !u->caps.pt;
+    uint16_t did = identity ? rmrr_domain[idx].did : foreign_did[idx];
+    uint64_t root = identity ? pgtable_root(&rmrr_domain[idx].pt) : 0;
+    if (u->mode == VTD_MODE_SCALABLE) {
+        volatile struct pasid_entry *pe = vtd_pasid_entry(u, sid, vtd_rid_pasid(u, sid), false);
+        if (!pe)
+            return false;
+        struct pasid_entry e;
+        for (unsigned q = 0; q < PASID_ENTRY_QWORDS; q++)
+            e.q[q] = pe->q[q];
+        enum pasid_pgtt t = pasid_entry_pgtt(&e);
+        uint64_t ptr = pasid_entry_get(&e, t == PASID_PGTT_FS ? PASID_FSPTPTR : PASID_SSPTPTR);
+        return pasid_entry_present(&e) && pasid_entry_get(&e, PASID_DID) == did &&
+               (identity ? (t == PASID_PGTT_SS || t == PASID_PGTT_FS) && ptr == root
+                         : t == PASID_PGTT_PT);
+    }
+    volatile struct legacy_context_entry *ce = vtd_legacy_context(u, sid, false);
+    if (!ce)
+        return false;
+    uint64_t q0 = ce->q[0], q1 = ce->q[1];
+    uint64_t tt = (q0 & LEGACY_CTX_TT_MASK) >> LEGACY_CTX_TT_SHIFT;
+    return (q0 & LEGACY_CTX_P) && (q1 & LEGACY_CTX_DID_MASK) >> LEGACY_CTX_DID_SHIFT == did &&
+           (identity ? tt == LEGACY_TT_UNTRANSLATED && (q0 & LEGACY_CTX_SLPTPTR) == root
+                     : tt == LEGACY_TT_PASS_THROUGH);
+}
+
+unsigned vtd_setup_foreign_lost(unsigned *checked, char *first, size_t len)
+{
+    unsigned lost = 0;
+    char b[8];
+    *checked = 0;
+    first[0] = 0;
+    for (unsigned i = 0; i < vtd_nunits; i++) {
+        for (unsigned sid = 0; has_entry[i] && sid < 65536; sid++) {
+            if (!bit(foreign[i], (uint16_t)sid) || !bit(has_entry[i], (uint16_t)sid))
+                continue;
+            ++*checked;
+            if (foreign_entry_live(i, (uint16_t)sid))
+                continue;
+            if (!lost++)
+                ksnprintf(first, len, "unit=%d %s", units[i].index, vtd_sid_str((uint16_t)sid, b));
+        }
+    }
+    return lost;
 }
 
 unsigned vtd_setup_foreign_faults_since(const struct vtd_unit *u, uint32_t mark)

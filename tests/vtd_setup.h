@@ -30,6 +30,10 @@ struct vtd_unit *vtd_setup_unit_peek(uint16_t seg, uint8_t bus, uint8_t dev, uin
 bool vtd_setup_is_foreign(const struct vtd_unit *u, uint16_t sid);
 /* True while sid is foreign and holds its foreign entry. */
 bool vtd_setup_has_foreign_entry(const struct vtd_unit *u, uint16_t sid);
+/* Of the foreign functions that got a foreign entry (on every unit; their
+ * number in *checked), how many no longer hold it in the live tables; the
+ * first such is named in first ("unit=N bb:dd.f"). */
+unsigned vtd_setup_foreign_lost(unsigned *checked, char *first, size_t len);
 /* Faults since `mark` (vtd_fault_seq) from the devices of u that still
  * hold their foreign entry: reported, never a suite's own failure. */
 unsigned vtd_setup_foreign_faults_since(const struct vtd_unit *u, uint32_t mark);
