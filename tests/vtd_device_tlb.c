@@ -88,10 +88,11 @@ void vtd_case_device_tlb(void)
         ksnprintf(fail, sizeof(fail), "the context entry lacks DTE");
     else if (!pci_ats_enable(d, true))
         ksnprintf(fail, sizeof(fail), "%s: the ATS enable bit did not stick", vtd_sid_str(sid, b));
+    struct vtd_devtlb_target t = {.sid = sid, .pf_sid = sid, .qdep = d->caps.ats_inv_depth};
     if (!fail[0]) {
-        vtd_set_ats(u, sid, true);
+        vtd_set_ats(u, &t, true);
         with_ats = pt_then_blocked(u, sid, pasid, &pt, fail, sizeof(fail));
-        vtd_set_ats(u, sid, false);
+        vtd_set_ats(u, &t, false);
         if (!fail[0])
             without = pt_then_blocked(u, sid, pasid, &pt, fail, sizeof(fail));
     }

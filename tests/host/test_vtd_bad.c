@@ -115,7 +115,8 @@ TEST(ite_reported_with_descriptor_and_recovered)
     CHECK(bring_up(ECAP_DT, no_ats) == 0, "bring-up: %s", why);
     fake_out_clear();
     uint64_t t0 = fk.now;
-    CHECK(vtd_inv_devtlb(&unit, 0x18, 0, 0x5000, 0) == 0, "queued");
+    struct vtd_devtlb_target t = {.sid = 0x18, .pf_sid = 0x18};
+    CHECK(vtd_inv_devtlb(&unit, &t, 0x5000, 0) == 0, "queued");
     CHECK(vtd_inv_wait(&unit) != 0, "the wait behind a timed-out invalidation fails");
     CHECK(unit.qi.ite == 1, "ITE counted: %u", unit.qi.ite);
     CHECK(fk.aborted == 1, "the unit aborted the wait");
