@@ -805,23 +805,33 @@ TEST(transition_matrix_with_ats)
 
 /* ---- legacy context entries --------------------------------------------------- */
 
-static void build_ctx(struct legacy_context_entry *e, uint16_t did)
+static void build_ctx_tt(struct legacy_context_entry *e, uint16_t did, enum legacy_context_tt tt)
 {
     struct legacy_context_cfg c = {
         .slptptr = 0x40000000ULL + ((uint64_t)did << 12),
         .did = did,
         .aw = 2,
-        .tt = LEGACY_TT_UNTRANSLATED,
+        .tt = tt,
     };
     legacy_context_build(e, &c);
 }
 
-static bool bring_up_legacy(void)
+static void build_ctx(struct legacy_context_entry *e, uint16_t did)
 {
-    if (!bring_up(QEMU_CAP, QEMU_ECAP, VTD_WANT_LEGACY))
+    build_ctx_tt(e, did, LEGACY_TT_UNTRANSLATED);
+}
+
+static bool bring_up_legacy_ecap(uint64_t ecap_extra)
+{
+    if (!bring_up(QEMU_CAP, QEMU_ECAP | ecap_extra, VTD_WANT_LEGACY))
         return false;
     CHECK(unit.mode == VTD_MODE_LEGACY, "legacy mode");
     return vtd_legacy_context(&unit, SID, true) != NULL;
+}
+
+static bool bring_up_legacy(void)
+{
+    return bring_up_legacy_ecap(0);
 }
 
 /* Legacy context entry, DID a -> b: the device's context-cache entry and
@@ -854,6 +864,51 @@ TEST(legacy_context_write_invalidates_old_did)
     }
 }
 
+/* Legacy mode with ATS on: the context entry has TT=01 (translation
+ * requests allowed, i.e. the device may hold translations in its
+ * device-TLB), and a sync of it invalidates the device-TLB after the
+ * IOTLB: the plain descriptor (legacy mode has no PASIDs), all of the
+ * address space, PFSID only with DIT.  This is the path an ATS device
+ * takes on a unit that runs in legacy mode. */
+TEST(legacy_context_write_with_ats_invalidates_devtlb)
+{
+    for (unsigned dit = 0; dit < 2; dit++) {
+        for (unsigned i = 0; i < NSTRATEGIES; i++) {
+            char what[64];
+            snprintf(what, sizeof(what), "%s legacy TT=01 ctx(a)->ctx(b) ATS dit=%u",
+                     strategy_name(strategies[i]), dit);
+            ats = &vf;
+            pasid = 0;
+            bool up = bring_up_legacy_ecap(ECAP_DT | (dit ? ECAP_DIT : 0));
+            if (up) {
+                struct legacy_context_entry start, tgt;
+                build_ctx_tt(&start, DID_A, LEGACY_TT_ALL);
+                build_ctx_tt(&tgt, DID_B, LEGACY_TT_ALL);
+                CHECK(vtd_context_write(&unit, SID, &start, ENTRY_SYNC_STRATEGY_HITLESS).ok,
+                      "setup");
+                volatile struct legacy_context_entry *e = vtd_legacy_context(&unit, SID, false);
+                begin_recording(e->q, 2);
+                rec.r = vtd_context_write(&unit, SID, &tgt, strategies[i]);
+                end_recording();
+                CHECK(rec.r.ok, "%s: %s", what, rec.r.error ? rec.r.error : "?");
+                const struct desc want[] = {
+                    {.type = T_CC, .g = G_CC_DEVICE, .did = DID_A, .sid = SID},
+                    {.type = T_IOTLB, .g = G_IOTLB_DOMAIN, .did = DID_A},
+                    devtlb_for(false),
+                    {.type = T_WAIT},
+                };
+                CHECK(rec.nsyncs >= 1, "%s: no sync", what);
+                check_sync_matches(what, 0, want, 4);
+                CHECK(fk.ndesc == 4, "%s: %u descriptors in all", what, fk.ndesc);
+                CHECK(count_type(T_PDEVTLB) == 0, "%s: a PASID-based one in legacy mode", what);
+                check_sync_shape(what);
+            }
+            ats = NULL;
+            pasid = PASID;
+        }
+    }
+}
+
 int main(void)
 {
     printf_set_sink(sink);
@@ -867,6 +922,7 @@ int main(void)
     RUN(ats_pfsid_is_the_pf_sid_where_dit);
     RUN(transition_matrix_with_ats);
     RUN(legacy_context_write_invalidates_old_did);
+    RUN(legacy_context_write_with_ats_invalidates_devtlb);
     fake_free_all();
     return check_finish();
 }
