@@ -2,6 +2,7 @@
 #include "iommu/pasid_write.h"
 
 #include "iommu/vtd.h"
+#include "iommu/vtd_regs.h"
 #include "lib/kstring.h"
 #include "lib/ktap.h"
 #include "lib/printf.h"
@@ -116,6 +117,12 @@ static void invalidate_devtlb(struct sync_ctx *c)
 {
     const struct vtd_devtlb_target *t = ats_target(c->u, c->sid);
     if (!t)
+        return;
+    /* With translation off (GSTS.TES=0) the unit treats the device's
+     * invalidation completions as unsupported requests, so the
+     * invalidation could only time out (ITE); the spec (4.3) asks software
+     * not to submit one then. */
+    if (!(vtd_read32(c->u, VTD_REG_GSTS) & VTD_GCMD_TE))
         return;
     if (c->with_pasid)
         count(c, vtd_inv_pasid_devtlb(c->u, t, c->pasid, 0, VTD_DEVTLB_ALL));

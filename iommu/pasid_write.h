@@ -9,8 +9,8 @@
  *   PASID entry: PASID-cache (PASID-selective within the old DID), then
  *     PASID-based IOTLB (old PGTT first stage or pass-through) or
  *     domain-selective IOTLB (second stage, nested), device-TLB where the
- *     device has ATS on (PASID-based for a PASID other than RID_PASID),
- *     then an invalidation wait.  Not present -> present
+ *     device has ATS on (PASID-based for a PASID other than RID_PASID;
+ *     none while translation is off, spec 4.3), then an invalidation wait.  Not present -> present
  *     needs nothing unless CAP.CM (then PASID cache and IOTLB with the new
  *     DID), just a write-buffer flush where CAP.RWBF.  The entry's cache
  *     line is flushed first when ECAP.C = 0.

@@ -180,10 +180,18 @@ void vtd_case_device_tlb(void)
     struct dtlb_run r = {
         .u = u, .d = d, .sid = sid, .t = {.sid = sid, .pf_sid = sid, .qdep = d->caps.ats_inv_depth}};
     uint32_t iqe = u->qi.iqe, ite = u->qi.ite;
-    if (scalable)
+    /* Device-TLB invalidations are only issued with translation on (spec
+     * 4.3): turn it on for the case if no earlier case left it on.  The
+     * device itself is blocked and every other one has its foreign entry. */
+    bool enabled_here = !u->translating;
+    if (enabled_here && !vtd_enable_translation(u))
+        ksnprintf(r.fail, sizeof(r.fail), "unit=%d: translation did not turn on", u->index);
+    else if (scalable)
         run_scalable(&r);
     else
         run_legacy(&r);
+    if (enabled_here && u->translating)
+        vtd_disable_translation(u);
     uint32_t fsts = vtd_read32(u, VTD_REG_FSTS);
     if (!r.fail[0] && r.with_ats != r.without + 1)
         ksnprintf(r.fail, sizeof(r.fail),

@@ -397,6 +397,9 @@ static bool bring_up(uint64_t cap, uint64_t ecap, enum vtd_mode_request want)
     /* pasid_write.c keeps its ATS list across bring-ups: set it afresh. */
     struct vtd_devtlb_target off = {.sid = SID};
     vtd_set_ats(&unit, ats ? ats : &off, ats != NULL);
+    /* A device-TLB is invalidated only while translation is on (4.3). */
+    if (ats)
+        CHECK(vtd_enable_translation(&unit), "translation on");
     return true;
 }
 
@@ -780,6 +783,29 @@ TEST(ats_pfsid_is_the_pf_sid_where_dit)
     }
 }
 
+/* With translation off (GSTS.TES=0) the unit would treat the device's
+ * invalidation completions as unsupported requests and the invalidation
+ * could only time out: the spec (4.3) asks for none, so the sync has just
+ * the PASID-cache and IOTLB invalidations and the wait. */
+TEST(ats_no_devtlb_invalidation_while_translation_is_off)
+{
+    for (unsigned i = 0; i < NSTRATEGIES; i++) {
+        char what[80];
+        snprintf(what, sizeof(what), "%s SS(a)->SS(b) ATS, translation off",
+                 strategy_name(strategies[i]));
+        ats = &vf;
+        if (bring_up_scalable_ecap(ECAP_DT)) {
+            set_entry(SS, DID_A);
+            CHECK(vtd_disable_translation(&unit), "translation off");
+            pasid_update(what, SS, DID_B, strategies[i]);
+            expect_sync(what, 0, pasid_cache(DID_A), iotlb_for(PASID_PGTT_SS, DID_A));
+            CHECK(count_type(T_DEVTLB) + count_type(T_PDEVTLB) == 0,
+                  "%s: a device-TLB invalidation with TES=0", what);
+        }
+        ats = NULL;
+    }
+}
+
 /* The whole matrix with ATS on, for RID_PASID and another PASID: a sync
  * that finds a present entry cached adds its device-TLB invalidation,
  * one that finds a non-present one (caching mode) does not. */
@@ -920,6 +946,7 @@ int main(void)
     RUN(transition_matrix_follows_the_spec);
     RUN(ats_pasid_entries_use_the_pasid_based_devtlb_descriptor);
     RUN(ats_pfsid_is_the_pf_sid_where_dit);
+    RUN(ats_no_devtlb_invalidation_while_translation_is_off);
     RUN(transition_matrix_with_ats);
     RUN(legacy_context_write_invalidates_old_did);
     RUN(legacy_context_write_with_ats_invalidates_devtlb);
