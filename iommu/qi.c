@@ -376,15 +376,27 @@ static uint64_t devtlb_addr(uint64_t addr, unsigned size_order, bool *s)
     return a;
 }
 
-static bool devtlb_usable(const struct vtd_unit *u)
+/* The queue and ECAP.DT, and a range the size encoding can express: at
+ * most 2^64 bytes, aligned to its size (the address bits below the size
+ * carry the size, so an unaligned address would name another range). */
+static bool devtlb_usable(const struct vtd_unit *u, uint64_t addr, unsigned size_order)
 {
-    return u->qi.enabled && u->caps.dt;
+    if (!u->qi.enabled || !u->caps.dt)
+        return false;
+    uint64_t mask = size_order >= VTD_DEVTLB_ALL ? ~0ULL : (1ULL << (12 + size_order)) - 1;
+    if (size_order > VTD_DEVTLB_ALL || (addr & mask)) {
+        ktap_diag("qi: unit=%d device-TLB invalidation of %#llx, 2^%u bytes: beyond 2^64 or not "
+                  "aligned to its size; not queued",
+                  u->index, (unsigned long long)addr, 12 + size_order);
+        return false;
+    }
+    return true;
 }
 
 int vtd_inv_devtlb(struct vtd_unit *u, const struct vtd_devtlb_target *t, uint64_t addr,
                    unsigned size_order)
 {
-    if (!devtlb_usable(u))
+    if (!devtlb_usable(u, addr, size_order))
         return -1;
     bool s;
     uint64_t a = devtlb_addr(addr, size_order, &s);
@@ -397,7 +409,7 @@ int vtd_inv_devtlb(struct vtd_unit *u, const struct vtd_devtlb_target *t, uint64
 int vtd_inv_pasid_devtlb(struct vtd_unit *u, const struct vtd_devtlb_target *t, uint32_t pasid,
                          uint64_t addr, unsigned size_order)
 {
-    if (!devtlb_usable(u) || u->mode != VTD_MODE_SCALABLE)
+    if (u->mode != VTD_MODE_SCALABLE || !devtlb_usable(u, addr, size_order))
         return -1;
     bool s;
     uint64_t a = devtlb_addr(addr, size_order, &s);

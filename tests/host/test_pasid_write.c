@@ -47,6 +47,8 @@ CHECK_STATE_DEFINE;
 /* The PASID entry the PASID tests update: PASID, or RID_PASID (0) for the
  * entry that requests without PASID use. */
 static uint32_t pasid = PASID;
+/* The context entry's RID_PASID: 0, or another PASID where ECAP.RPS. */
+static uint32_t rid_pasid;
 /* ATS on for SID with these device-TLB fields, or NULL: ATS off. */
 static const struct vtd_devtlb_target *ats;
 
@@ -408,7 +410,8 @@ static bool bring_up_scalable_caps(uint64_t cap_extra, uint64_t ecap_extra)
 {
     if (!bring_up(QEMU_CAP | cap_extra, QEMU_ECAP | ECAP_PSS9 | ecap_extra, VTD_WANT_SCALABLE))
         return false;
-    CHECK(vtd_attach_scalable(&unit, SID, 0) == 0, "attach");
+    CHECK(vtd_attach_scalable(&unit, SID, rid_pasid) == 0, "attach");
+    CHECK(vtd_rid_pasid(&unit, SID) == rid_pasid, "RID_PASID %u", vtd_rid_pasid(&unit, SID));
     return vtd_pasid_entry(&unit, SID, pasid, true) != NULL;
 }
 
@@ -493,7 +496,7 @@ static unsigned expected_pasid_sync(const struct sync_view *s, bool cm, struct d
     want[n++] = pasid_cache(did);
     want[n++] = iotlb_for(pgtt, did);
     if (ats && basis == cached) /* the device fetched through the old entry */
-        want[n++] = devtlb_for(pasid != 0);
+        want[n++] = devtlb_for(pasid != rid_pasid);
     bool stays_pt = pasid_entry_present(now) && pasid_entry_pgtt(now) == PASID_PGTT_PT;
     if (basis == cached && pgtt == PASID_PGTT_PT && !stays_pt && vtd_options.pt_ctx_flush)
         want[n++] = (struct desc){.type = T_CC, .g = G_CC_DEVICE, .sid = SID, .any_did = true};
@@ -734,21 +737,23 @@ static unsigned count_devtlb(unsigned type)
     return count_type(type);
 }
 
-/* SS(a) -> SS(b) of `pasid` with ATS on, on a unit with ECAP.DT (and
- * ECAP.DIT when dit): PASID cache, IOTLB, then exactly one device-TLB
- * invalidation of the kind and fields devtlb_for() names, then the wait. */
-static void check_ats_update(bool dit, uint32_t which, enum entry_sync_strategy st)
+/* SS(a) -> SS(b) of `which` with ATS on, on a unit with ECAP.DT (and
+ * ECAP.DIT when dit; ECAP.RPS and RID_PASID `rid` when rid is not 0):
+ * PASID cache, IOTLB, then exactly one device-TLB invalidation of the kind
+ * and fields devtlb_for() names, then the wait. */
+static void check_ats_update(bool dit, uint32_t which, uint32_t rid, enum entry_sync_strategy st)
 {
-    char what[96];
-    snprintf(what, sizeof(what), "%s SS(a)->SS(b) pasid=%#x ATS dit=%d", strategy_name(st), which,
-             dit);
+    char what[112];
+    snprintf(what, sizeof(what), "%s SS(a)->SS(b) pasid=%#x RID_PASID=%#x ATS dit=%d",
+             strategy_name(st), which, rid, dit);
     pasid = which;
+    rid_pasid = rid;
     ats = &vf;
-    if (bring_up_scalable_ecap(ECAP_DT | (dit ? ECAP_DIT : 0))) {
+    if (bring_up_scalable_ecap(ECAP_DT | (dit ? ECAP_DIT : 0) | (rid ? VTD_ECAP_RPS : 0))) {
         set_entry(SS, DID_A);
         pasid_update(what, SS, DID_B, st);
         const struct desc want[] = {pasid_cache(DID_A), iotlb_for(PASID_PGTT_SS, DID_A),
-                                    devtlb_for(which != 0), {.type = T_WAIT}};
+                                    devtlb_for(which != rid), {.type = T_WAIT}};
         CHECK(rec.nsyncs >= 1, "%s: no sync", what);
         check_sync_matches(what, 0, want, 4);
         unsigned plain = count_devtlb(T_DEVTLB), based = count_devtlb(T_PDEVTLB);
@@ -756,17 +761,22 @@ static void check_ats_update(bool dit, uint32_t which, enum entry_sync_strategy 
         check_pasid_syncs(what, false);
     }
     ats = NULL;
+    rid_pasid = 0;
     pasid = PASID;
 }
 
 /* A PASID other than RID_PASID: the device tagged what it fetched with
  * that PASID, so only the PASID-based device-TLB invalidation (type 8)
- * naming it reaches it; the RID_PASID entry keeps the plain one (type 3). */
+ * naming it reaches it; the RID_PASID entry, which requests without PASID
+ * use, keeps the plain one (type 3).  With ECAP.RPS the RID_PASID need not
+ * be 0: then PASID 0 is an ordinary PASID and gets type 8. */
 TEST(ats_pasid_entries_use_the_pasid_based_devtlb_descriptor)
 {
     for (unsigned i = 0; i < NSTRATEGIES; i++) {
-        check_ats_update(false, PASID, strategies[i]);
-        check_ats_update(false, 0, strategies[i]);
+        check_ats_update(false, PASID, 0, strategies[i]);
+        check_ats_update(false, 0, 0, strategies[i]);
+        check_ats_update(false, PASID, PASID, strategies[i]);
+        check_ats_update(false, 0, PASID, strategies[i]);
     }
 }
 
@@ -777,8 +787,8 @@ TEST(ats_pfsid_is_the_pf_sid_where_dit)
 {
     for (unsigned dit = 0; dit < 2; dit++) {
         for (unsigned i = 0; i < NSTRATEGIES; i++) {
-            check_ats_update(dit, PASID, strategies[i]);
-            check_ats_update(dit, 0, strategies[i]);
+            check_ats_update(dit, PASID, 0, strategies[i]);
+            check_ats_update(dit, 0, 0, strategies[i]);
         }
     }
 }
