@@ -14,7 +14,7 @@ static struct {
 } ats_devices[ATS_SLOTS];
 static unsigned ats_count;
 
-void vtd_set_ats(struct vtd_unit *u, const struct vtd_devtlb_target *t, bool enabled)
+bool vtd_set_ats(struct vtd_unit *u, const struct vtd_devtlb_target *t, bool enabled)
 {
     for (unsigned i = 0; i < ats_count; i++) {
         if (ats_devices[i].unit == u->index && ats_devices[i].t.sid == t->sid) {
@@ -22,13 +22,23 @@ void vtd_set_ats(struct vtd_unit *u, const struct vtd_devtlb_target *t, bool ena
                 ats_devices[i].t = *t;
             else
                 ats_devices[i] = ats_devices[--ats_count];
-            return;
+            return true;
         }
     }
-    if (enabled && ats_count < ATS_SLOTS) {
-        ats_devices[ats_count].unit = u->index;
-        ats_devices[ats_count++].t = *t;
+    if (!enabled)
+        return true;
+    if (ats_count == ATS_SLOTS) {
+        /* Unlisted, its device-TLB would never be invalidated: say so and
+         * let the caller keep ATS off. */
+        char b[8];
+        ktap_diag("vtd: unit=%d %s: already %u devices with ATS on, the most vtdsync tracks; "
+                  "ATS must stay off for it",
+                  u->index, vtd_sid_str(t->sid, b), ATS_SLOTS);
+        return false;
     }
+    ats_devices[ats_count].unit = u->index;
+    ats_devices[ats_count++].t = *t;
+    return true;
 }
 
 static const struct vtd_devtlb_target *ats_target(const struct vtd_unit *u, uint16_t sid)

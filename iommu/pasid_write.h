@@ -56,7 +56,9 @@ struct vtd_write_result vtd_context_write(struct vtd_unit *u, uint16_t sid,
 
 /* Mark t->sid as having ATS enabled or not: while it is, every sync of
  * its context or PASID entries also invalidates its device-TLB, addressed
- * as t says (PF SID, queue depth). */
-void vtd_set_ats(struct vtd_unit *u, const struct vtd_devtlb_target *t, bool enabled);
+ * as t says (PF SID, queue depth).  Call it before turning the device's
+ * ATS on.  False (reason printed) when the list is full: ATS must then
+ * stay off. */
+bool vtd_set_ats(struct vtd_unit *u, const struct vtd_devtlb_target *t, bool enabled);
 
 #endif

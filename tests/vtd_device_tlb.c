@@ -83,8 +83,11 @@ static unsigned tt01_then_blocked(struct dtlb_run *r, const struct legacy_contex
 /* ATS on in the function and in the engine's list, or both off. */
 static bool set_ats(struct dtlb_run *r, bool on)
 {
-    vtd_set_ats(r->u, &r->t, on);
-    return pci_ats_enable(r->d, on) || !on;
+    if (!on) {
+        pci_ats_enable(r->d, false);
+        return vtd_set_ats(r->u, &r->t, false);
+    }
+    return vtd_set_ats(r->u, &r->t, true) && pci_ats_enable(r->d, true);
 }
 
 static void run_scalable(struct dtlb_run *r)
@@ -104,7 +107,7 @@ static void run_scalable(struct dtlb_run *r)
     if (!ce || !(ce->q[0] & SM_CTX_DTE))
         ksnprintf(r->fail, sizeof(r->fail), "the context entry lacks DTE");
     else if (!set_ats(r, true))
-        ksnprintf(r->fail, sizeof(r->fail), "%s: the ATS enable bit did not stick",
+        ksnprintf(r->fail, sizeof(r->fail), "%s: ATS did not turn on (the enable bit did not stick, or the line above)",
                   vtd_sid_str(r->sid, b));
     if (!r->fail[0]) {
         r->with_ats = pt_then_blocked(r, pasid, &pt);
@@ -137,7 +140,7 @@ static void run_legacy(struct dtlb_run *r)
     legacy_context_build(&tt01, &c);
     char b[8];
     if (!set_ats(r, true))
-        ksnprintf(r->fail, sizeof(r->fail), "%s: the ATS enable bit did not stick",
+        ksnprintf(r->fail, sizeof(r->fail), "%s: ATS did not turn on (the enable bit did not stick, or the line above)",
                   vtd_sid_str(r->sid, b));
     if (!r->fail[0]) {
         r->with_ats = tt01_then_blocked(r, &tt01);

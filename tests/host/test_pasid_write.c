@@ -816,6 +816,40 @@ TEST(ats_no_devtlb_invalidation_while_translation_is_off)
     }
 }
 
+static char said[512];
+
+static void capture(const char *s, size_t n)
+{
+    size_t have = strlen(said);
+    snprintf(said + have, sizeof(said) - have, "%.*s", (int)n, s);
+}
+
+/* The engine tracks a bounded number of ATS devices: one more is refused
+ * with a reason rather than left without device-TLB invalidations. */
+TEST(ats_list_full_is_refused_with_a_reason)
+{
+    if (!bring_up_scalable(0))
+        return;
+    unsigned n = 0;
+    struct vtd_devtlb_target t = {.qdep = 0};
+    printf_set_sink(capture);
+    for (t.sid = 0x100; n < 64; t.sid++, n++) {
+        t.pf_sid = t.sid;
+        said[0] = 0;
+        if (!vtd_set_ats(&unit, &t, true))
+            break;
+    }
+    printf_set_sink(sink);
+    CHECK(n > 0 && n < 64, "%u devices accepted", n);
+    CHECK(strstr(said, "ATS must stay off for it"), "no reason: %s", said);
+    t.sid = 0x100;
+    CHECK(vtd_set_ats(&unit, &t, true), "an update of a listed device is refused");
+    for (t.sid = 0x100; t.sid < 0x100 + n; t.sid++)
+        CHECK(vtd_set_ats(&unit, &t, false), "%#x not removed", t.sid);
+    CHECK(vtd_set_ats(&unit, &t, true), "the list stays full after removal");
+    CHECK(vtd_set_ats(&unit, &t, false), "cleanup");
+}
+
 /* The whole matrix with ATS on, for RID_PASID and another PASID: a sync
  * that finds a present entry cached adds its device-TLB invalidation,
  * one that finds a non-present one (caching mode) does not. */
@@ -957,6 +991,7 @@ int main(void)
     RUN(ats_pasid_entries_use_the_pasid_based_devtlb_descriptor);
     RUN(ats_pfsid_is_the_pf_sid_where_dit);
     RUN(ats_no_devtlb_invalidation_while_translation_is_off);
+    RUN(ats_list_full_is_refused_with_a_reason);
     RUN(transition_matrix_with_ats);
     RUN(legacy_context_write_invalidates_old_did);
     RUN(legacy_context_write_with_ats_invalidates_devtlb);
