@@ -413,9 +413,9 @@ int vtd_inv_pasid_devtlb(struct vtd_unit *u, const struct vtd_devtlb_target *t, 
         return -1;
     bool s;
     uint64_t a = devtlb_addr(addr, size_order, &s);
-    /* qword 0: MIP 8:4, SID 31:16, PASID 51:32; qword 1: G in bit 0 (0:
-     * this PASID's translations only; global invalidation of the device's
-     * global pages is never wanted here), S in bit 11. */
+    /* qword 0: MIP 8:4, SID 31:16, PASID 51:32; qword 1: S in bit 11, and
+     * G in bit 0 left clear: only this PASID's translations (VT-d 3.0
+     * dropped global pages from device-TLB invalidation). */
     uint64_t q0 = VTD_DESC_PDEVTLB | DESC_PDEVTLB_MIP(t->qdep) | DESC_PDEVTLB_SID(t->sid) |
                   DESC_PASID(pasid) | devtlb_pfsid(u, t);
     return submit2(u, q0, a | (s ? DESC_PDEVTLB_S : 0));

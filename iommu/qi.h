@@ -94,8 +94,8 @@ struct vtd_devtlb_target {
  * in scalable mode those of the RID_PASID entry.  vtd_inv_pasid_devtlb
  * (6.5.2.6, scalable mode) reaches those fetched with `pasid`.  The PF's
  * SID goes into PFSID only where ECAP.DIT is set; elsewhere the field is
- * reserved and stays 0.  Returns 0, or -1 (no queue, no ECAP.DT, or the
- * unit refused it). */
+ * reserved and stays 0.  Returns 0, or -1 (no queue, no ECAP.DT, a range
+ * the size encoding cannot express, or the unit refused it). */
 int vtd_inv_devtlb(struct vtd_unit *u, const struct vtd_devtlb_target *t, uint64_t addr,
                    unsigned size_order);
 int vtd_inv_pasid_devtlb(struct vtd_unit *u, const struct vtd_devtlb_target *t, uint32_t pasid,
