@@ -8,7 +8,7 @@
  *   every size from 8 KiB to all of 2^64;
  * - SID, PASID, MIP (the ATS Invalidate Queue Depth) and PFSID in their
  *   places, nothing in any other bit;
- * - PFSID only with ECAP.DIT;
+ * - PFSID only with ECAP.DIT, also on a real unit that reports it;
  * - a range not aligned to its size, a size beyond 2^64, a unit without
  *   ECAP.DT and a PASID-based one in legacy mode are refused, nothing
  *   queued. */
@@ -159,12 +159,37 @@ TEST(refused_without_queuing)
     }
 }
 
+/* A real unit that reports DIT and DT: Intel M50FCP (Sapphire Rapids),
+ * VER 6.0 (corpus row C40 of ../shared/data/hw/capecap.tsv).  Both
+ * descriptors carry the PF's SID there. */
+TEST(real_unit_with_dit_gets_the_pf_sid)
+{
+    const uint64_t cap = 0x19ed008c40780c66ULL, ecap = 0x3ee9e86f050dfULL;
+    CHECK((ecap & ECAP_DIT) && (ecap & ECAP_DT), "the row reports DIT and DT");
+    char why[160];
+    int rc = fake_bring_up(&unit, cap, ecap, VTD_WANT_AUTO, NULL, why, sizeof(why));
+    CHECK(rc == 0, "bring-up: %s", why);
+    if (rc)
+        return;
+    fk.ndesc = 0;
+    CHECK(vtd_inv_devtlb(&unit, &dev, 0, VTD_DEVTLB_ALL) == 0, "type 3 refused");
+    if (unit.mode == VTD_MODE_SCALABLE)
+        CHECK(vtd_inv_pasid_devtlb(&unit, &dev, 5, 0, VTD_DEVTLB_ALL) == 0, "type 8 refused");
+    for (unsigned i = 0; i < fk.ndesc && i < 2; i++) {
+        uint64_t q0 = fk.desc[i][0];
+        unsigned pfsid = (unsigned)(((q0 >> 12) & 0xf) | ((q0 >> 52) << 4));
+        CHECK(pfsid == dev.pf_sid, "descriptor %u: PFSID %#x, want %#x", i, pfsid, dev.pf_sid);
+    }
+    CHECK(fk.ndesc == (unit.mode == VTD_MODE_SCALABLE ? 2u : 1u), "%u descriptors", fk.ndesc);
+}
+
 int main(void)
 {
     fake_init();
     RUN(sizes_and_fields_of_both_descriptors);
     RUN(whole_address_space);
     RUN(refused_without_queuing);
+    RUN(real_unit_with_dit_gets_the_pf_sid);
     fake_free_all();
     return check_finish();
 }
