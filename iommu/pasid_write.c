@@ -2,6 +2,7 @@
 #include "iommu/pasid_write.h"
 
 #include "iommu/vtd.h"
+#include "iommu/vtd_regs.h"
 #include "lib/kstring.h"
 #include "lib/ktap.h"
 #include "lib/printf.h"
@@ -9,37 +10,50 @@
 #define ATS_SLOTS 16
 static struct {
     int unit;
-    uint16_t sid;
+    struct vtd_devtlb_target t;
 } ats_devices[ATS_SLOTS];
 static unsigned ats_count;
 
-void vtd_set_ats(struct vtd_unit *u, uint16_t sid, bool enabled)
+bool vtd_set_ats(struct vtd_unit *u, const struct vtd_devtlb_target *t, bool enabled)
 {
     for (unsigned i = 0; i < ats_count; i++) {
-        if (ats_devices[i].unit == u->index && ats_devices[i].sid == sid) {
-            if (!enabled)
+        if (ats_devices[i].unit == u->index && ats_devices[i].t.sid == t->sid) {
+            if (enabled)
+                ats_devices[i].t = *t;
+            else
                 ats_devices[i] = ats_devices[--ats_count];
-            return;
+            return true;
         }
     }
-    if (enabled && ats_count < ATS_SLOTS) {
-        ats_devices[ats_count].unit = u->index;
-        ats_devices[ats_count++].sid = sid;
+    if (!enabled)
+        return true;
+    if (ats_count == ATS_SLOTS) {
+        /* Unlisted, its device-TLB would never be invalidated: say so and
+         * let the caller keep ATS off. */
+        char b[8];
+        ktap_diag("vtd: unit=%d %s: already %u devices with ATS on, the most vtdsync tracks; "
+                  "ATS must stay off for it",
+                  u->index, vtd_sid_str(t->sid, b), ATS_SLOTS);
+        return false;
     }
+    ats_devices[ats_count].unit = u->index;
+    ats_devices[ats_count++].t = *t;
+    return true;
 }
 
-static bool has_ats(const struct vtd_unit *u, uint16_t sid)
+static const struct vtd_devtlb_target *ats_target(const struct vtd_unit *u, uint16_t sid)
 {
     for (unsigned i = 0; i < ats_count; i++)
-        if (ats_devices[i].unit == u->index && ats_devices[i].sid == sid)
-            return true;
-    return false;
+        if (ats_devices[i].unit == u->index && ats_devices[i].t.sid == sid)
+            return &ats_devices[i].t;
+    return NULL;
 }
 
 struct sync_ctx {
     struct vtd_unit *u;
     uint16_t sid;
     uint32_t pasid;
+    bool with_pasid; /* a PASID entry other than RID_PASID */
     volatile uint64_t *entry;
     unsigned entry_bytes;
     int rc;
@@ -102,6 +116,30 @@ static void invalidate_iotlb_for(struct sync_ctx *c, uint16_t did, unsigned pgtt
         count(c, vtd_inv_iotlb(c->u, VTD_IOTLB_DOMAIN, did, 0, 0, false));
 }
 
+/* The device's ATS translation cache (device-TLB), where ATS is on: it
+ * holds what the device fetched through the old entry.  Translations
+ * fetched by requests without PASID (legacy mode, and the RID_PASID
+ * entry in scalable mode) carry no PASID in the device and are reached by
+ * the device-TLB descriptor; those of any other PASID only by the
+ * PASID-based one naming it (6.5.2.5, 6.5.2.6).  All of the address
+ * space, since a sync does not know which addresses the device cached. */
+static void invalidate_devtlb(struct sync_ctx *c)
+{
+    const struct vtd_devtlb_target *t = ats_target(c->u, c->sid);
+    if (!t)
+        return;
+    /* With translation off (GSTS.TES=0) the unit treats the device's
+     * invalidation completions as unsupported requests, so the
+     * invalidation could only time out (ITE); the spec (4.3) asks software
+     * not to submit one then. */
+    if (!(vtd_read32(c->u, VTD_REG_GSTS) & VTD_GCMD_TE))
+        return;
+    if (c->with_pasid)
+        count(c, vtd_inv_pasid_devtlb(c->u, t, c->pasid, 0, VTD_DEVTLB_ALL));
+    else
+        count(c, vtd_inv_devtlb(c->u, t, 0, VTD_DEVTLB_ALL));
+}
+
 /* Common start of every sync: publish the entry (ECAP.C = 0), and decide
  * whether anything can be cached at all.  Returns true when the caller
  * must still invalidate: the entry was present, or caching mode lets the
@@ -153,8 +191,7 @@ static void pasid_sync(void *ctx, const struct entry_sync_point *p)
     unsigned pgtt = entry_pgtt(p->cached);
     count(c, vtd_inv_pasid_cache(u, VTD_PC_PASID, did, c->pasid));
     invalidate_iotlb_for(c, did, pgtt);
-    if (has_ats(u, c->sid))
-        count(c, vtd_inv_devtlb(u, c->sid, 0, 0, 52)); /* whole address space */
+    invalidate_devtlb(c);
     bool left_pt =
         pgtt == PASID_PGTT_PT && (!p->now_present || entry_pgtt(p->now) != PASID_PGTT_PT);
     if (left_pt && vtd_options.pt_ctx_flush)
@@ -212,8 +249,12 @@ struct vtd_write_result vtd_pasid_write(struct vtd_unit *u, uint16_t sid, uint32
     if (!e)
         return refuse(pasid > vtd_max_pasid(u) ? "PASID beyond ECAP.PSS"
                                                : "device not attached or out of memory");
-    struct sync_ctx c = {
-        .u = u, .sid = sid, .pasid = pasid, .entry = e->q, .entry_bytes = sizeof(*e)};
+    struct sync_ctx c = {.u = u,
+                         .sid = sid,
+                         .pasid = pasid,
+                         .with_pasid = pasid != vtd_rid_pasid(u, sid),
+                         .entry = e->q,
+                         .entry_bytes = sizeof(*e)};
     return run_update(&c, &pasid_entry_format, pasid_sync, target->q, strategy);
 }
 
@@ -245,8 +286,7 @@ static void context_sync(void *ctx, const struct entry_sync_point *p)
 #if VTDSYNC_MUTANT != 4 /* make mutants: no IOTLB invalidation */
     count(c, vtd_inv_iotlb(u, VTD_IOTLB_DOMAIN, did, 0, 0, false));
 #endif
-    if (has_ats(u, c->sid))
-        count(c, vtd_inv_devtlb(u, c->sid, 0, 0, 52));
+    invalidate_devtlb(c);
     count(c, vtd_inv_wait(u));
     hold_window(u, p);
 }

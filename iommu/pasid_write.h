@@ -9,12 +9,14 @@
  *   PASID entry: PASID-cache (PASID-selective within the old DID), then
  *     PASID-based IOTLB (old PGTT first stage or pass-through) or
  *     domain-selective IOTLB (second stage, nested), device-TLB where the
- *     device has ATS on, then an invalidation wait.  Not present -> present
+ *     device has ATS on (PASID-based for a PASID other than RID_PASID;
+ *     none while translation is off, spec 4.3), then an invalidation wait.  Not present -> present
  *     needs nothing unless CAP.CM (then PASID cache and IOTLB with the new
  *     DID), just a write-buffer flush where CAP.RWBF.  The entry's cache
  *     line is flushed first when ECAP.C = 0.
  *   legacy context entry: context-cache (device-selective, old DID), then
- *     domain-selective IOTLB of the old DID, then a wait.
+ *     domain-selective IOTLB of the old DID, device-TLB where the device
+ *     has ATS on, then a wait.
  *
  * Quirk pt_ctx_flush (vtd_options.pt_ctx_flush): after an entry leaves
  * pass-through, also invalidate the device's context-cache entry; QEMU is
@@ -28,6 +30,7 @@
 #include "iommu/context_entry.h"
 #include "iommu/entry_sync.h"
 #include "iommu/pasid_entry.h"
+#include "iommu/qi.h"
 
 struct vtd_unit;
 
@@ -51,7 +54,11 @@ struct vtd_write_result vtd_context_write(struct vtd_unit *u, uint16_t sid,
                                           const struct legacy_context_entry *target,
                                           enum entry_sync_strategy strategy);
 
-/* Mark sid as having ATS enabled (device-TLB invalidations in syncs). */
-void vtd_set_ats(struct vtd_unit *u, uint16_t sid, bool enabled);
+/* Mark t->sid as having ATS enabled or not: while it is, every sync of
+ * its context or PASID entries also invalidates its device-TLB, addressed
+ * as t says (PF SID, queue depth).  Call it before turning the device's
+ * ATS on.  False (reason printed) when the list is full: ATS must then
+ * stay off. */
+bool vtd_set_ats(struct vtd_unit *u, const struct vtd_devtlb_target *t, bool enabled);
 
 #endif

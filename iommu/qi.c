@@ -15,6 +15,10 @@
 #define DESC_PASID(p) ((uint64_t)((p)&0xfffff) << 32)
 #define DESC_IOTLB_DW (1ULL << 6)
 #define DESC_IOTLB_DR (1ULL << 7)
+#define DESC_DEVTLB_MIP(q) ((uint64_t)((q)&0x1f) << 16)
+#define DESC_PDEVTLB_MIP(q) ((uint64_t)((q)&0x1f) << 4)
+#define DESC_PDEVTLB_SID(s) ((uint64_t)(s) << 16)
+#define DESC_PDEVTLB_S (1ULL << 11) /* qword 1 */
 #define DESC_WAIT_IF (1ULL << 4)
 #define DESC_WAIT_SW (1ULL << 5)
 #define DESC_WAIT_FN (1ULL << 6)
@@ -46,9 +50,38 @@ const char *vtd_desc_type_name(unsigned type)
     }
 }
 
+static unsigned desc_type(const uint64_t *d)
+{
+    return (unsigned)((d[0] & 0xf) | ((d[0] >> 5) & 0x70)); /* 3:0 + 11:9 */
+}
+
+/* The SID of a device-TLB descriptor: bits 47:32 in type 3, 31:16 in the
+ * PASID-based type 8 (whose 51:32 hold the PASID). */
+static uint16_t devtlb_desc_sid(const uint64_t *d)
+{
+    return (uint16_t)(desc_type(d) == VTD_DESC_PDEVTLB ? d[0] >> 16 : d[0] >> 32);
+}
+
+static int format_devtlb(const uint64_t *d, char *buf, unsigned len)
+{
+    char b[8];
+    bool pasid = desc_type(d) == VTD_DESC_PDEVTLB;
+    unsigned pfsid = (unsigned)(((d[0] >> 12) & 0xf) | ((d[0] >> 52) << 4));
+    unsigned mip = (unsigned)((d[0] >> (pasid ? 4 : 16)) & 0x1f);
+    bool s = (d[1] >> (pasid ? 11 : 0)) & 1;
+    int n = ksnprintf(buf, len, " sid=%s pfsid=%#x mip=%u", vtd_sid_str(devtlb_desc_sid(d), b),
+                      pfsid, mip);
+    if (pasid)
+        n += ksnprintf(buf + n, len - n, " pasid=%u g=%d", (unsigned)((d[0] >> 32) & 0xfffff),
+                       (int)(d[1] & 1));
+    n += ksnprintf(buf + n, len - n, " addr=%#llx s=%d", (unsigned long long)(d[1] & ~0xfffULL),
+                   (int)s);
+    return n;
+}
+
 int vtd_desc_format(const uint64_t *d, bool wide, char *buf, unsigned len)
 {
-    unsigned type = (unsigned)((d[0] & 0xf) | ((d[0] >> 5) & 0x70)); /* 3:0 + 11:9 */
+    unsigned type = desc_type(d);
     unsigned g = (unsigned)((d[0] >> 4) & 3);
     int n = ksnprintf(buf, len, "[%#llx %#llx", (unsigned long long)d[0], (unsigned long long)d[1]);
     if (wide)
@@ -68,6 +101,10 @@ int vtd_desc_format(const uint64_t *d, bool wide, char *buf, unsigned len)
     case VTD_DESC_WAIT:
         n += ksnprintf(buf + n, len - n, " sw=%d if=%d", (int)((d[0] >> 5) & 1),
                        (int)((d[0] >> 4) & 1));
+        break;
+    case VTD_DESC_DEVTLB:
+    case VTD_DESC_PDEVTLB:
+        n += format_devtlb(d, buf + n, len - n);
         break;
     default:
         break;
@@ -103,7 +140,7 @@ static void report_and_fix_iqe(struct vtd_unit *u)
     unsigned head = hw_head(u);
     uint64_t *slot = &q->queue[head * desc_qwords(u)];
     uint64_t rec = vtd_read64(u, VTD_REG_IQERCD);
-    char desc[160];
+    char desc[224];
     memset(q->last_error_desc, 0, sizeof(q->last_error_desc));
     memcpy(q->last_error_desc, slot, desc_qwords(u) * 8);
     q->last_error_index = head;
@@ -139,9 +176,8 @@ static const uint64_t *find_devtlb(struct vtd_unit *u, uint16_t sid, unsigned *i
     for (unsigned back = 1; back <= q->entries; back++) {
         unsigned i = (q->tail + q->entries - back) % q->entries;
         const uint64_t *d = &q->queue[i * desc_qwords(u)];
-        unsigned type = (unsigned)((d[0] & 0xf) | ((d[0] >> 5) & 0x70));
-        if ((type == VTD_DESC_DEVTLB || type == VTD_DESC_PDEVTLB) &&
-            (uint16_t)(d[0] >> 32) == sid) {
+        unsigned type = desc_type(d);
+        if ((type == VTD_DESC_DEVTLB || type == VTD_DESC_PDEVTLB) && devtlb_desc_sid(d) == sid) {
             *index = i;
             return d;
         }
@@ -152,7 +188,7 @@ static const uint64_t *find_devtlb(struct vtd_unit *u, uint16_t sid, unsigned *i
 static void report_ite(struct vtd_unit *u, uint16_t sid)
 {
     struct vtd_qi *q = &u->qi;
-    char desc[160], b[8];
+    char desc[224], b[8];
     unsigned index = 0;
     const uint64_t *d = find_devtlb(u, sid, &index);
     memset(q->last_error_desc, 0, sizeof(q->last_error_desc));
@@ -219,7 +255,7 @@ int vtd_qi_submit(struct vtd_unit *u, const uint64_t *desc)
         while (next == hw_head(u)) {
             vtd_qi_check_errors(u);
             if (q->broken || o->now_us(o->ctx) - start >= VTD_INV_TIMEOUT_US) {
-                char d[160];
+                char d[224];
                 vtd_desc_format(desc, q->wide, d, sizeof(d));
                 ktap_diag("timeout after %u us waiting for unit=%d invalidation queue space "
                           "(IQH=%u IQT=%u, %u slots): descriptor not queued: %s",
@@ -316,22 +352,73 @@ int vtd_inv_piotlb(struct vtd_unit *u, enum vtd_piotlb_gran g, uint16_t did, uin
                    g == VTD_PIOTLB_PAGE ? DESC_ADDR(addr, am, ih) : 0);
 }
 
-int vtd_inv_devtlb(struct vtd_unit *u, uint16_t sid, uint16_t pfsid, uint64_t addr,
-                   unsigned size_order)
+/* PFSID (6.5.2.5, 6.5.2.6): bits 15:12 hold PFSID[3:0], bits 63:52
+ * PFSID[15:4], in both device-TLB descriptors.  The field is meaningful
+ * only where the unit throttles device-TLB invalidations per physical
+ * function (ECAP.DIT); elsewhere it is reserved, must be 0, and QEMU
+ * rejects a non-zero one with IQE. */
+static uint64_t devtlb_pfsid(const struct vtd_unit *u, const struct vtd_devtlb_target *t)
+{
+    if (!(u->ecap & VTD_ECAP_DIT))
+        return 0;
+    return ((uint64_t)(t->pf_sid & 0xf) << 12) | ((uint64_t)(t->pf_sid >> 4) << 52);
+}
+
+/* Address and size (6.5.2.5): a size of 2^(12+n) bytes is written as S=1
+ * with address bits 12 .. 12+n-2 set and bit 12+n-1 clear; S=0 is one
+ * 4 KiB page.  Returns the address field with the low 12 bits clear. */
+static uint64_t devtlb_addr(uint64_t addr, unsigned size_order, bool *s)
+{
+    uint64_t a = addr & ~0xfffULL;
+    *s = size_order != 0;
+    if (size_order)
+        a |= ((1ULL << (11 + size_order)) - 1) & ~0xfffULL;
+    return a;
+}
+
+/* The queue and ECAP.DT, and a range the size encoding can express: at
+ * most 2^64 bytes, aligned to its size (the address bits below the size
+ * carry the size, so an unaligned address would name another range). */
+static bool devtlb_usable(const struct vtd_unit *u, uint64_t addr, unsigned size_order)
 {
     if (!u->qi.enabled || !u->caps.dt)
-        return -1;
-    /* Size encoding (6.5.2.5): S=1 and the address's low bits set up to
-     * the size, e.g. 8 KiB = addr | 0x0 with bit 12 clear ... */
-    uint64_t a = addr & ~0xfffULL;
-    uint64_t q1 = a;
-    if (size_order) {
-        a |= (1ULL << (11 + size_order)) - 1;
-        q1 = (a & ~0xfffULL) | 1; /* S */
+        return false;
+    uint64_t mask = size_order >= VTD_DEVTLB_ALL ? ~0ULL : (1ULL << (12 + size_order)) - 1;
+    if (size_order > VTD_DEVTLB_ALL || (addr & mask)) {
+        ktap_diag("qi: unit=%d device-TLB invalidation of %#llx, 2^%u bytes: beyond 2^64 or not "
+                  "aligned to its size; not queued",
+                  u->index, (unsigned long long)addr, 12 + size_order);
+        return false;
     }
-    uint64_t q0 = VTD_DESC_DEVTLB | ((uint64_t)(pfsid & 0xf) << 12) | DESC_SID(sid) |
-                  ((uint64_t)(pfsid >> 4) << 52);
-    return submit2(u, q0, q1);
+    return true;
+}
+
+int vtd_inv_devtlb(struct vtd_unit *u, const struct vtd_devtlb_target *t, uint64_t addr,
+                   unsigned size_order)
+{
+    if (!devtlb_usable(u, addr, size_order))
+        return -1;
+    bool s;
+    uint64_t a = devtlb_addr(addr, size_order, &s);
+    /* qword 0: MIP 20:16, SID 47:32; qword 1: S in bit 0 */
+    uint64_t q0 = VTD_DESC_DEVTLB | DESC_DEVTLB_MIP(t->qdep) | DESC_SID(t->sid) |
+                  devtlb_pfsid(u, t);
+    return submit2(u, q0, a | (s ? 1 : 0));
+}
+
+int vtd_inv_pasid_devtlb(struct vtd_unit *u, const struct vtd_devtlb_target *t, uint32_t pasid,
+                         uint64_t addr, unsigned size_order)
+{
+    if (u->mode != VTD_MODE_SCALABLE || !devtlb_usable(u, addr, size_order))
+        return -1;
+    bool s;
+    uint64_t a = devtlb_addr(addr, size_order, &s);
+    /* qword 0: MIP 8:4, SID 31:16, PASID 51:32; qword 1: S in bit 11, and
+     * G in bit 0 left clear: only this PASID's translations (VT-d 3.0
+     * dropped global pages from device-TLB invalidation). */
+    uint64_t q0 = VTD_DESC_PDEVTLB | DESC_PDEVTLB_MIP(t->qdep) | DESC_PDEVTLB_SID(t->sid) |
+                  DESC_PASID(pasid) | devtlb_pfsid(u, t);
+    return submit2(u, q0, a | (s ? DESC_PDEVTLB_S : 0));
 }
 
 int vtd_inv_wait(struct vtd_unit *u)

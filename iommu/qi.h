@@ -79,9 +79,27 @@ int vtd_inv_iotlb(struct vtd_unit *u, enum vtd_iotlb_gran g, uint16_t did, uint6
 int vtd_inv_pasid_cache(struct vtd_unit *u, enum vtd_pc_gran g, uint16_t did, uint32_t pasid);
 int vtd_inv_piotlb(struct vtd_unit *u, enum vtd_piotlb_gran g, uint16_t did, uint32_t pasid,
                    uint64_t addr, uint8_t am, bool ih);
-/* Device-TLB (ATS) invalidation of [addr, addr + 2^(12+size_order)). */
-int vtd_inv_devtlb(struct vtd_unit *u, uint16_t sid, uint16_t pfsid, uint64_t addr,
+
+/* The function whose device-TLB (ATS translation cache) is invalidated. */
+struct vtd_devtlb_target {
+    uint16_t sid;    /* its requester id */
+    uint16_t pf_sid; /* its physical function: the PF's for an SR-IOV VF, else sid */
+    uint8_t qdep;    /* ATS capability's Invalidate Queue Depth (5 bits, 0 = 32) */
+};
+/* size_order for the whole 64-bit address space: 2^(12 + 52) bytes. */
+#define VTD_DEVTLB_ALL 52
+/* Device-TLB invalidation of [addr, addr + 2^(12+size_order)), addr
+ * aligned to that size.  vtd_inv_devtlb (6.5.2.5) reaches translations the
+ * device fetched for requests without PASID: in legacy mode all of them,
+ * in scalable mode those of the RID_PASID entry.  vtd_inv_pasid_devtlb
+ * (6.5.2.6, scalable mode) reaches those fetched with `pasid`.  The PF's
+ * SID goes into PFSID only where ECAP.DIT is set; elsewhere the field is
+ * reserved and stays 0.  Returns 0, or -1 (no queue, no ECAP.DT, a range
+ * the size encoding cannot express, or the unit refused it). */
+int vtd_inv_devtlb(struct vtd_unit *u, const struct vtd_devtlb_target *t, uint64_t addr,
                    unsigned size_order);
+int vtd_inv_pasid_devtlb(struct vtd_unit *u, const struct vtd_devtlb_target *t, uint32_t pasid,
+                         uint64_t addr, unsigned size_order);
 /* Invalidation wait with a status write, polled up to VTD_INV_TIMEOUT_US.
  * Returns 0, or -1 on timeout or a queue error (reported). */
 int vtd_inv_wait(struct vtd_unit *u);

@@ -48,7 +48,8 @@ static void case_ite(struct fx *f)
         return;
     }
     uint32_t ite = u->qi.ite;
-    vtd_inv_devtlb(u, sid, 0, 0, 0);
+    struct vtd_devtlb_target t = {.sid = sid, .pf_sid = sid};
+    vtd_inv_devtlb(u, &t, 0, 0);
     int rc = vtd_inv_wait(u);
     if (u->qi.ite == ite) {
         ktap_case(KTAP_SKIP, "qi_ite_recovery",

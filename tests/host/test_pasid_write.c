@@ -40,10 +40,22 @@ CHECK_STATE_DEFINE;
 #define DID_A 0x0a3            /* the entry before the update */
 #define DID_B 0x15c            /* the target */
 #define ECAP_PSS9 (9ULL << 35) /* 10-bit PASIDs: PASID fits */
+#define ECAP_DIT (1ULL << 41)  /* device-TLB invalidation throttling */
+#define PF_SID 0x0011          /* SID as an SR-IOV VF of 00:02.1 (VF offset 7) */
+#define QDEP 7                 /* its ATS Invalidate Queue Depth */
+
+/* The PASID entry the PASID tests update: PASID, or RID_PASID (0) for the
+ * entry that requests without PASID use. */
+static uint32_t pasid = PASID;
+/* The context entry's RID_PASID: 0, or another PASID where ECAP.RPS. */
+static uint32_t rid_pasid;
+/* ATS on for SID with these device-TLB fields, or NULL: ATS off. */
+static const struct vtd_devtlb_target *ats;
 
 /* ---- descriptors as the spec lays them out (6.5.2) ------------------------ */
 
-enum { T_CC = 0x1, T_IOTLB = 0x2, T_WAIT = 0x5, T_PIOTLB = 0x6, T_PC = 0x7 };
+enum { T_CC = 0x1, T_IOTLB = 0x2, T_DEVTLB = 0x3, T_WAIT = 0x5, T_PIOTLB = 0x6, T_PC = 0x7,
+       T_PDEVTLB = 0x8 };
 /* Granularities (bits 5:4): context-cache device-selective, IOTLB
  * domain-selective, PASID-cache PASID-selective within domain, PASID-based
  * IOTLB all of one PASID within domain. */
@@ -54,7 +66,30 @@ struct desc {
     uint16_t did, sid;
     uint32_t pasid;
     bool any_did; /* expectation only: the DID is not checked */
+    /* device-TLB descriptors: PFSID, MIP, address field and S */
+    uint16_t pfsid;
+    unsigned mip;
+    uint64_t addr;
+    bool s;
 };
+
+/* The device-TLB descriptors' own layouts (6.5.2.5 type 3, 6.5.2.6 type
+ * 8): PFSID[3:0] in 15:12 and PFSID[15:4] in 63:52 in both; MIP in 20:16
+ * and SID in 47:32 for type 3, MIP in 8:4, SID in 31:16 and PASID in
+ * 51:32 for type 8; in qword 1 the address in 63:12 and S in bit 0 (type
+ * 3) or bit 11 (type 8, whose bit 0 is G). */
+static void decode_devtlb(const uint64_t *d, struct desc *x)
+{
+    bool pasid_based = x->type == T_PDEVTLB;
+    x->g = pasid_based ? (unsigned)(d[1] & 1) : 0;
+    x->did = 0;
+    x->pfsid = (uint16_t)(((d[0] >> 12) & 0xf) | ((d[0] >> 52) << 4));
+    x->mip = (unsigned)((d[0] >> (pasid_based ? 4 : 16)) & 0x1f);
+    x->sid = (uint16_t)(d[0] >> (pasid_based ? 16 : 32));
+    x->pasid = pasid_based ? (uint32_t)((d[0] >> 32) & 0xfffff) : 0;
+    x->addr = d[1] & ~0xfffULL;
+    x->s = (d[1] >> (pasid_based ? 11 : 0)) & 1;
+}
 
 static struct desc decode(const uint64_t *d)
 {
@@ -67,6 +102,8 @@ static struct desc decode(const uint64_t *d)
         x.sid = (uint16_t)(d[0] >> 32); /* 47:32 */
     if (x.type == T_PC || x.type == T_PIOTLB)
         x.pasid = (uint32_t)((d[0] >> 32) & 0xfffff); /* 51:32 */
+    if (x.type == T_DEVTLB || x.type == T_PDEVTLB)
+        decode_devtlb(d, &x);
     return x;
 }
 
@@ -83,6 +120,10 @@ static const char *type_name(unsigned t)
         return "pasid-iotlb";
     case T_PC:
         return "pasid-cache";
+    case T_DEVTLB:
+        return "device-tlb";
+    case T_PDEVTLB:
+        return "pasid-device-tlb";
     default:
         return "other";
     }
@@ -92,6 +133,10 @@ static const char *desc_str(const struct desc *d, char *buf, size_t len)
 {
     if (d->type == T_WAIT)
         snprintf(buf, len, "wait");
+    else if (d->type == T_DEVTLB || d->type == T_PDEVTLB)
+        snprintf(buf, len, "%s sid=%#x pasid=%#x pfsid=%#x mip=%u g=%u addr=%#llx s=%d",
+                 type_name(d->type), d->sid, d->pasid, d->pfsid, d->mip, d->g,
+                 (unsigned long long)d->addr, d->s);
     else
         snprintf(buf, len, "%s g=%u did=%#x pasid=%#x sid=%#x", type_name(d->type), d->g, d->did,
                  d->pasid, d->sid);
@@ -104,6 +149,10 @@ static bool desc_matches(const struct desc *got, const struct desc *want)
         return false;
     if (want->type == T_WAIT)
         return true;
+    if (want->type == T_DEVTLB || want->type == T_PDEVTLB)
+        return got->sid == want->sid && got->pasid == want->pasid &&
+               got->pfsid == want->pfsid && got->mip == want->mip && got->g == want->g &&
+               got->addr == want->addr && got->s == want->s;
     return got->g == want->g && (want->any_did || got->did == want->did) &&
            got->pasid == want->pasid && got->sid == want->sid;
 }
@@ -278,7 +327,7 @@ static unsigned check_sync_shape(const char *what)
 static void check_sync_matches(const char *what, unsigned k, const struct desc *want, unsigned n)
 {
     const struct sync_view *s = &rec.syncs[k];
-    char g[96], w[96];
+    char g[160], w[160];
     CHECK(s->end - s->first == n, "%s: sync %u queued %u descriptor(s), want %u", what, k + 1,
           s->end - s->first, n);
     for (unsigned i = 0; i < n && s->first + i < s->end; i++) {
@@ -347,23 +396,40 @@ static bool bring_up(uint64_t cap, uint64_t ecap, enum vtd_mode_request want)
     spy_ops.store128 = spy_store;
     unit.ops = &spy_ops;
     vtd_options = (struct vtd_options){0};
+    /* pasid_write.c keeps its ATS list across bring-ups: set it afresh. */
+    struct vtd_devtlb_target off = {.sid = SID};
+    vtd_set_ats(&unit, ats ? ats : &off, ats != NULL);
+    /* A device-TLB is invalidated only while translation is on (4.3). */
+    if (ats)
+        CHECK(vtd_enable_translation(&unit), "translation on");
     return true;
 }
 
 /* A scalable unit with the device attached. */
+static bool bring_up_scalable_caps(uint64_t cap_extra, uint64_t ecap_extra)
+{
+    if (!bring_up(QEMU_CAP | cap_extra, QEMU_ECAP | ECAP_PSS9 | ecap_extra, VTD_WANT_SCALABLE))
+        return false;
+    CHECK(vtd_attach_scalable(&unit, SID, rid_pasid) == 0, "attach");
+    CHECK(vtd_rid_pasid(&unit, SID) == rid_pasid, "RID_PASID %u", vtd_rid_pasid(&unit, SID));
+    return vtd_pasid_entry(&unit, SID, pasid, true) != NULL;
+}
+
 static bool bring_up_scalable(uint64_t cap_extra)
 {
-    if (!bring_up(QEMU_CAP | cap_extra, QEMU_ECAP | ECAP_PSS9, VTD_WANT_SCALABLE))
-        return false;
-    CHECK(vtd_attach_scalable(&unit, SID, 0) == 0, "attach");
-    return vtd_pasid_entry(&unit, SID, PASID, true) != NULL;
+    return bring_up_scalable_caps(cap_extra, 0);
+}
+
+static bool bring_up_scalable_ecap(uint64_t ecap_extra)
+{
+    return bring_up_scalable_caps(0, ecap_extra);
 }
 
 static void set_entry(enum kind k, uint16_t did)
 {
     struct pasid_entry e;
     build(&e, k, did);
-    struct vtd_write_result r = vtd_pasid_write(&unit, SID, PASID, &e, ENTRY_SYNC_STRATEGY_HITLESS);
+    struct vtd_write_result r = vtd_pasid_write(&unit, SID, pasid, &e, ENTRY_SYNC_STRATEGY_HITLESS);
     CHECK(r.ok, "setting up %s: %s", kind_names[k], r.error ? r.error : "?");
 }
 
@@ -372,9 +438,9 @@ static void pasid_update(const char *what, enum kind to, uint16_t did, enum entr
 {
     struct pasid_entry tgt;
     build(&tgt, to, did);
-    volatile struct pasid_entry *e = vtd_pasid_entry(&unit, SID, PASID, false);
+    volatile struct pasid_entry *e = vtd_pasid_entry(&unit, SID, pasid, false);
     begin_recording(e->q, PASID_ENTRY_QWORDS);
-    rec.r = vtd_pasid_write(&unit, SID, PASID, &tgt, s);
+    rec.r = vtd_pasid_write(&unit, SID, pasid, &tgt, s);
     end_recording();
     CHECK(rec.r.ok, "%s: %s", what, rec.r.error ? rec.r.error : "?");
     CHECK(!memcmp((const void *)e->q, tgt.q, sizeof(tgt.q)), "%s: entry is not the target", what);
@@ -382,7 +448,7 @@ static void pasid_update(const char *what, enum kind to, uint16_t did, enum entr
 
 static struct desc pasid_cache(uint16_t did)
 {
-    return (struct desc){.type = T_PC, .g = G_PC_PASID, .did = did, .pasid = PASID};
+    return (struct desc){.type = T_PC, .g = G_PC_PASID, .did = did, .pasid = pasid};
 }
 
 /* IOTLB entries of first stage and pass-through are tagged with the PASID,
@@ -390,8 +456,26 @@ static struct desc pasid_cache(uint16_t did)
 static struct desc iotlb_for(enum pasid_pgtt pgtt, uint16_t did)
 {
     if (pgtt == PASID_PGTT_FS || pgtt == PASID_PGTT_PT)
-        return (struct desc){.type = T_PIOTLB, .g = G_PIOTLB_PASID, .did = did, .pasid = PASID};
+        return (struct desc){.type = T_PIOTLB, .g = G_PIOTLB_PASID, .did = did, .pasid = pasid};
     return (struct desc){.type = T_IOTLB, .g = G_IOTLB_DOMAIN, .did = did};
+}
+
+/* What a sync owes a device with ATS on (6.5.2.5, 6.5.2.6): the
+ * device-TLB descriptor for the RID_PASID entry (requests without PASID),
+ * the PASID-based one naming the PASID for any other; all of the address
+ * space (S=1 and address bits 62:12 set: 2^64 bytes); G=0; the PF's SID
+ * in PFSID only where ECAP.DIT, since the field is reserved elsewhere. */
+static struct desc devtlb_for(bool with_pasid)
+{
+    return (struct desc){
+        .type = with_pasid ? T_PDEVTLB : T_DEVTLB,
+        .sid = ats->sid,
+        .pasid = with_pasid ? pasid : 0,
+        .pfsid = (unit.ecap & ECAP_DIT) ? ats->pf_sid : 0,
+        .mip = ats->qdep,
+        .addr = 0x7ffffffffffff000ULL,
+        .s = true,
+    };
 }
 
 /* The spec's sequence for one sync of a PASID entry (6.5.3.3 guidance, the
@@ -411,6 +495,8 @@ static unsigned expected_pasid_sync(const struct sync_view *s, bool cm, struct d
     unsigned n = 0;
     want[n++] = pasid_cache(did);
     want[n++] = iotlb_for(pgtt, did);
+    if (ats && basis == cached) /* the device fetched through the old entry */
+        want[n++] = devtlb_for(pasid != rid_pasid);
     bool stays_pt = pasid_entry_present(now) && pasid_entry_pgtt(now) == PASID_PGTT_PT;
     if (basis == cached && pgtt == PASID_PGTT_PT && !stays_pt && vtd_options.pt_ctx_flush)
         want[n++] = (struct desc){.type = T_CC, .g = G_CC_DEVICE, .sid = SID, .any_did = true};
@@ -469,7 +555,7 @@ static void check_leaving_pasid_tagged(enum kind from, enum kind to, enum entry_
         return;
     set_entry(from, DID_A);
     pasid_update(what, to, DID_B, s);
-    struct desc piotlb = {.type = T_PIOTLB, .g = G_PIOTLB_PASID, .did = DID_A, .pasid = PASID};
+    struct desc piotlb = {.type = T_PIOTLB, .g = G_PIOTLB_PASID, .did = DID_A, .pasid = pasid};
     expect_sync(what, 0, pasid_cache(DID_A), piotlb);
     check_pasid_syncs(what, false);
 }
@@ -607,12 +693,14 @@ static void check_wait_count(const char *what, unsigned waits, bool from_present
 
 /* One pair of the matrix: every sync against the spec's sequence, one wait
  * per invalidating sync. */
-static void check_pair(unsigned a, unsigned b, enum entry_sync_strategy s, bool cm, bool quirk)
+static void check_pair_ecap(unsigned a, unsigned b, enum entry_sync_strategy s, bool cm,
+                            bool quirk, uint64_t ecap_extra)
 {
-    char what[96];
-    snprintf(what, sizeof(what), "%s %s(%#x)->%s(%#x) cm=%d quirk=%d", strategy_name(s),
-             kind_names[kind_of(a)], did_of(a), kind_names[kind_of(b)], did_of(b), cm, quirk);
-    if (!bring_up_scalable(cm ? VTD_CAP_CM : 0))
+    char what[128];
+    snprintf(what, sizeof(what), "%s %s(%#x)->%s(%#x) cm=%d quirk=%d pasid=%#x ats=%d",
+             strategy_name(s), kind_names[kind_of(a)], did_of(a), kind_names[kind_of(b)],
+             did_of(b), cm, quirk, pasid, ats != NULL);
+    if (!bring_up_scalable_caps(cm ? VTD_CAP_CM : 0, ecap_extra))
         return;
     set_entry(kind_of(a), did_of(a));
     vtd_options.pt_ctx_flush = quirk;
@@ -621,6 +709,11 @@ static void check_pair(unsigned a, unsigned b, enum entry_sync_strategy s, bool 
     unsigned waits = count_type(T_WAIT);
     CHECK(waits == invalidating, "%s: %u waits, %u invalidating syncs", what, waits, invalidating);
     check_wait_count(what, waits, kind_of(a) != BLOCKED, kind_of(b) != BLOCKED, cm);
+}
+
+static void check_pair(unsigned a, unsigned b, enum entry_sync_strategy s, bool cm, bool quirk)
+{
+    check_pair_ecap(a, b, s, cm, quirk, 0);
 }
 
 /* Every ordered pair of blocked, PT, SS, FS, nested in DID a and b, both
@@ -635,25 +728,180 @@ TEST(transition_matrix_follows_the_spec)
                     check_pair(a, b, strategies[i], mode & 1, mode & 2);
 }
 
+/* ---- device-TLB (ATS) ----------------------------------------------------------- */
+
+static const struct vtd_devtlb_target vf = {.sid = SID, .pf_sid = PF_SID, .qdep = QDEP};
+
+static unsigned count_devtlb(unsigned type)
+{
+    return count_type(type);
+}
+
+/* SS(a) -> SS(b) of `which` with ATS on, on a unit with ECAP.DT (and
+ * ECAP.DIT when dit; ECAP.RPS and RID_PASID `rid` when rid is not 0):
+ * PASID cache, IOTLB, then exactly one device-TLB invalidation of the kind
+ * and fields devtlb_for() names, then the wait. */
+static void check_ats_update(bool dit, uint32_t which, uint32_t rid, enum entry_sync_strategy st)
+{
+    char what[112];
+    snprintf(what, sizeof(what), "%s SS(a)->SS(b) pasid=%#x RID_PASID=%#x ATS dit=%d",
+             strategy_name(st), which, rid, dit);
+    pasid = which;
+    rid_pasid = rid;
+    ats = &vf;
+    if (bring_up_scalable_ecap(ECAP_DT | (dit ? ECAP_DIT : 0) | (rid ? VTD_ECAP_RPS : 0))) {
+        set_entry(SS, DID_A);
+        pasid_update(what, SS, DID_B, st);
+        const struct desc want[] = {pasid_cache(DID_A), iotlb_for(PASID_PGTT_SS, DID_A),
+                                    devtlb_for(which != rid), {.type = T_WAIT}};
+        CHECK(rec.nsyncs >= 1, "%s: no sync", what);
+        check_sync_matches(what, 0, want, 4);
+        unsigned plain = count_devtlb(T_DEVTLB), based = count_devtlb(T_PDEVTLB);
+        CHECK(plain + based == 1, "%s: %u device-TLB invalidations, want 1", what, plain + based);
+        check_pasid_syncs(what, false);
+    }
+    ats = NULL;
+    rid_pasid = 0;
+    pasid = PASID;
+}
+
+/* A PASID other than RID_PASID: the device tagged what it fetched with
+ * that PASID, so only the PASID-based device-TLB invalidation (type 8)
+ * naming it reaches it; the RID_PASID entry, which requests without PASID
+ * use, keeps the plain one (type 3).  With ECAP.RPS the RID_PASID need not
+ * be 0: then PASID 0 is an ordinary PASID and gets type 8. */
+TEST(ats_pasid_entries_use_the_pasid_based_devtlb_descriptor)
+{
+    for (unsigned i = 0; i < NSTRATEGIES; i++) {
+        check_ats_update(false, PASID, 0, strategies[i]);
+        check_ats_update(false, 0, 0, strategies[i]);
+        check_ats_update(false, PASID, PASID, strategies[i]);
+        check_ats_update(false, 0, PASID, strategies[i]);
+    }
+}
+
+/* With ECAP.DIT the unit throttles device-TLB invalidations per physical
+ * function: PFSID carries the PF's SID (here SID is a VF of PF_SID), in
+ * both descriptors; without DIT the field is reserved and stays 0. */
+TEST(ats_pfsid_is_the_pf_sid_where_dit)
+{
+    for (unsigned dit = 0; dit < 2; dit++) {
+        for (unsigned i = 0; i < NSTRATEGIES; i++) {
+            check_ats_update(dit, PASID, 0, strategies[i]);
+            check_ats_update(dit, 0, 0, strategies[i]);
+        }
+    }
+}
+
+/* With translation off (GSTS.TES=0) the unit would treat the device's
+ * invalidation completions as unsupported requests and the invalidation
+ * could only time out: the spec (4.3) asks for none, so the sync has just
+ * the PASID-cache and IOTLB invalidations and the wait. */
+TEST(ats_no_devtlb_invalidation_while_translation_is_off)
+{
+    for (unsigned i = 0; i < NSTRATEGIES; i++) {
+        char what[80];
+        snprintf(what, sizeof(what), "%s SS(a)->SS(b) ATS, translation off",
+                 strategy_name(strategies[i]));
+        ats = &vf;
+        if (bring_up_scalable_ecap(ECAP_DT)) {
+            set_entry(SS, DID_A);
+            CHECK(vtd_disable_translation(&unit), "translation off");
+            pasid_update(what, SS, DID_B, strategies[i]);
+            expect_sync(what, 0, pasid_cache(DID_A), iotlb_for(PASID_PGTT_SS, DID_A));
+            CHECK(count_type(T_DEVTLB) + count_type(T_PDEVTLB) == 0,
+                  "%s: a device-TLB invalidation with TES=0", what);
+        }
+        ats = NULL;
+    }
+}
+
+static char said[512];
+
+static void capture(const char *s, size_t n)
+{
+    size_t have = strlen(said);
+    snprintf(said + have, sizeof(said) - have, "%.*s", (int)n, s);
+}
+
+/* The engine tracks a bounded number of ATS devices: one more is refused
+ * with a reason rather than left without device-TLB invalidations. */
+TEST(ats_list_full_is_refused_with_a_reason)
+{
+    if (!bring_up_scalable(0))
+        return;
+    unsigned n = 0;
+    struct vtd_devtlb_target t = {.qdep = 0};
+    printf_set_sink(capture);
+    for (t.sid = 0x100; n < 64; t.sid++, n++) {
+        t.pf_sid = t.sid;
+        said[0] = 0;
+        if (!vtd_set_ats(&unit, &t, true))
+            break;
+    }
+    printf_set_sink(sink);
+    CHECK(n > 0 && n < 64, "%u devices accepted", n);
+    CHECK(strstr(said, "ATS must stay off for it"), "no reason: %s", said);
+    t.sid = 0x100;
+    CHECK(vtd_set_ats(&unit, &t, true), "an update of a listed device is refused");
+    for (t.sid = 0x100; t.sid < 0x100 + n; t.sid++)
+        CHECK(vtd_set_ats(&unit, &t, false), "%#x not removed", t.sid);
+    CHECK(vtd_set_ats(&unit, &t, true), "the list stays full after removal");
+    CHECK(vtd_set_ats(&unit, &t, false), "cleanup");
+}
+
+/* The whole matrix with ATS on, for RID_PASID and another PASID: a sync
+ * that finds a present entry cached adds its device-TLB invalidation,
+ * one that finds a non-present one (caching mode) does not. */
+TEST(transition_matrix_with_ats)
+{
+    static const uint32_t pasids[] = {PASID, 0};
+    for (unsigned p = 0; p < 2; p++) {
+        for (unsigned cm = 0; cm < 2; cm++) {
+            for (unsigned a = 0; a < 9; a++) {
+                for (unsigned b = 0; b < 9; b++) {
+                    for (unsigned i = 0; i < NSTRATEGIES && a != b; i++) {
+                        pasid = pasids[p];
+                        ats = &vf;
+                        check_pair_ecap(a, b, strategies[i], cm, false, ECAP_DT | ECAP_DIT);
+                        ats = NULL;
+                        pasid = PASID;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* ---- legacy context entries --------------------------------------------------- */
 
-static void build_ctx(struct legacy_context_entry *e, uint16_t did)
+static void build_ctx_tt(struct legacy_context_entry *e, uint16_t did, enum legacy_context_tt tt)
 {
     struct legacy_context_cfg c = {
         .slptptr = 0x40000000ULL + ((uint64_t)did << 12),
         .did = did,
         .aw = 2,
-        .tt = LEGACY_TT_UNTRANSLATED,
+        .tt = tt,
     };
     legacy_context_build(e, &c);
 }
 
-static bool bring_up_legacy(void)
+static void build_ctx(struct legacy_context_entry *e, uint16_t did)
 {
-    if (!bring_up(QEMU_CAP, QEMU_ECAP, VTD_WANT_LEGACY))
+    build_ctx_tt(e, did, LEGACY_TT_UNTRANSLATED);
+}
+
+static bool bring_up_legacy_ecap(uint64_t ecap_extra)
+{
+    if (!bring_up(QEMU_CAP, QEMU_ECAP | ecap_extra, VTD_WANT_LEGACY))
         return false;
     CHECK(unit.mode == VTD_MODE_LEGACY, "legacy mode");
     return vtd_legacy_context(&unit, SID, true) != NULL;
+}
+
+static bool bring_up_legacy(void)
+{
+    return bring_up_legacy_ecap(0);
 }
 
 /* Legacy context entry, DID a -> b: the device's context-cache entry and
@@ -686,6 +934,51 @@ TEST(legacy_context_write_invalidates_old_did)
     }
 }
 
+/* Legacy mode with ATS on: the context entry has TT=01 (translation
+ * requests allowed, i.e. the device may hold translations in its
+ * device-TLB), and a sync of it invalidates the device-TLB after the
+ * IOTLB: the plain descriptor (legacy mode has no PASIDs), all of the
+ * address space, PFSID only with DIT.  This is the path an ATS device
+ * takes on a unit that runs in legacy mode. */
+TEST(legacy_context_write_with_ats_invalidates_devtlb)
+{
+    for (unsigned dit = 0; dit < 2; dit++) {
+        for (unsigned i = 0; i < NSTRATEGIES; i++) {
+            char what[64];
+            snprintf(what, sizeof(what), "%s legacy TT=01 ctx(a)->ctx(b) ATS dit=%u",
+                     strategy_name(strategies[i]), dit);
+            ats = &vf;
+            pasid = 0;
+            bool up = bring_up_legacy_ecap(ECAP_DT | (dit ? ECAP_DIT : 0));
+            if (up) {
+                struct legacy_context_entry start, tgt;
+                build_ctx_tt(&start, DID_A, LEGACY_TT_ALL);
+                build_ctx_tt(&tgt, DID_B, LEGACY_TT_ALL);
+                CHECK(vtd_context_write(&unit, SID, &start, ENTRY_SYNC_STRATEGY_HITLESS).ok,
+                      "setup");
+                volatile struct legacy_context_entry *e = vtd_legacy_context(&unit, SID, false);
+                begin_recording(e->q, 2);
+                rec.r = vtd_context_write(&unit, SID, &tgt, strategies[i]);
+                end_recording();
+                CHECK(rec.r.ok, "%s: %s", what, rec.r.error ? rec.r.error : "?");
+                const struct desc want[] = {
+                    {.type = T_CC, .g = G_CC_DEVICE, .did = DID_A, .sid = SID},
+                    {.type = T_IOTLB, .g = G_IOTLB_DOMAIN, .did = DID_A},
+                    devtlb_for(false),
+                    {.type = T_WAIT},
+                };
+                CHECK(rec.nsyncs >= 1, "%s: no sync", what);
+                check_sync_matches(what, 0, want, 4);
+                CHECK(fk.ndesc == 4, "%s: %u descriptors in all", what, fk.ndesc);
+                CHECK(count_type(T_PDEVTLB) == 0, "%s: a PASID-based one in legacy mode", what);
+                check_sync_shape(what);
+            }
+            ats = NULL;
+            pasid = PASID;
+        }
+    }
+}
+
 int main(void)
 {
     printf_set_sink(sink);
@@ -695,7 +988,13 @@ int main(void)
     RUN(blocked_to_present_with_cm_invalidates_new_did);
     RUN(pt_ctx_flush_quirk_only_when_leaving_pt);
     RUN(transition_matrix_follows_the_spec);
+    RUN(ats_pasid_entries_use_the_pasid_based_devtlb_descriptor);
+    RUN(ats_pfsid_is_the_pf_sid_where_dit);
+    RUN(ats_no_devtlb_invalidation_while_translation_is_off);
+    RUN(ats_list_full_is_refused_with_a_reason);
+    RUN(transition_matrix_with_ats);
     RUN(legacy_context_write_invalidates_old_did);
+    RUN(legacy_context_write_with_ats_invalidates_devtlb);
     fake_free_all();
     return check_finish();
 }

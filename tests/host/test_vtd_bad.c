@@ -115,7 +115,8 @@ TEST(ite_reported_with_descriptor_and_recovered)
     CHECK(bring_up(ECAP_DT, no_ats) == 0, "bring-up: %s", why);
     fake_out_clear();
     uint64_t t0 = fk.now;
-    CHECK(vtd_inv_devtlb(&unit, 0x18, 0, 0x5000, 0) == 0, "queued");
+    struct vtd_devtlb_target t = {.sid = 0x18, .pf_sid = 0x18};
+    CHECK(vtd_inv_devtlb(&unit, &t, 0x5000, 0) == 0, "queued");
     CHECK(vtd_inv_wait(&unit) != 0, "the wait behind a timed-out invalidation fails");
     CHECK(unit.qi.ite == 1, "ITE counted: %u", unit.qi.ite);
     CHECK(fk.aborted == 1, "the unit aborted the wait");
@@ -131,6 +132,26 @@ TEST(ite_reported_with_descriptor_and_recovered)
     CHECK((unit.qi.last_error_desc[0] & 0xf) == VTD_DESC_DEVTLB, "descriptor kept");
     CHECK(vtd_inv_all(&unit) == 0, "queue usable afterwards");
     CHECK(fk.iqh == fk.iqt, "drained");
+}
+
+/* The same with the PASID-based device-TLB descriptor, whose SID sits at
+ * bits 31:16 (its 47:32 belong to the PASID): the report still finds the
+ * descriptor of the source IQERCD names, and shows its PASID. */
+TEST(ite_on_pasid_based_devtlb_names_its_descriptor)
+{
+    CHECK(bring_up(ECAP_DT, no_ats) == 0, "bring-up: %s", why);
+    CHECK(unit.mode == VTD_MODE_SCALABLE, "scalable mode");
+    fake_out_clear();
+    struct vtd_devtlb_target t = {.sid = 0x18, .pf_sid = 0x18, .qdep = 3};
+    CHECK(vtd_inv_pasid_devtlb(&unit, &t, 0x2a5, 0x5000, 0) == 0, "queued");
+    CHECK(vtd_inv_wait(&unit) != 0, "the wait behind a timed-out invalidation fails");
+    CHECK(unit.qi.ite == 1, "ITE counted: %u", unit.qi.ite);
+    CHECK(strstr(fake_out, "ITE (device-TLB invalidation time-out) sid=00:03.0"), "report: %s",
+          fake_out);
+    CHECK(strstr(fake_out, "type=0x8 (pasid-device-tlb) sid=00:03.0 pfsid=0 mip=3 pasid=677"),
+          "the descriptor is named and decoded: %s", fake_out);
+    CHECK(!strstr(fake_out, "no device-TLB descriptor for it"), "found it: %s", fake_out);
+    CHECK(vtd_inv_all(&unit) == 0, "queue usable afterwards");
 }
 
 TEST(queue_full_reported_and_recovered)
@@ -197,6 +218,7 @@ int main(void)
     RUN(status_bit_never_set_at_bring_up);
     RUN(translation_never_turns_off);
     RUN(ite_reported_with_descriptor_and_recovered);
+    RUN(ite_on_pasid_based_devtlb_names_its_descriptor);
     RUN(queue_full_reported_and_recovered);
     RUN(storm_counted_rate_limited_summarised);
     fake_free_all();

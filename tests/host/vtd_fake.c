@@ -66,7 +66,10 @@ void fake_process_queue(void)
             memcpy(fk.desc[fk.ndesc], d, qw * 8);
         }
         fk.ndesc++;
-        if (type == VTD_DESC_DEVTLB && fk.no_ats_sid == (int)(uint16_t)(d[0] >> 32))
+        /* SID: bits 47:32 of the device-TLB descriptor, 31:16 of the
+         * PASID-based one. */
+        if ((type == VTD_DESC_DEVTLB && fk.no_ats_sid == (int)(uint16_t)(d[0] >> 32)) ||
+            (type == VTD_DESC_PDEVTLB && fk.no_ats_sid == (int)(uint16_t)(d[0] >> 16)))
             fk.ite_pending = true;
         if (type == VTD_DESC_WAIT && fk.ite_pending) {
             fk.ite_pending = false;
