@@ -127,8 +127,9 @@ static void build_catalogue(void)
     pasid_entry_set(&cat[nr_cat].e, PASID_FPD, 1);
     nr_cat++;
     cat[nr_cat].name = "blocked fpd dirty";
-    pasid_entry_build_ss(&cat[nr_cat].e, &(struct pasid_entry_cfg){
-                                             .did = 11, .aw = aw, .ss_root = SS_ROOT_B, .fpd = true});
+    pasid_entry_build_ss(&cat[nr_cat].e,
+                         &(struct pasid_entry_cfg){
+                             .did = 11, .aw = aw, .ss_root = SS_ROOT_B, .fpd = true});
     pasid_entry_set(&cat[nr_cat].e, PASID_P, 0);
     nr_cat++;
     add("PT d1 fpd", pasid_entry_build_pt,
@@ -791,7 +792,8 @@ TEST(trace_records)
     };
     struct entry_sync_result r;
 
-    model_init(&m, &pasid_entry_format, &model_pasid_rules, from, to, false, (struct model_opts){0});
+    model_init(&m, &pasid_entry_format, &model_pasid_rules, from, to, false,
+               (struct model_opts){0});
     r = entry_sync_write(&pasid_entry_format, &ops, m.mem, to, ENTRY_SYNC_STRATEGY_HITLESS);
     model_finish(&m);
     CHECK(model_clean(&m), "%s", m.first_problem);
@@ -802,7 +804,8 @@ TEST(trace_records)
 
     /* Without a callback the records go to kprintf, i.e. the console. */
     printf_set_sink(stdout_sink);
-    model_init(&m, &pasid_entry_format, &model_pasid_rules, to, from, false, (struct model_opts){0});
+    model_init(&m, &pasid_entry_format, &model_pasid_rules, to, from, false,
+               (struct model_opts){0});
     ops = model_ops(&m);
     ops.tracing = true;
     r = entry_sync_write(&pasid_entry_format, &ops, m.mem, from, ENTRY_SYNC_STRATEGY_HITLESS);
