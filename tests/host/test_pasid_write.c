@@ -9,7 +9,9 @@
  *   for first stage and pass-through or domain-selective IOTLB for second
  *   stage and nested, then a wait;
  * - blocked -> present costs nothing (a write-buffer flush if CAP.RWBF),
- *   unless CAP.CM: then PASID-cache and IOTLB with the new DID;
+ *   unless CAP.CM: then PASID-cache and IOTLB with the new DID; with CM a
+ *   change of FPD in a non-present entry invalidates too (FPD counts
+ *   without P);
  * - quirk pt_ctx_flush adds a device-selective context-cache invalidation
  *   when an entry leaves pass-through;
  * - every sync that invalidates ends with its wait, so the waits count the
