@@ -4,6 +4,17 @@
 
 #include "lib/kstring.h"
 
+/* The window of a breaking or clear update (entry_format.window) of either
+ * context entry: non-present, FPD set when the old or the new entry sets
+ * it, for the reasons pasid_entry.c gives for the PASID entry.  FPD is bit
+ * 1 in both formats; `out` arrives zeroed. */
+_Static_assert(SM_CTX_FPD == LEGACY_CTX_FPD, "FPD is bit 1 of both context entries");
+
+static void context_window_qwords(const uint64_t *cur, const uint64_t *tgt, uint64_t *out)
+{
+    out[0] = (cur[0] | tgt[0]) & SM_CTX_FPD;
+}
+
 /* ---- scalable mode --------------------------------------------------------- */
 
 void sm_context_build_blocked(struct sm_context_entry *e)
@@ -25,8 +36,9 @@ void sm_context_build(struct sm_context_entry *e, const struct sm_context_cfg *c
 static void sm_context_used_qwords(const uint64_t *e, uint64_t *used)
 {
     memset(used, 0, 4 * sizeof(uint64_t));
-    used[0] = SM_CTX_P;
-    /* 9.4: with P clear the IOMMU ignores every other field. */
+    /* 9.4: with P clear the IOMMU ignores every other field but FPD, which
+     * it evaluates whatever P says. */
+    used[0] = SM_CTX_P | SM_CTX_FPD;
     if (!(e[0] & SM_CTX_P))
         return;
     /* 9.4: every defined field applies to every request of the device:
@@ -50,6 +62,7 @@ const struct entry_format sm_context_format = {
     .present_qword = 0,
     .present_mask = SM_CTX_P,
     .used = sm_context_used_qwords,
+    .window = context_window_qwords,
 };
 
 /* ---- legacy mode ------------------------------------------------------------ */
@@ -75,9 +88,10 @@ static void legacy_context_used_qwords(const uint64_t *e, uint64_t *used)
 {
     uint64_t tt = (e[0] & LEGACY_CTX_TT_MASK) >> LEGACY_CTX_TT_SHIFT;
 
-    used[0] = LEGACY_CTX_P;
+    /* 9.3: with P clear the IOMMU ignores every other field but FPD, which
+     * it evaluates whatever P says. */
+    used[0] = LEGACY_CTX_P | LEGACY_CTX_FPD;
     used[1] = 0;
-    /* 9.3: with P clear the IOMMU ignores every other field. */
     if (!(e[0] & LEGACY_CTX_P))
         return;
     /* 9.3: FPD (7.1), TT, AW and DID apply to every translation type. */
@@ -100,4 +114,5 @@ const struct entry_format legacy_context_format = {
     .present_qword = 0,
     .present_mask = LEGACY_CTX_P,
     .used = legacy_context_used_qwords,
+    .window = context_window_qwords,
 };

@@ -286,14 +286,27 @@ static unsigned last_changing_chunk(const struct sync_run *run, const uint64_t *
 #define last_changing_chunk(run, tgt, which) 0u
 #endif
 
-/* Through a non-present entry: hardware sees the old entry, then nothing,
- * then the new entry; never a mix. */
+/* The non-present entry between the current entry and tgt: the format's
+ * choice (fmt->window), all zeros without one.  Present is cleared here
+ * whatever the format says, so the window is never a live entry. */
+static void window_entry(const struct sync_run *run, const uint64_t *tgt, uint64_t *out)
+{
+    const struct entry_format *fmt = run->fmt;
+
+    memset(out, 0, ENTRY_SYNC_MAX_QWORDS * sizeof(uint64_t));
+    if (fmt->window && !FAULT(ZERO_WINDOW))
+        fmt->window(run->mem, tgt, out);
+    out[fmt->present_qword] &= ~fmt->present_mask;
+}
+
+/* Through a non-present entry: hardware sees the old entry, then the
+ * window, then the new entry; never a mix. */
 static void update_breaking(struct sync_run *run, const uint64_t *tgt)
 {
     const struct entry_format *fmt = run->fmt;
     unsigned p = present_chunk(fmt);
     unsigned others = all_chunks(fmt) & ~(1u << p);
-    uint64_t zero[ENTRY_SYNC_MAX_QWORDS] = {0};
+    uint64_t window[ENTRY_SYNC_MAX_QWORDS];
 
 #if VTDSYNC_MUTANT == 1 /* make mutants: Present chunk first, in firmware too */
     step(run, tgt, all_chunks(fmt));
@@ -305,7 +318,8 @@ static void update_breaking(struct sync_run *run, const uint64_t *tgt)
     }
     if (FAULT(SKIP_LAST_CHUNK))
         others &= ~last_changing_chunk(run, tgt, others);
-    step(run, zero, 1u << p);
+    window_entry(run, tgt, window);
+    step(run, window, 1u << p);
     step(run, tgt, others);
     step(run, tgt, 1u << p);
 }
@@ -317,9 +331,10 @@ static void update_clear(struct sync_run *run, const uint64_t *tgt)
 {
     const struct entry_format *fmt = run->fmt;
     unsigned p = present_chunk(fmt);
-    uint64_t zero[ENTRY_SYNC_MAX_QWORDS] = {0};
+    uint64_t window[ENTRY_SYNC_MAX_QWORDS];
 
-    store_chunks(run, zero, 1u << p);
+    window_entry(run, tgt, window);
+    store_chunks(run, window, 1u << p);
     sync_now(run);
     store_chunks(run, tgt, all_chunks(fmt) & ~(1u << p));
     sync_now(run);

@@ -33,12 +33,22 @@ struct entry_format {
     uint8_t present_qword; /* qword holding the Present bit */
     uint64_t present_mask; /* the Present bit(s) inside that qword */
     /* Fill used[0..nr_chunks*chunk_qwords) with the bits the hardware reads
-     * for this entry.  A non-present entry must report only Present. */
+     * for this entry.  A non-present entry reports Present and whatever the
+     * hardware still reads without it (VT-d: FPD); all of those must lie in
+     * the Present chunk, as a breaking update rewrites the other chunks
+     * while its non-present entry is up. */
     void (*used)(const uint64_t *entry, uint64_t *used);
     /* Optional (NULL = none): bits that may take their target value early,
      * before the critical chunk flips, even though the current entry uses
      * them (SMMUv3's "update safe" idea).  Extension point. */
     void (*update_safe)(const uint64_t *cur, const uint64_t *tgt, uint64_t *safe);
+    /* Optional (NULL = all zeros): the non-present entry a breaking update
+     * passes through on its way from cur to tgt, written into `out`, which
+     * arrives all zeros; only its Present chunk is stored, and its Present
+     * bit is forced clear.  A format whose
+     * non-present entries still mean something decides here what the
+     * window shows (VT-d: whether its faults are reported). */
+    void (*window)(const uint64_t *cur, const uint64_t *tgt, uint64_t *out);
 };
 
 enum entry_sync_class {
@@ -132,6 +142,7 @@ enum entry_sync_fault {
     ENTRY_SYNC_FAULT_NONE,
     ENTRY_SYNC_FAULT_PRESENT_FIRST,   /* breaking: Present chunk stored first */
     ENTRY_SYNC_FAULT_SKIP_LAST_CHUNK, /* breaking: last changed non-Present chunk not stored */
+    ENTRY_SYNC_FAULT_ZERO_WINDOW,     /* breaking/clear: an all-zero window, format ignored */
 };
 extern enum entry_sync_fault entry_sync_fault;
 #endif

@@ -167,7 +167,11 @@ static void pasid_used_qwords(const uint64_t *e, uint64_t *used)
 {
     memset(used, 0, PASID_ENTRY_QWORDS * sizeof(uint64_t));
     mark(used, PASID_P);
-    /* 9.6: when P is 0 the IOMMU ignores every other field. */
+    /* 9.6: when P is 0 the IOMMU ignores every other field but FPD, which
+     * it evaluates whatever P says: a non-present entry with FPD set blocks
+     * its requests without reporting them (Linux tears entries down that
+     * way).  Both sit in chunk 0, as entry_format.used requires. */
+    mark(used, PASID_FPD);
     if (!field_get(e, PASID_P))
         return;
     used_common(used);
@@ -197,6 +201,20 @@ void pasid_entry_used(const struct pasid_entry *e, struct pasid_entry *used)
     pasid_used_qwords(e->q, used->q);
 }
 
+/* The window of a breaking update (entry_format.window): non-present, and
+ * FPD set when the old or the new entry has it.  While the window is up
+ * every request faults "PASID entry not present", a qualified fault that
+ * neither entry would give; FPD decides whether it is reported.  Setting
+ * it when either side suppresses means a reported window fault is always
+ * one both entries would have reported, and a unit told to keep quiet on
+ * either side of the switch is never made to speak by the switch itself.
+ * When neither sets FPD the window reports, as clear-then-update always
+ * did: those faults are what the breaking path costs. */
+static void pasid_window_qwords(const uint64_t *cur, const uint64_t *tgt, uint64_t *out)
+{
+    out[PASID_FPD.qword] = (cur[PASID_FPD.qword] | tgt[PASID_FPD.qword]) & PASID_FPD.mask;
+}
+
 const struct entry_format pasid_entry_format = {
     .name = "pasid",
     .nr_chunks = 4,
@@ -204,6 +222,7 @@ const struct entry_format pasid_entry_format = {
     .present_qword = 0,
     .present_mask = 1,
     .used = pasid_used_qwords,
+    .window = pasid_window_qwords,
 };
 
 const struct entry_format pasid_entry_format_64 = {
@@ -213,6 +232,7 @@ const struct entry_format pasid_entry_format_64 = {
     .present_qword = 0,
     .present_mask = 1,
     .used = pasid_used_qwords,
+    .window = pasid_window_qwords,
 };
 
 struct entry_sync_result pasid_entry_write(volatile struct pasid_entry *e,

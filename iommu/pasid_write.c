@@ -140,11 +140,17 @@ static void invalidate_devtlb(struct sync_ctx *c)
         count(c, vtd_inv_devtlb(c->u, t, 0, VTD_DEVTLB_ALL));
 }
 
+/* FPD, bit 1 of the PASID entry (9.6) and of both context entries (9.3,
+ * 9.4): the one field a non-present entry still has. */
+#define ENTRY_FPD LEGACY_CTX_FPD
+_Static_assert(LEGACY_CTX_FPD == SM_CTX_FPD && LEGACY_CTX_FPD == 2, "FPD is bit 1");
+
 /* Common start of every sync: publish the entry (ECAP.C = 0), and decide
  * whether anything can be cached at all.  Returns true when the caller
  * must still invalidate: the entry was present, or caching mode lets the
- * unit cache a non-present one (6.1); otherwise a write-buffer flush is all
- * a non-present -> present change needs. */
+ * unit cache a non-present one (6.1) and the entry became present or its
+ * FPD, which counts without P, changed; otherwise a write-buffer flush is
+ * all a non-present -> present change needs. */
 static bool sync_needed(struct sync_ctx *c, const struct entry_sync_point *p)
 {
     vtd_flush(c->u, c->entry, c->entry_bytes);
@@ -155,7 +161,7 @@ static bool sync_needed(struct sync_ctx *c, const struct entry_sync_point *p)
             c->rc = -1;
         return false;
     }
-    return p->now_present;
+    return p->now_present || ((p->cached[0] ^ p->now[0]) & ENTRY_FPD);
 }
 
 /* window_us=: keep a breaking update's non-present window open after the

@@ -11,12 +11,15 @@
  *   hitless  - no fault, no mismatch, no error, traffic keeps flowing;
  *   breaking - faults from the non-present window are reported, not
  *              failed; data must stay intact and traffic must recover;
+ *              a window with FPD set (the old or the new entry sets it)
+ *              must report none: case fpd_window_quiet judges them all;
  *   ->blocked - DMA must stop landing: a probe read faults and its buffer
  *              keeps its canary; blocked-> - traffic resumes.
  *
  * Memory layout "same pages": every translation maps each DMA buffer at
  * its physical address (identity IOVAs), so SS-A, SS-B, FS-A, FS-B and PT
  * all show the device the same memory and data stays correct throughout.
+ * SS-A+FPD and FS-A+FPD are SS-A and FS-A with fault reporting disabled.
  * The "distinct pages" check lives in suite_stale.c. */
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
@@ -62,7 +65,7 @@ static uint64_t map_everywhere(void *ctx, uint64_t phys, uint64_t len)
 /* ---- states ------------------------------------------------------------------ */
 
 static const char *const state_names[TX_STATES] = {
-    "blocked", "PT", "SS-A", "SS-B", "FS-A", "FS-B", "nested",
+    "blocked", "PT", "SS-A", "SS-B", "FS-A", "FS-B", "nested", "SS-A+FPD", "FS-A+FPD",
 };
 
 const char *tx_state_name(int s)
@@ -74,6 +77,33 @@ static void unsupported(struct tx *t, int s, const char *why)
 {
     t->supported[s] = false;
     t->why[s] = why;
+}
+
+/* Whether state s sets FPD: its faults are not reported (VT-d 9.6, 9.3). */
+static bool fpd_of(const struct tx *t, int s)
+{
+    if (t->legacy)
+        return t->ctx_entry[s].q[0] & LEGACY_CTX_FPD;
+    return pasid_entry_get(&t->entry[s], PASID_FPD);
+}
+
+/* State s is state `base` with FPD set: the same translation, so traffic
+ * flows as before; what it adds are the windows of breaking updates into
+ * and out of it, which must keep FPD (case fpd_window_quiet). */
+static void add_fpd_state(struct tx *t, int s, int base)
+{
+    if (!t->supported[base]) {
+        unsupported(t, s, t->why[base]);
+        return;
+    }
+    if (t->legacy) {
+        t->ctx_entry[s] = t->ctx_entry[base];
+        t->ctx_entry[s].q[0] |= LEGACY_CTX_FPD;
+    } else {
+        t->entry[s] = t->entry[base];
+        pasid_entry_set(&t->entry[s], PASID_FPD, 1);
+    }
+    t->supported[s] = true;
 }
 
 static void build_scalable_states(struct tx *t)
@@ -111,6 +141,8 @@ static void build_scalable_states(struct tx *t)
                 c->nest ? "nested translation needs a first- and a second-stage table of one "
                           "unit; not wired yet on this unit"
                         : "nested translation not supported (ECAP.NEST=0; QEMU never offers it)");
+    add_fpd_state(t, TX_SS_A_FPD, TX_SS_A);
+    add_fpd_state(t, TX_FS_A_FPD, TX_FS_A);
 }
 
 static void build_legacy_states(struct tx *t)
@@ -144,6 +176,8 @@ static void build_legacy_states(struct tx *t)
     unsupported(t, TX_FS_A, "legacy mode has no first-stage translation");
     unsupported(t, TX_FS_B, "legacy mode has no first-stage translation");
     unsupported(t, TX_NESTED, "legacy mode has no nested translation");
+    add_fpd_state(t, TX_SS_A_FPD, TX_SS_A);
+    add_fpd_state(t, TX_FS_A_FPD, TX_FS_A);
 }
 
 /* ---- switching ---------------------------------------------------------------- */
@@ -352,6 +386,19 @@ static bool reach(struct tx *t, int from, bool traffic_wanted, char *why, size_t
     return true;
 }
 
+/* A breaking update under traffic whose window had FPD set: any fault it
+ * reported is one neither entry would report.  Counted for the case
+ * fpd_window_quiet, which judges them all at once. */
+static void note_fpd_window(struct tx *t, const struct tx_measure *m, bool died,
+                            const struct vtd_fault_record *first)
+{
+    t->fpd_windows++;
+    t->fpd_windows_hit += m->faults || m->errors || m->resets || died;
+    if (m->faults && !t->fpd_window_faults)
+        t->fpd_window_reason = first->reason;
+    t->fpd_window_faults += m->faults;
+}
+
 /* One measured transition; fills *m and returns the verdict. */
 bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strategy,
                 struct tx_measure *m, char *why, size_t whylen)
@@ -407,6 +454,9 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
     vtd_fault_poll();
     struct vtd_fault_record rec[4];
     m->faults = vtd_faults_since(mark, t->sid, rec, 4);
+    /* The window keeps FPD when either side sets it (pasid_entry.c). */
+    if (live && m->cls == ENTRY_SYNC_BREAKING && (fpd_of(t, from) || fpd_of(t, to)))
+        note_fpd_window(t, m, died, rec);
 
     if (m->mismatches)
         ksnprintf(why, whylen, "%llu data mismatches", (unsigned long long)m->mismatches);
@@ -477,6 +527,44 @@ static void case_pt_exit(struct tx *t)
                   vtd_options.pt_ctx_flush
                       ? " even with quirk=pt_ctx_flush"
                       : "; quirk=pt_ctx_flush adds a context-cache invalidation as a workaround");
+}
+
+/* The windows of breaking updates from or to an entry with FPD set: VT-d
+ * evaluates FPD even when P is 0 (9.6 PASID entry, 9.3 context entry), and
+ * the window keeps it, so DMA that runs into the window must fault without
+ * a single fault being reported. */
+static void case_fpd_window(const struct tx *t)
+{
+    const char *name = "fpd_window_quiet";
+    ktap_diag("fpd_window: %u breaking update(s) under traffic passed through a non-present "
+              "entry with FPD set, %u met DMA (fault, I/O error or controller reset), %u "
+              "fault(s) reported",
+              t->fpd_windows, t->fpd_windows_hit, t->fpd_window_faults);
+    if (!t->fpd_windows) {
+        ktap_case(KTAP_SKIP, name,
+                  "no breaking update under traffic from or to an FPD state (%s)",
+                  t->supported[TX_SS_A_FPD] || t->supported[TX_FS_A_FPD]
+                      ? "the ones made here are hitless; strategy=clear breaks them all"
+                      : "no FPD state on this unit");
+    } else if (!t->fpd_window_faults && !t->fpd_windows_hit) {
+        ktap_case(KTAP_SKIP, name,
+                  "no DMA ran into the %u window(s) with FPD set: nothing to judge "
+                  "(window_us= holds them open)",
+                  t->fpd_windows);
+    } else if (!t->fpd_window_faults) {
+        ktap_case(KTAP_PASS, name, NULL);
+    } else if (cpu_is_qemu() && !t->legacy) {
+        ktap_case(KTAP_SKIP, name,
+                  "finding: QEMU reported %u fault(s) (reason %#04x) from non-present PASID "
+                  "entries with FPD set; VT-d 9.6 evaluates FPD whatever P says, QEMU checks "
+                  "the entry's PGTT before it reads FPD (its context-entry path honours FPD)",
+                  t->fpd_window_faults, t->fpd_window_reason);
+    } else {
+        ktap_case(KTAP_FAIL, name,
+                  "%u fault(s) (first reason %#04x) reported from non-present windows with FPD "
+                  "set: neither the old nor the new entry would report them",
+                  t->fpd_window_faults, t->fpd_window_reason);
+    }
 }
 
 /* ---- the matrix ------------------------------------------------------------------ */
@@ -636,6 +724,7 @@ static void suite_transitions(void)
         run_matrix(t, ENTRY_SYNC_STRATEGY_HITLESS);
     if (cfg.strategy != STRATEGY_ENTRY_SYNC)
         run_matrix(t, ENTRY_SYNC_STRATEGY_CLEAR);
+    case_fpd_window(t);
     case_pt_exit(t);
     if (cfg.stress)
         tx_stress(t);

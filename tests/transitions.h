@@ -14,7 +14,19 @@
 #include "iommu/pasid_entry.h"
 #include "iommu/pasid_write.h"
 
-enum tx_state { TX_BLOCKED, TX_PT, TX_SS_A, TX_SS_B, TX_FS_A, TX_FS_B, TX_NESTED, TX_STATES };
+/* SS-A+FPD, FS-A+FPD: SS-A and FS-A with FPD set (faults not reported). */
+enum tx_state {
+    TX_BLOCKED,
+    TX_PT,
+    TX_SS_A,
+    TX_SS_B,
+    TX_FS_A,
+    TX_FS_B,
+    TX_NESTED,
+    TX_SS_A_FPD,
+    TX_FS_A_FPD,
+    TX_STATES
+};
 #define TX_DOMAINS 4            /* SS-A, SS-B, FS-A, FS-B: dom[state - TX_SS_A] */
 #define TX_SETTLE_US 20000      /* traffic after an update, to see it recover */
 #define TX_RECOVER_OPS 8        /* completions that show traffic flows again */
@@ -74,6 +86,12 @@ struct tx {
     volatile bool worker_stop;
     unsigned resets;
     struct tx_row rows[2][TX_STATES * TX_STATES]; /* [0] entry_sync, [1] clear */
+    /* Breaking updates under traffic whose non-present window has FPD set
+     * (the old or the new entry sets it): how many, how many DMA ran into
+     * (fault, I/O error or reset), the faults reported from them and the
+     * first one's reason.  Judged by case fpd_window_quiet. */
+    unsigned fpd_windows, fpd_windows_hit, fpd_window_faults;
+    uint8_t fpd_window_reason;
     /* stress mode */
     uint64_t stress_updates, stress_ops, stress_us;
     unsigned stress_faults, stress_failures;

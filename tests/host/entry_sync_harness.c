@@ -108,14 +108,14 @@ static void check_counts(struct pair_run *r)
         why(r, FAIL_CONTRACT, "result counters disagree with the model's record");
 }
 
-void run_pair(const struct entry_format *fmt, used_fn judge, const uint64_t *start,
-              const uint64_t *target, enum entry_sync_strategy strategy, struct model_opts opts,
-              struct pair_run *r)
+void run_pair(const struct entry_format *fmt, const struct model_rules *judge,
+              const uint64_t *start, const uint64_t *target, enum entry_sync_strategy strategy,
+              struct model_opts opts, struct pair_run *r)
 {
     struct entry_sync_ops ops;
 
     memset(r, 0, sizeof(*r));
-    r->exp = expect_update(fmt, judge, start, target, strategy);
+    r->exp = expect_update(fmt, judge->used, start, target, strategy);
     model_init(&r->model, fmt, judge, start, target, r->exp.cls == ENTRY_SYNC_BREAKING, opts);
     ops = model_ops(&r->model);
     r->res = entry_sync_write(fmt, &ops, r->model.mem, target, strategy);

@@ -39,10 +39,11 @@ struct pair_run {
     char why[400];
 };
 
-/* `judge` is the rule set the model judges by; `fmt->used` is what the
- * library believes (they differ only in fault-injection runs). */
-void run_pair(const struct entry_format *fmt, used_fn judge, const uint64_t *start,
-              const uint64_t *target, enum entry_sync_strategy strategy, struct model_opts opts,
-              struct pair_run *r);
+/* `judge` is the rule set the model judges by; `fmt->used` and
+ * `fmt->window` are what the library believes (they differ only in
+ * fault-injection runs). */
+void run_pair(const struct entry_format *fmt, const struct model_rules *judge,
+              const uint64_t *start, const uint64_t *target, enum entry_sync_strategy strategy,
+              struct model_opts opts, struct pair_run *r);
 
 #endif

@@ -61,15 +61,17 @@ static void add_version(struct model_iommu *m, unsigned c)
 }
 
 void model_init(struct model_iommu *m, const struct entry_format *fmt,
-                void (*used)(const uint64_t *, uint64_t *), const uint64_t *start,
-                const uint64_t *target, bool allow_non_present, struct model_opts opts)
+                const struct model_rules *rules, const uint64_t *start, const uint64_t *target,
+                bool allow_non_present, struct model_opts opts)
 {
     memset(m, 0, sizeof(*m));
     m->fmt = fmt;
-    m->used = used;
+    m->rules = rules;
     m->opts = opts;
     m->start = start;
     m->target = target;
+    if (rules->window)
+        rules->window(start, target, m->window);
     m->allow_non_present = allow_non_present;
     memcpy(m->mem, start, qwords(m) * sizeof(uint64_t));
     collapse(m);
@@ -91,15 +93,26 @@ static void judge(struct model_iommu *m, const uint64_t *seen)
     char a[80], s[80], t[80];
 
     m->combos++;
-    m->used(seen, u);
+    m->rules->used(seen, u);
     if (equal_in(seen, m->start, u, n) || equal_in(seen, m->target, u, n))
         return;
     if (!entry_sync_is_present(m->fmt, seen)) {
         m->non_present_seen++;
-        if (m->allow_non_present)
+        if (!m->allow_non_present) {
+            note(m, "non-present entry visible in a hitless update (after %u syncs)", m->syncs);
+            m->violations++;
             return;
-        note(m, "non-present entry visible in a hitless update (after %u syncs)", m->syncs);
+        }
+        /* The window is read too: it decides whether its faults are
+         * reported, so it must be the one the rules ask for. */
+        if (equal_in(seen, m->window, u, n))
+            return;
         m->violations++;
+        m->wrong_window++;
+        hex_entry(m, seen, a, sizeof(a));
+        hex_entry(m, m->window, t, sizeof(t));
+        note(m, "non-present window %s after %u syncs, the rules want %s in its used bits", a,
+             m->syncs, t);
         return;
     }
     m->violations++;
@@ -149,6 +162,10 @@ static void model_write_chunk(void *ctx, volatile uint64_t *entry, unsigned inde
             add_version(m, index); /* each half visible on its own */
     }
     add_version(m, index);
+    if (index == m->fmt->present_qword / cq && !entry_sync_is_present(m->fmt, m->mem)) {
+        m->window_stores++;
+        m->window_q0 = m->mem[m->fmt->present_qword];
+    }
 }
 
 static void model_sync(void *ctx, const struct entry_sync_point *p)

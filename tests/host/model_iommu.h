@@ -6,7 +6,9 @@
  * completed sync (a cached or early-fetched copy).  At every sync and when
  * the update returns it assembles every entry such a reader could see and
  * judges each, in the bits that entry uses (by the test's own rules), as
- * the start entry, the target entry, or (only where allowed) non-present.
+ * the start entry, the target entry, or (only where allowed) the
+ * non-present window the rules ask for: a non-present entry still has a
+ * meaning (VT-d: FPD), so not any non-present entry will do.
  *
  * Fault models: `torn_64` stores a 128-bit chunk as two 64-bit halves, each
  * visible on its own; `drop_sync` makes the Nth sync do nothing. */
@@ -17,6 +19,7 @@
 #include <stdint.h>
 
 #include "iommu/entry_sync.h"
+#include "tests/host/model_rules.h"
 
 #define MODEL_MAX_VERSIONS 16
 
@@ -27,9 +30,10 @@ struct model_opts {
 
 struct model_iommu {
     const struct entry_format *fmt;
-    void (*used)(const uint64_t *entry, uint64_t *used);
+    const struct model_rules *rules;
     struct model_opts opts;
     const uint64_t *start, *target;
+    uint64_t window[ENTRY_SYNC_MAX_QWORDS]; /* what a breaking window must show */
     bool allow_non_present;
 
     uint64_t mem[ENTRY_SYNC_MAX_QWORDS] __attribute__((aligned(64)));
@@ -41,6 +45,9 @@ struct model_iommu {
     unsigned long combos; /* assembled entries judged */
     unsigned violations;  /* assembled entries neither start nor target */
     unsigned non_present_seen;
+    unsigned wrong_window; /* non-present entries that were not the window */
+    unsigned window_stores; /* Present-chunk stores that left P clear */
+    uint64_t window_q0;     /* the Present qword after the last of them */
     unsigned bad_sync_points; /* sync told a wrong cached/now entry */
     unsigned wrong_address;   /* store aimed outside the entry */
     bool unsynced_at_end;     /* a store not followed by a sync */
@@ -49,8 +56,8 @@ struct model_iommu {
 };
 
 void model_init(struct model_iommu *m, const struct entry_format *fmt,
-                void (*used)(const uint64_t *, uint64_t *), const uint64_t *start,
-                const uint64_t *target, bool allow_non_present, struct model_opts opts);
+                const struct model_rules *rules, const uint64_t *start, const uint64_t *target,
+                bool allow_non_present, struct model_opts opts);
 struct entry_sync_ops model_ops(struct model_iommu *m);
 /* Judge what is still pending once entry_sync_write() has returned. */
 void model_finish(struct model_iommu *m);

@@ -12,6 +12,7 @@ enum {
     M_NESTED = 1 << 2,
     M_PT = 1 << 3,
     M_ALL = M_FS | M_SS | M_NESTED | M_PT,
+    M_NP = 1 << 4, /* not present (P = 0), any other field */
 };
 
 struct model_field {
@@ -21,8 +22,8 @@ struct model_field {
 };
 
 static const struct model_field pasid_fields[] = {
-    {0, 0, M_ALL, M_ALL},                         /* P */
-    {1, 1, M_ALL, M_SS | M_NESTED | M_PT},        /* FPD */
+    {0, 0, M_ALL | M_NP, M_ALL | M_NP},           /* P */
+    {1, 1, M_ALL | M_NP, M_SS | M_NESTED | M_PT}, /* FPD */
     {2, 4, M_ALL, M_ALL},                         /* AW */
     {6, 8, M_ALL, M_ALL},                         /* PGTT */
     {9, 9, M_SS | M_NESTED, M_SS | M_NESTED},     /* SSADE */
@@ -45,6 +46,8 @@ static void set_bit_range(uint64_t *q, unsigned lo, unsigned hi)
 
 static unsigned pasid_mode(const uint64_t *e)
 {
+    if (!(e[0] & 1))
+        return M_NP;
     switch ((e[0] >> 6) & 7) {
     case 1:
         return M_FS;
@@ -63,9 +66,6 @@ static void pasid_used_by(const uint64_t *e, uint64_t *u, bool series)
     unsigned mode = pasid_mode(e);
 
     memset(u, 0, 8 * sizeof(uint64_t));
-    u[0] = 1;
-    if (!(e[0] & 1))
-        return;
     if (!mode) { /* reserved PGTT: anything may matter */
         memset(u, 0xff, 8 * sizeof(uint64_t));
         return;
@@ -90,10 +90,10 @@ void model_pasid_used_series(const uint64_t *entry, uint64_t *used)
 void model_sm_context_used(const uint64_t *e, uint64_t *u)
 {
     memset(u, 0, 4 * sizeof(uint64_t));
-    u[0] = 1;
+    set_bit_range(u, 0, 1); /* P, and FPD whatever P says */
     if (!(e[0] & 1))
         return;
-    set_bit_range(u, 1, 4);   /* FPD, DTE, PASIDE, PRE */
+    set_bit_range(u, 2, 4);   /* DTE, PASIDE, PRE */
     set_bit_range(u, 9, 63);  /* PDTS, PASIDDIRPTR */
     set_bit_range(u, 64, 84); /* RID_PASID, RID_PRIV */
 }
@@ -101,12 +101,24 @@ void model_sm_context_used(const uint64_t *e, uint64_t *u)
 void model_legacy_context_used(const uint64_t *e, uint64_t *u)
 {
     memset(u, 0, 2 * sizeof(uint64_t));
-    u[0] = 1;
+    set_bit_range(u, 0, 1); /* P, and FPD whatever P says */
     if (!(e[0] & 1))
         return;
-    set_bit_range(u, 1, 3);   /* FPD, TT */
+    set_bit_range(u, 2, 3);   /* TT */
     set_bit_range(u, 64, 66); /* AW */
     set_bit_range(u, 72, 87); /* DID */
     if (((e[0] >> 2) & 3) != 2)
         set_bit_range(u, 12, 63); /* SLPTPTR unless pass-through */
 }
+
+void model_window_fpd_or(const uint64_t *start, const uint64_t *target, uint64_t *w)
+{
+    memset(w, 0, 8 * sizeof(uint64_t));
+    w[0] = (start[0] | target[0]) & 2;
+}
+
+const struct model_rules model_pasid_rules = {model_pasid_used, model_window_fpd_or};
+const struct model_rules model_pasid_series_rules = {model_pasid_used_series, NULL};
+const struct model_rules model_sm_context_rules = {model_sm_context_used, model_window_fpd_or};
+const struct model_rules model_legacy_context_rules = {model_legacy_context_used,
+                                                       model_window_fpd_or};

@@ -118,6 +118,29 @@ static void build_catalogue(void)
     pasid_entry_set(&cat[nr_cat].e, PASID_FSPTPTR, FS_ROOT_D);
     cat[nr_cat].e.q[6] = 0x5a5a5a5a5a5a5a5aULL;
     nr_cat++;
+
+    /* FPD variants (9.6: FPD counts even in a non-present entry).  The
+     * second non-present one is what "clear Present only" leaves behind:
+     * FPD still set, stale fields the IOMMU ignores without P. */
+    cat[nr_cat].name = "blocked fpd";
+    pasid_entry_build_blocked(&cat[nr_cat].e);
+    pasid_entry_set(&cat[nr_cat].e, PASID_FPD, 1);
+    nr_cat++;
+    cat[nr_cat].name = "blocked fpd dirty";
+    pasid_entry_build_ss(&cat[nr_cat].e,
+                         &(struct pasid_entry_cfg){
+                             .did = 11, .aw = aw, .ss_root = SS_ROOT_B, .fpd = true});
+    pasid_entry_set(&cat[nr_cat].e, PASID_P, 0);
+    nr_cat++;
+    add("PT d1 fpd", pasid_entry_build_pt,
+        (struct pasid_entry_cfg){.did = 1, .aw = aw, .fpd = true});
+    add("SS d11 B fpd", pasid_entry_build_ss,
+        (struct pasid_entry_cfg){.did = 11, .aw = aw, .ss_root = SS_ROOT_B, .fpd = true});
+    add("FS d21 D fpd", pasid_entry_build_fs,
+        (struct pasid_entry_cfg){.did = 21, .aw = aw, .fs_root = FS_ROOT_D, .fpd = true});
+    add("nested d31 B D fpd", pasid_entry_build_nested,
+        (struct pasid_entry_cfg){
+            .did = 31, .aw = aw, .ss_root = SS_ROOT_B, .fs_root = FS_ROOT_D, .fpd = true});
 }
 
 static const struct pasid_entry *find(const char *name)
@@ -189,7 +212,7 @@ static struct sweep sweep_pasid(const struct entry_format *fmt, enum entry_sync_
 
     for (unsigned i = 0; i < nr_cat; i++) {
         for (unsigned j = 0; j < nr_cat; j++) {
-            run_pair(fmt, model_pasid_used, cat[i].e.q, cat[j].e.q, strategy,
+            run_pair(fmt, &model_pasid_rules, cat[i].e.q, cat[j].e.q, strategy,
                      (struct model_opts){0}, &r);
             account(&s, &r);
             CHECK(!r.failures, "%s %s: %s -> %s: %s", fmt->name, entry_sync_strategy_name(strategy),
@@ -259,6 +282,13 @@ TEST(builders_and_used_rules)
                   q, (unsigned long long)(cat[i].e.q[q] & ~used.q[q]));
         /* Chunks 2 and 3 are never used. */
         CHECK(!(used.q[4] | used.q[5] | used.q[6] | used.q[7]), "%s", cat[i].name);
+        /* A non-present entry uses P and FPD, nothing else: entry_sync
+         * needs those in the Present chunk, which stays put while a
+         * breaking update rewrites the others. */
+        if (!pasid_entry_present(&cat[i].e))
+            CHECK(used.q[0] == 3 && !(used.q[1] | used.q[2] | used.q[3]),
+                  "%s: a non-present entry uses %#llx:%#llx", cat[i].name,
+                  (unsigned long long)used.q[0], (unsigned long long)used.q[1]);
     }
     CHECK(!strcmp(pasid_entry_mode_name(find("nested d30 A C")), "nested"), "mode name");
     CHECK(!strcmp(pasid_entry_mode_name(find("blocked")), "blocked"), "mode name");
@@ -336,6 +366,13 @@ static const struct sample samples[] = {
     {"PT -> PT dirty (unused bits only)", "PT d1", "PT d1 dirty", NULL},
     {"PT dirty -> SS", "PT d1 dirty", "SS d10 A", NULL},
     {"SS -> SS, identical", "SS d10 A", "SS d10 A", NULL},
+    {"blocked -> blocked, only FPD", "blocked", "blocked fpd", NULL},
+    {"blocked fpd -> stale fields, FPD kept", "blocked fpd", "blocked fpd dirty", NULL},
+    {"SS fpd -> blocked", "SS d11 B fpd", "blocked", NULL},
+    {"SS -> blocked fpd", "SS d10 A", "blocked fpd", NULL},
+    {"blocked fpd -> FS", "blocked fpd", "FS d20 C", NULL},
+    {"FS fpd -> FS, DID and FSPTPTR", "FS d20 C fpd", "FS d21 D", NULL},
+    {"FS -> FS fpd, DID and FSPTPTR", "FS d20 C", "FS d21 D fpd", NULL},
 };
 
 /* Does "yes 1-2" / "no 3" / "yes" agree with (hitless?, syncs)? */
@@ -362,9 +399,9 @@ TEST(design_note_table)
         struct entry_format series_fmt = pasid_entry_format;
         bool hitless;
 
-        run_pair(&pasid_entry_format, model_pasid_used, from, to, ENTRY_SYNC_STRATEGY_HITLESS,
+        run_pair(&pasid_entry_format, &model_pasid_rules, from, to, ENTRY_SYNC_STRATEGY_HITLESS,
                  (struct model_opts){0}, &es);
-        run_pair(&pasid_entry_format, model_pasid_used, from, to, ENTRY_SYNC_STRATEGY_CLEAR,
+        run_pair(&pasid_entry_format, &model_pasid_rules, from, to, ENTRY_SYNC_STRATEGY_CLEAR,
                  (struct model_opts){0}, &cl);
         series_fmt.used = model_pasid_used_series;
         series = entry_sync_classify(&series_fmt, from, to);
@@ -419,10 +456,10 @@ static struct defect_tally sweep_defect(const struct entry_format *fmt, struct m
 
     for (unsigned i = 0; i < nr_cat; i++) {
         for (unsigned j = 0; j < nr_cat; j++) {
-            run_pair(&pasid_entry_format, model_pasid_used, cat[i].e.q, cat[j].e.q,
+            run_pair(&pasid_entry_format, &model_pasid_rules, cat[i].e.q, cat[j].e.q,
                      ENTRY_SYNC_STRATEGY_HITLESS, (struct model_opts){0}, &clean);
             entry_sync_fault = fault;
-            run_pair(fmt, model_pasid_used, cat[i].e.q, cat[j].e.q, ENTRY_SYNC_STRATEGY_HITLESS,
+            run_pair(fmt, &model_pasid_rules, cat[i].e.q, cat[j].e.q, ENTRY_SYNC_STRATEGY_HITLESS,
                      opts, &bad);
             entry_sync_fault = ENTRY_SYNC_FAULT_NONE;
             if (affects(&clean))
@@ -485,7 +522,7 @@ TEST(defects_are_caught)
     CHECK(t.by_reader > 0, "torn stores must be caught");
     {
         struct pair_run r;
-        run_pair(&pasid_entry_format, model_pasid_used, find("SS d10 A")->q, find("SS d11 B")->q,
+        run_pair(&pasid_entry_format, &model_pasid_rules, find("SS d10 A")->q, find("SS d11 B")->q,
                  ENTRY_SYNC_STRATEGY_HITLESS, (struct model_opts){.torn_64 = true}, &r);
         CHECK(r.failures & FAIL_READER, "torn SS A -> SS B must show DID/root mixed");
         printf("#   e.g. torn SS A -> SS B: %s\n", r.why);
@@ -504,6 +541,96 @@ TEST(defects_are_caught)
     CHECK(t.by_reader > 0, "a used() that drops a field must be caught");
 }
 
+static bool fpd_in_window(const struct pair_run *clean)
+{
+    return clean->res.cls == ENTRY_SYNC_BREAKING &&
+           ((clean->model.start[0] | clean->model.target[0]) & PASID_FPD.mask);
+}
+
+static bool non_present_fpd_changes(const struct pair_run *clean)
+{
+    const uint64_t *a = clean->model.start, *b = clean->model.target;
+    return !(a[0] & 1) && !(b[0] & 1) && ((a[0] ^ b[0]) & PASID_FPD.mask);
+}
+
+/* used() as the Linux series has it for a non-present entry: P only. */
+static void used_without_np_fpd(const uint64_t *entry, uint64_t *used)
+{
+    pasid_entry_format.used(entry, used);
+    if (!(entry[0] & 1))
+        used[0] = 1;
+}
+
+/* The two halves of ignoring FPD without P, each on its own: the window
+ * of a breaking update stored as zeros, and used() blind to FPD there. */
+TEST(fpd_defects_are_caught)
+{
+    struct entry_format blind = pasid_entry_format;
+    struct defect_tally t;
+
+    t = sweep_defect(&pasid_entry_format, (struct model_opts){0}, ENTRY_SYNC_FAULT_ZERO_WINDOW,
+                     fpd_in_window);
+    report_defect("window stored as zeros (FPD dropped)", &t);
+    CHECK(t.affected > 0 && t.caught == t.affected && t.by_reader == t.affected,
+          "every breaking pair with FPD on either side must show a wrong window");
+
+    blind.used = used_without_np_fpd;
+    t = sweep_defect(&blind, (struct model_opts){0}, ENTRY_SYNC_FAULT_NONE,
+                     non_present_fpd_changes);
+    report_defect("used() without FPD when P=0", &t);
+    CHECK(t.affected > 0 && t.caught == t.affected,
+          "every non-present -> non-present FPD change must be caught");
+}
+
+/* The window of every breaking and clear update carries FPD = old | new:
+ * the four combinations on a pair that must break (FS, DID and table
+ * change), and on a legacy context entry with clear-then-update. */
+TEST(breaking_window_keeps_fpd)
+{
+    static const char *const from[2] = {"FS d20 C", "FS d20 C fpd"};
+    static const char *const to[2] = {"FS d21 D", "FS d21 D fpd"};
+    struct legacy_context_entry ctx[2];
+
+    for (unsigned k = 0; k < 2; k++)
+        legacy_context_build(&ctx[k], &(struct legacy_context_cfg){
+                                          .slptptr = 0x111000 << k,
+                                          .did = (uint16_t)(1 + k),
+                                          .aw = 2,
+                                          .tt = LEGACY_TT_UNTRANSLATED,
+                                          .fpd = k == 0});
+    printf("# %-28s | %-10s | %-9s | %s\n", "pair", "strategy", "class", "window FPD");
+    for (unsigned f = 0; f < 4; f++) {
+        for (unsigned st = 0; st < 2; st++) {
+            enum entry_sync_strategy strategy =
+                st ? ENTRY_SYNC_STRATEGY_CLEAR : ENTRY_SYNC_STRATEGY_HITLESS;
+            const char *a = from[f >> 1], *b = to[f & 1];
+            struct pair_run r;
+            run_pair(&pasid_entry_format, &model_pasid_rules, find(a)->q, find(b)->q, strategy,
+                     (struct model_opts){0}, &r);
+            unsigned fpd = (unsigned)((r.model.window_q0 & PASID_FPD.mask) >> 1);
+            printf("# %-28s | %-10s | %-9s | %u (%u window store(s))\n",
+                   f == 0 ? "FS -> FS" : f == 1 ? "FS -> FS fpd" : f == 2 ? "FS fpd -> FS"
+                                                                        : "FS fpd -> FS fpd",
+                   entry_sync_strategy_name(strategy), entry_sync_class_name(r.res.cls), fpd,
+                   r.model.window_stores);
+            CHECK(!r.failures, "%s -> %s %s: %s", a, b, entry_sync_strategy_name(strategy),
+                  r.why);
+            CHECK(r.res.cls == ENTRY_SYNC_BREAKING && r.model.window_stores == 1,
+                  "%s -> %s: one window", a, b);
+            CHECK(fpd == ((f >> 1) | (f & 1)), "%s -> %s: window FPD %u", a, b, fpd);
+        }
+    }
+    /* Legacy context entry, one chunk: only clear-then-update has a window. */
+    for (unsigned k = 0; k < 2; k++) {
+        struct pair_run r;
+        run_pair(&legacy_context_format, &model_legacy_context_rules, ctx[k].q, ctx[!k].q,
+                 ENTRY_SYNC_STRATEGY_CLEAR, (struct model_opts){0}, &r);
+        CHECK(!r.failures, "legacy ctx clear %u: %s", k, r.why);
+        CHECK(r.model.window_stores == 1 && (r.model.window_q0 & LEGACY_CTX_FPD),
+              "legacy ctx clear %s FPD: the window must keep FPD", k ? "into" : "out of");
+    }
+}
+
 TEST(series_rules_judged_by_spec_rules)
 {
     /* The Linux series' used() (no FPD/SRE/WPE/EAFE for FS, no PGSNP for
@@ -520,15 +647,15 @@ TEST(series_rules_judged_by_spec_rules)
 
 /* ---- context entries ---------------------------------------------------------- */
 
-static void sweep_context(const char *title, const struct entry_format *fmt, used_fn judge,
+static void sweep_context(const char *title, const struct entry_format *fmt,
+                          const struct model_rules *judge, enum entry_sync_strategy strategy,
                           const uint64_t (*entries)[4], unsigned n, struct sweep *s)
 {
     struct pair_run r;
 
     for (unsigned i = 0; i < n; i++) {
         for (unsigned j = 0; j < n; j++) {
-            run_pair(fmt, judge, entries[i], entries[j], ENTRY_SYNC_STRATEGY_HITLESS,
-                     (struct model_opts){0}, &r);
+            run_pair(fmt, judge, entries[i], entries[j], strategy, (struct model_opts){0}, &r);
             account(s, &r);
             CHECK(!r.failures, "%s %u -> %u: %s", title, i, j, r.why);
         }
@@ -538,10 +665,11 @@ static void sweep_context(const char *title, const struct entry_format *fmt, use
 
 TEST(context_entries)
 {
-    uint64_t sm[7][4] = {{0}}, legacy[7][4] = {{0}};
+    enum { N = 8 }; /* blocked, 6 built, blocked with FPD */
+    uint64_t sm[N][4] = {{0}}, legacy[N][4] = {{0}};
     struct sm_context_entry e;
     struct legacy_context_entry l;
-    struct sweep s1 = {0}, s2 = {0};
+    struct sweep s1 = {0}, s2 = {0}, s3 = {0}, s4 = {0};
     const struct sm_context_cfg smc[] = {
         {.pasid_dir = 0x100000, .pdts = 0, .paside = true},
         {.pasid_dir = 0x200000, .pdts = 0, .paside = true},
@@ -564,29 +692,43 @@ TEST(context_entries)
     legacy_context_build_blocked(&l);
     memcpy(legacy[0], l.q, sizeof(l.q));
     for (unsigned i = 0; i < ARRAY_SIZE(smc); i++) {
-        struct sm_context_entry used;
-        uint64_t model[4];
         sm_context_build(&e, &smc[i]);
         memcpy(sm[i + 1], e.q, sizeof(e.q));
+    }
+    for (unsigned i = 0; i < ARRAY_SIZE(lc); i++) {
+        legacy_context_build(&l, &lc[i]);
+        memcpy(legacy[i + 1], l.q, sizeof(l.q));
+    }
+    sm[N - 1][0] = SM_CTX_FPD; /* non-present, faults not reported */
+    legacy[N - 1][0] = LEGACY_CTX_FPD;
+    for (unsigned i = 0; i < N; i++) {
+        struct sm_context_entry used;
+        struct legacy_context_entry lused;
+        uint64_t model[4];
+        memcpy(e.q, sm[i], sizeof(e.q));
         sm_context_used(&e, &used);
         model_sm_context_used(e.q, model);
         CHECK(!memcmp(used.q, model, sizeof(model)), "sm context %u used()", i);
-    }
-    for (unsigned i = 0; i < ARRAY_SIZE(lc); i++) {
-        struct legacy_context_entry used;
-        uint64_t model[2];
-        legacy_context_build(&l, &lc[i]);
-        memcpy(legacy[i + 1], l.q, sizeof(l.q));
-        legacy_context_used(&l, &used);
+        memcpy(l.q, legacy[i], sizeof(l.q));
+        legacy_context_used(&l, &lused);
         model_legacy_context_used(l.q, model);
-        CHECK(!memcmp(used.q, model, sizeof(model)), "legacy context %u used()", i);
+        CHECK(!memcmp(lused.q, model, sizeof(lused.q)), "legacy context %u used()", i);
     }
     CHECK_EQ_U64(legacy[2][1], 2 | (2ULL << 8)); /* AW 66:64, DID 87:72 */
 
     sweep_context("scalable-mode context entry (2 x 128-bit)", &sm_context_format,
-                  model_sm_context_used, (const uint64_t(*)[4])sm, 7, &s1);
+                  &model_sm_context_rules, ENTRY_SYNC_STRATEGY_HITLESS,
+                  (const uint64_t(*)[4])sm, N, &s1);
     sweep_context("legacy context entry (1 x 128-bit)", &legacy_context_format,
-                  model_legacy_context_used, (const uint64_t(*)[4])legacy, 7, &s2);
+                  &model_legacy_context_rules, ENTRY_SYNC_STRATEGY_HITLESS,
+                  (const uint64_t(*)[4])legacy, N, &s2);
+    /* Clear-then-update passes every pair through a window, FPD and all. */
+    sweep_context("scalable-mode context entry, clear", &sm_context_format,
+                  &model_sm_context_rules, ENTRY_SYNC_STRATEGY_CLEAR,
+                  (const uint64_t(*)[4])sm, N, &s3);
+    sweep_context("legacy context entry, clear", &legacy_context_format,
+                  &model_legacy_context_rules, ENTRY_SYNC_STRATEGY_CLEAR,
+                  (const uint64_t(*)[4])legacy, N, &s4);
     CHECK(s1.by_class[ENTRY_SYNC_BREAKING].pairs == 0, "sm context: chunk 1 is reserved");
     CHECK(s2.by_class[ENTRY_SYNC_BREAKING].pairs == 0 &&
               s2.by_class[ENTRY_SYNC_HITLESS].max_syncs <= 1,
@@ -650,7 +792,8 @@ TEST(trace_records)
     };
     struct entry_sync_result r;
 
-    model_init(&m, &pasid_entry_format, model_pasid_used, from, to, false, (struct model_opts){0});
+    model_init(&m, &pasid_entry_format, &model_pasid_rules, from, to, false,
+               (struct model_opts){0});
     r = entry_sync_write(&pasid_entry_format, &ops, m.mem, to, ENTRY_SYNC_STRATEGY_HITLESS);
     model_finish(&m);
     CHECK(model_clean(&m), "%s", m.first_problem);
@@ -661,7 +804,8 @@ TEST(trace_records)
 
     /* Without a callback the records go to kprintf, i.e. the console. */
     printf_set_sink(stdout_sink);
-    model_init(&m, &pasid_entry_format, model_pasid_used, to, from, false, (struct model_opts){0});
+    model_init(&m, &pasid_entry_format, &model_pasid_rules, to, from, false,
+               (struct model_opts){0});
     ops = model_ops(&m);
     ops.tracing = true;
     r = entry_sync_write(&pasid_entry_format, &ops, m.mem, from, ENTRY_SYNC_STRATEGY_HITLESS);
@@ -680,6 +824,8 @@ int main(void)
     RUN(all_pairs_64bit_chunks);
     RUN(design_note_table);
     RUN(defects_are_caught);
+    RUN(fpd_defects_are_caught);
+    RUN(breaking_window_keeps_fpd);
     RUN(series_rules_judged_by_spec_rules);
     RUN(context_entries);
     RUN(trace_records);

@@ -9,7 +9,9 @@
  *   for first stage and pass-through or domain-selective IOTLB for second
  *   stage and nested, then a wait;
  * - blocked -> present costs nothing (a write-buffer flush if CAP.RWBF),
- *   unless CAP.CM: then PASID-cache and IOTLB with the new DID;
+ *   unless CAP.CM: then PASID-cache and IOTLB with the new DID; with CM a
+ *   change of FPD in a non-present entry invalidates too (FPD counts
+ *   without P);
  * - quirk pt_ctx_flush adds a device-selective context-cache invalidation
  *   when an entry leaves pass-through;
  * - every sync that invalidates ends with its wait, so the waits count the
@@ -486,8 +488,9 @@ static unsigned expected_pasid_sync(const struct sync_view *s, bool cm, struct d
     const struct pasid_entry *cached = &s->cached, *now = &s->now;
     const struct pasid_entry *basis = cached;
     if (!pasid_entry_present(cached)) {
-        if (!cm || !pasid_entry_present(now))
-            return 0; /* nothing can be cached */
+        bool fpd_moved = pasid_entry_get(cached, PASID_FPD) != pasid_entry_get(now, PASID_FPD);
+        if (!cm || (!pasid_entry_present(now) && !fpd_moved))
+            return 0; /* nothing can be cached, or nothing that counts changed */
         basis = now;  /* caching mode: the non-present entry may be */
     }
     uint16_t did = (uint16_t)pasid_entry_get(basis, PASID_DID);
@@ -617,6 +620,45 @@ TEST(blocked_to_present_with_cm_invalidates_new_did)
                         iotlb_for(pasid_entry_pgtt(&tgt), DID_B));
             CHECK(fk.ndesc == 3, "%s: %u descriptors in all", what, fk.ndesc);
             CHECK(check_pasid_syncs(what, true) == 1, "%s: one invalidating sync", what);
+        }
+    }
+}
+
+/* With CAP.CM the unit may cache a non-present entry, FPD and all (9.6:
+ * FPD counts whatever P says): blocked <-> blocked with FPD set must drop
+ * it (PASID cache and IOTLB of the entry's DID, 0, then a wait); without
+ * CM nothing non-present is cached and nothing is queued. */
+TEST(cm_fpd_change_of_non_present_entry_invalidates)
+{
+    for (unsigned cm = 0; cm < 2; cm++) {
+        for (unsigned into = 0; into < 2; into++) {
+            char what[64];
+            snprintf(what, sizeof(what), "%sblocked%s->blocked%s", cm ? "CM " : "",
+                     into ? "" : "+FPD", into ? "+FPD" : "");
+            if (!bring_up_scalable(cm ? VTD_CAP_CM : 0))
+                return;
+            struct pasid_entry quiet, tgt;
+            pasid_entry_build_blocked(&quiet);
+            pasid_entry_set(&quiet, PASID_FPD, 1);
+            pasid_entry_build_blocked(&tgt);
+            if (into)
+                tgt = quiet;
+            else
+                CHECK(vtd_pasid_write(&unit, SID, PASID, &quiet, ENTRY_SYNC_STRATEGY_HITLESS).ok,
+                      "%s: setup", what);
+            volatile struct pasid_entry *e = vtd_pasid_entry(&unit, SID, PASID, false);
+            begin_recording(e->q, PASID_ENTRY_QWORDS);
+            rec.r = vtd_pasid_write(&unit, SID, PASID, &tgt, ENTRY_SYNC_STRATEGY_HITLESS);
+            end_recording();
+            CHECK(rec.r.ok && rec.r.syncs == 1, "%s: %u syncs", what, rec.r.syncs);
+            CHECK(!memcmp((const void *)e->q, tgt.q, sizeof(tgt.q)), "%s: not the target", what);
+            if (cm) {
+                expect_sync(what, 0, pasid_cache(0), iotlb_for((enum pasid_pgtt)0, 0));
+                CHECK(fk.ndesc == 3, "%s: %u descriptors in all", what, fk.ndesc);
+            } else {
+                CHECK(fk.ndesc == 0, "%s: %u descriptor(s) queued", what, fk.ndesc);
+            }
+            check_pasid_syncs(what, cm);
         }
     }
 }
@@ -986,6 +1028,7 @@ int main(void)
     RUN(fs_and_pt_leave_with_pasid_iotlb_of_old_did);
     RUN(blocked_to_present_without_cm_invalidates_nothing);
     RUN(blocked_to_present_with_cm_invalidates_new_did);
+    RUN(cm_fpd_change_of_non_present_entry_invalidates);
     RUN(pt_ctx_flush_quirk_only_when_leaving_pt);
     RUN(transition_matrix_follows_the_spec);
     RUN(ats_pasid_entries_use_the_pasid_based_devtlb_descriptor);
