@@ -701,30 +701,6 @@ void vtd_shutdown_all(void)
     vtd_fault_summary(false);
 }
 
-static void report_takeover(struct vtd_unit *u, uint32_t gsts)
-{
-    u->found_tes = gsts & VTD_GCMD_TE;
-    u->found_qies = gsts & VTD_GCMD_QIE;
-    u->found_rtaddr = vtd_read64(u, VTD_REG_RTADDR);
-    if (u->found_tes)
-        ktap_diag("vtd: unit=%d translation already enabled by firmware (GSTS=%#x "
-                  "RTADDR=%#llx): taking over",
-                  u->index, gsts, (unsigned long long)u->found_rtaddr);
-    if (gsts & VTD_GCMD_IRE)
-        ktap_diag("vtd: unit=%d interrupt remapping left enabled by firmware (left as is)",
-                  u->index);
-    if (u->caps.plmr || u->caps.phmr) {
-        uint32_t pmen = vtd_read32(u, VTD_REG_PMEN);
-        u->found_pmr = pmen & VTD_PMEN_EPM;
-        if (u->found_pmr)
-            ktap_diag("vtd: unit=%d protected memory regions enabled by firmware: "
-                      "low %#x-%#x high %#llx-%#llx (disabled once our tables are live)",
-                      u->index, vtd_read32(u, VTD_REG_PLMBASE), vtd_read32(u, VTD_REG_PLMLIMIT),
-                      (unsigned long long)vtd_read64(u, VTD_REG_PHMBASE),
-                      (unsigned long long)vtd_read64(u, VTD_REG_PHMLIMIT));
-    }
-}
-
 int vtd_unit_init(struct vtd_unit *u, int index, uint64_t base, uint16_t segment,
                   const struct vtd_ops *ops, enum vtd_mode_request want, char *why, size_t whylen)
 {
@@ -753,9 +729,10 @@ int vtd_unit_init(struct vtd_unit *u, int index, uint64_t base, uint16_t segment
         return -1;
     }
     u->mode = u->plan.mode;
-    report_takeover(u, vtd_read32(u, VTD_REG_GSTS));
-    /* The old fault records are the firmware's: log them before ours. */
-    vtd_fault_scan(u);
+    /* Whatever the firmware left running stops before anything of ours is
+     * programmed: RTADDR's mode must not change under translation. */
+    if (vtd_takeover(u, why, whylen))
+        return -1;
 
     u->root = alloc_table(u);
     if (!u->root) {
@@ -763,10 +740,6 @@ int vtd_unit_init(struct vtd_unit *u, int index, uint64_t base, uint16_t segment
         return -1;
     }
     vtd_flush(u, u->root, 4096);
-    /* A queue left running by the firmware points at memory that is no
-     * longer reserved: stop it before touching anything else. */
-    if (u->found_qies)
-        vtd_qi_disable(u);
     uint64_t ttm = u->mode == VTD_MODE_SCALABLE ? VTD_RTADDR_TTM_SCALABLE : VTD_RTADDR_TTM_LEGACY;
     vtd_write64(u, VTD_REG_RTADDR, phys(u, u->root) | ttm);
     if (!vtd_gcmd_oneshot(u, VTD_GCMD_SRTP)) {
@@ -787,7 +760,7 @@ int vtd_unit_init(struct vtd_unit *u, int index, uint64_t base, uint16_t segment
         ksnprintf(why, whylen, "unit %d: global invalidation failed", index);
         return -1;
     }
-    u->translating = u->found_tes;
+    u->translating = false; /* vtd_takeover turned it off */
     u->up = true;
     vtd_units[vtd_nunits++] = u;
     return 0;

@@ -130,7 +130,8 @@ struct vtd_unit {
      * word, so two CPUs must not interleave submit..wait sequences. */
     volatile uint32_t update_lock;
     /* What the firmware left behind. */
-    bool found_tes, found_qies, found_pmr;
+    bool found_tes, found_qies, found_pmr, found_ires;
+    uint32_t found_fsts; /* fault status bits set at hand-over */
     uint64_t found_rtaddr;
     /* Root table (4 KiB, 256 x 128-bit) and per-bus context tables:
      * legacy uses [bus][0] (256 x 128-bit); scalable [bus][0] for devfn
@@ -195,6 +196,12 @@ void vtd_shutdown_all(void);
 
 /* Tell the ops a bounded wait starts (for the watchdog's report). */
 void vtd_wait_begin(const struct vtd_unit *u, const char *what);
+
+/* Brings a unit from whatever the firmware left (translation, queue, a
+ * stale queue error, PMEN, interrupt remapping) to the reset state, in the
+ * spec's order, saying what it found (iommu/vtd_takeover.c).  Returns 0, or
+ * -1 with *why when the unit would not let go. */
+int vtd_takeover(struct vtd_unit *u, char *why, size_t len);
 
 /* Make a table entry the CPU wrote visible to a non-coherent walker:
  * vtd_flush for root, context and PASID tables (ECAP.C = 0),

@@ -103,6 +103,13 @@ void ktap_suite_skip(const char *name, const char *reason)
     kprintf("ok %d %s # SKIP %s\n", k.suite_no, name, reason);
 }
 
+void ktap_suite_fail(const char *name, const char *reason)
+{
+    k.suite_no++;
+    k.totals.failed++;
+    kprintf("# %s: %s\nnot ok %d %s\n", name, reason, k.suite_no, name);
+}
+
 void ktap_diag(const char *fmt, ...)
 {
     char line[480];

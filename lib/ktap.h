@@ -29,6 +29,9 @@ void ktap_case(enum ktap_result r, const char *name, const char *reason_fmt, ...
     PRINTF_LIKE(3, 4);
 /* A whole suite skipped without cases (e.g. no IOMMU). */
 void ktap_suite_skip(const char *name, const char *reason);
+/* A suite that could not run for a reason that is a failure of its own
+ * (e.g. a remapping unit the firmware lists would not come up). */
+void ktap_suite_fail(const char *name, const char *reason);
 void ktap_suite_end(void);
 /* "# " diagnostic at the current nesting level. */
 void ktap_diag(const char *fmt, ...) PRINTF_LIKE(1, 2);
