@@ -67,15 +67,26 @@ static void fatal_exception(const char *reason)
     run_abort(EXIT_CRASH, reason);
 }
 
+static void *phys_ptr(uint64_t pa)
+{
+    return phys_to_virt(pa);
+}
+
 static void setup_memory(void)
 {
     alloc_reset();
+    alloc_grow_into(phys_ptr); /* the range table grows as the map needs */
     for (uint32_t i = 0; i < boot->nranges; i++) {
         const struct mem_range *r = &boot->ranges[i];
         if (r->kind == MEM_FREE && !alloc_add_free(r->base, r->pages * PAGE_SIZE))
-            kprintf("# memory: range %#llx+%llu pages not added (table full or overlap)\n",
+            kprintf("# memory: range %#llx+%llu pages not added (no room for it, or overlap)\n",
                     (unsigned long long)r->base, (unsigned long long)r->pages);
     }
+    /* Where the firmware's map overlaps itself (the boot suite names it),
+     * a page any entry claims for something else is not ours. */
+    for (uint32_t i = 0; boot->memmap.overlaps && i < boot->nranges; i++)
+        if (boot->ranges[i].kind != MEM_FREE)
+            alloc_reserve(boot->ranges[i].base, boot->ranges[i].pages * PAGE_SIZE);
     /* Low memory stays for real-mode code and firmware leftovers. */
     alloc_reserve(0, 0x100000);
     if (!paging_init(boot)) {

@@ -23,6 +23,10 @@ A scenario is tests/scenarios/NAME.scn, lines of `key: value`:
             by match:/nomatch: along with the serial log
   screenshot: a PNG path: on the summary line, save the screen (QEMU
             screendump) before the machine exits (runs with end=halt)
+  ovmf:     the OVMF code image in /usr/share/OVMF (default OVMF_CODE_4M.fd);
+            the Secure-Boot builds (*.ms.fd, *.snakeoil.fd, *.secboot.fd)
+            get SMM and a secure flash, and keep the empty variable store
+            (setup mode: no keys, so the unsigned image still boots)
 
 usage: qemu-run.py --scenario NAME [--accel tcg|kvm] [--qemu-extra ARGS]
                    [--cfg 'k=v ...'] [--quiet] [--log FILE]
@@ -52,7 +56,8 @@ def load_scenario(name):
     sc = {"name": name, "desc": "", "iommu": "scalable", "aw": "", "smp": "2",
           "mem": "512M", "devices": "nvme edu", "qemu": [], "cfg": [],
           "expect": "pass", "match": [], "nomatch": [], "timeout": "180",
-          "image": "esp", "boots": "1", "screenshot": "", "after": ""}
+          "image": "esp", "boots": "1", "screenshot": "", "after": "",
+          "ovmf": os.path.basename(OVMF_CODE)}
     with open(path) as f:
         for lineno, line in enumerate(f, 1):
             line = line.rstrip("\n")
@@ -141,12 +146,16 @@ def qemu_command(sc, workdir, accel, extra, serial_args, fresh_vars=True):
     else:
         esp = make_esp(workdir, sc["cfg"])
     accel_arg = "tcg,thread=multi" if accel == "tcg" else accel
-    cmd = ["qemu-system-x86_64", "-machine", "q35", "-accel", accel_arg,
-           "-cpu", "max", "-smp", sc["smp"], "-m", sc["mem"],
-           "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+    code = os.path.join(os.path.dirname(OVMF_CODE), sc["ovmf"])
+    secure = re.search(r"\.(ms|snakeoil|secboot)\.fd$", code) is not None
+    cmd = ["qemu-system-x86_64", "-machine", "q35,smm=on" if secure else "q35",
+           "-accel", accel_arg, "-cpu", "max", "-smp", sc["smp"], "-m", sc["mem"],
+           "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
            "-drive", f"if=pflash,format=raw,unit=1,file={vars_fd}",
            "-display", "none", "-vga", "std", "-nic", "none", "-no-reboot",
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+    if secure:
+        cmd += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
     cmd += iommu_args(sc)
     devices = sc["devices"].split()
     if sc["image"] == "usb":
