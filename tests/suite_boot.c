@@ -185,7 +185,9 @@ static void case_guarded_exceptions(void)
               "#PF caught %d, #UD caught %d", pf, ud);
 }
 
-static volatile uint32_t ran_on[MAX_CPUS];
+/* One slot per CPU online; kept after the case, since an AP that missed
+ * its deadline may still write its slot. */
+static volatile uint32_t *ran_on;
 
 static void report_in(void *arg)
 {
@@ -195,10 +197,17 @@ static void report_in(void *arg)
 
 static void case_smp(void)
 {
+    uint64_t pages = ((uint64_t)cpus_online * sizeof(*ran_on) + PAGE_SIZE - 1) / PAGE_SIZE;
+    if (!ran_on)
+        ran_on = page_alloc(pages);
+    if (!ran_on) {
+        ktap_case(KTAP_FAIL, "smp", "out of memory for %u CPUs' answers", cpus_online);
+        return;
+    }
     uint32_t ok = 0;
     for (uint32_t i = 1; i < cpus_online; i++) {
         ran_on[i] = 0;
-        if (smp_run_on(i, report_in, (void *)(uintptr_t)i) && smp_wait(i, 1000000) &&
+        if (smp_run_on(i, report_in, (void *)(uintptr_t)i) && smp_wait(i, ap_deadline_us()) &&
             ran_on[i] == percpu[i].apic_id + 1)
             ok++;
         else

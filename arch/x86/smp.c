@@ -20,13 +20,14 @@
 extern char ap_trampoline[], ap_trampoline_end[];
 extern char ap_tramp_gdt[], ap_tramp_gdtr[], ap_tramp_farptr[], ap_tramp_cr3[];
 extern char ap_tramp_stack[], ap_tramp_arg[], ap_tramp_entry[], ap_tramp_long_mode_off[];
+extern char ap_tramp_apic_id[];
 
 struct ap_work {
     void (*volatile fn)(void *);
     void *volatile arg;
     volatile bool busy;
 };
-static struct ap_work work[MAX_CPUS];
+static struct ap_work *work; /* one per CPU record, allocated by smp_start */
 
 static void on_call_ipi(struct trap_frame *f, void *ctx)
 {
@@ -77,7 +78,13 @@ static void prepare_trampoline(uint8_t *page, struct percpu *pc, uint64_t stack_
     *(uint64_t *)(page + field_off(ap_tramp_stack)) = stack_top;
     *(uint64_t *)(page + field_off(ap_tramp_arg)) = (uint64_t)(uintptr_t)pc;
     *(uint64_t *)(page + field_off(ap_tramp_entry)) = (uint64_t)(uintptr_t)ap_main;
+    *(uint32_t *)(page + field_off(ap_tramp_apic_id)) = pc->apic_id;
     mfence();
+}
+
+uint64_t ap_deadline_us(void)
+{
+    return cpu.hypervisor ? 10000000 : 1000000;
 }
 
 static bool start_one(uint64_t tramp, uint32_t apic_id, uint32_t index)
@@ -104,13 +111,23 @@ static bool start_one(uint64_t tramp, uint32_t apic_id, uint32_t index)
         lapic_ipi_wait();
         udelay(200);
     }
-    /* TCG starts vCPUs slowly; real machines answer within microseconds. */
-    if (!WAIT_FOR(__atomic_load_n(&pc->online, __ATOMIC_ACQUIRE), 1000000, "AP start-up")) {
+    /* Real machines answer within microseconds; TCG starts vCPUs slowly,
+     * and with dozens of them on a busy host a second is not enough.  A
+     * CPU that answers after this deadline halts in the trampoline. */
+    if (!WAIT_FOR(__atomic_load_n(&pc->online, __ATOMIC_ACQUIRE), ap_deadline_us(),
+                  "AP start-up")) {
         kprintf("# smp: CPU with APIC id %u did not start; left out\n", apic_id);
         page_free(stack, AP_STACK_PAGES);
         return false;
     }
     return true;
+}
+
+/* xAPIC destinations are 8 bits and 0xff is the broadcast: a CPU with a
+ * larger APIC ID can only be started in x2APIC mode. */
+static bool addressable(uint32_t apic_id)
+{
+    return lapic_x2apic || apic_id < 0xff;
 }
 
 uint32_t smp_start(uint64_t tramp, const uint32_t *apic_ids, uint32_t n, uint32_t max)
@@ -123,23 +140,41 @@ uint32_t smp_start(uint64_t tramp, const uint32_t *apic_ids, uint32_t n, uint32_
         kprintf("# smp: page tables above 4 GiB; APs cannot load them from real mode\n");
         return 1;
     }
+    uint32_t want = n < max ? n : max; /* the BSP is in the list, or one more is needed */
+    if (want < 1)
+        return 1;
+    uint64_t work_pages = ((uint64_t)(want + 1) * sizeof(*work) + PAGE_SIZE - 1) / PAGE_SIZE;
+    work = page_alloc(work_pages);
+    if (!work || !percpu_reserve(want + 1)) {
+        kprintf("# smp: out of memory for %u CPU records; running on the BSP only\n", want + 1);
+        page_free(work, work_pages);
+        work = 0;
+        return 1;
+    }
     irq_register(VEC_CALL_FUNCTION, on_call_ipi, 0);
     uint32_t bsp = lapic_id();
-    uint32_t online = 1;
-    for (uint32_t i = 0; i < n && online < max && online < MAX_CPUS; i++) {
+    uint32_t online = 1, unaddressable = 0;
+    for (uint32_t i = 0; i < n && online < max && online < percpu_capacity; i++) {
         if (apic_ids[i] == bsp)
             continue;
+        if (!addressable(apic_ids[i])) {
+            unaddressable++;
+            continue;
+        }
         if (start_one(tramp, apic_ids[i], online)) {
             online++;
             __atomic_store_n(&cpus_online, online, __ATOMIC_RELEASE);
         }
     }
+    if (unaddressable)
+        kprintf("# smp: %u CPUs left out: APIC IDs of 255 and above need x2APIC, and the "
+                "local APIC is in xAPIC mode\n", unaddressable);
     return online;
 }
 
 bool smp_busy(uint32_t index)
 {
-    return __atomic_load_n(&work[index].busy, __ATOMIC_ACQUIRE);
+    return work && index < cpus_online && __atomic_load_n(&work[index].busy, __ATOMIC_ACQUIRE);
 }
 
 bool smp_run_on(uint32_t index, void (*fn)(void *), void *arg)

@@ -6,6 +6,12 @@
 ; page tables, EFER.LME, then CR0.PE|PG together, and a far jump into the
 ; 64-bit part.  The data block at the end is filled in by smp.c for each
 ; AP (this code is position-independent within the page).
+;
+; A CPU that answers its SIPI only after smp.c gave up on it (TCG on a busy
+; host, a slow real CPU) would find the data of the next AP here: the same
+; record and stack.  So before touching memory each AP compares its own
+; APIC ID (CPUID) with the one the page was prepared for, and halts for
+; good when they differ.
 
 bits 16
 section .text
@@ -19,6 +25,7 @@ global ap_tramp_stack
 global ap_tramp_arg
 global ap_tramp_entry
 global ap_tramp_gdt
+global ap_tramp_apic_id
 
 %define OFF(x) ((x) - ap_trampoline)
 
@@ -44,6 +51,25 @@ ap_trampoline:
 
 bits 64
 ap_long_mode:
+    xor eax, eax
+    cpuid                           ; eax = highest basic leaf
+    cmp eax, 0xb
+    jb .initial_apic_id
+    mov eax, 0xb                    ; x2APIC topology: EDX = x2APIC ID
+    xor ecx, ecx
+    cpuid
+    test ebx, ebx                   ; EBX = 0: leaf 0xB not implemented
+    jz .initial_apic_id
+    mov eax, edx
+    jmp .check_id
+.initial_apic_id:
+    mov eax, 1
+    cpuid
+    shr ebx, 24                     ; CPUID.01H:EBX[31:24], 8-bit APIC ID
+    mov eax, ebx
+.check_id:
+    cmp eax, [rel ap_tramp_apic_id]
+    jne .halt                       ; not the CPU this page was prepared for
     mov ax, 0x10
     mov ds, ax
     mov es, ax
@@ -78,6 +104,7 @@ ap_tramp_cr3:   dq 0
 ap_tramp_stack: dq 0
 ap_tramp_arg:   dq 0
 ap_tramp_entry: dq 0
+ap_tramp_apic_id: dd 0
 global ap_tramp_long_mode_off
 ap_tramp_long_mode_off: dq ap_long_mode - ap_trampoline
 ap_trampoline_end:
