@@ -21,9 +21,19 @@ struct mem_range {
     uint64_t pages; /* 4 KiB pages */
     uint32_t kind;  /* enum mem_kind */
     uint32_t efi_type;
+    uint64_t attr;  /* EFI attribute bits (cacheability, runtime, ...) */
 };
 
-#define BOOT_MAX_RANGES 512
+/* What putting the firmware's map in order found (boot/memmap.c). */
+struct memmap_report {
+    uint32_t entries;   /* descriptors the firmware gave */
+    uint32_t unordered; /* descriptors whose base is below their predecessor's */
+    uint32_t merged;    /* ranges joined into a neighbour (or empty) */
+    uint32_t overlaps;  /* ranges that share addresses with an earlier one */
+    /* The first overlapping pair, in address order (valid if overlaps). */
+    struct mem_range overlap_a, overlap_b;
+};
+
 #define BOOT_CMDLINE_MAX 1024
 #define BOOT_CFGFILE_MAX 8192
 
@@ -44,8 +54,11 @@ struct boot_info {
     uint64_t trampoline_phys; /* one page below 1 MiB for the AP start-up code */
     uint64_t efi_runtime;     /* EFI_RUNTIME_SERVICES * (physical mode) */
     struct framebuffer fb;    /* base 0 when there is no GOP */
+    /* The memory map in address order (boot/memmap.h), in a buffer the
+     * UEFI stage sized from the firmware's map: no fixed limit. */
     uint32_t nranges;
-    struct mem_range ranges[BOOT_MAX_RANGES];
+    struct mem_range *ranges;
+    struct memmap_report memmap; /* what sorting and merging found */
     char fw_vendor[64];
     uint32_t fw_revision;
     uint32_t exit_retries;    /* stale-map-key retries of ExitBootServices */

@@ -5,6 +5,7 @@
 #include <efilib.h>
 
 #include "boot/boot_info.h"
+#include "boot/memmap.h"
 #include "lib/config.h"
 #include "lib/kstring.h"
 #include "lib/printf.h"
@@ -168,26 +169,22 @@ static enum mem_kind classify(UINT32 type)
     }
 }
 
-static void convert_memory_map(const UINT8 *map, UINTN size, UINTN desc_size)
+/* Descriptors become ranges one for one (the buffer holds as many ranges
+ * as the map buffer holds descriptors); memmap_normalize then sorts them,
+ * since UEFI does not promise address order, and merges neighbours. */
+static void convert_memory_map(const UINT8 *map, UINTN size, UINTN desc_size, UINTN capacity)
 {
     UINT32 n = 0;
-    for (UINTN off = 0; off + desc_size <= size && n < BOOT_MAX_RANGES; off += desc_size) {
+    for (UINTN off = 0; off + desc_size <= size && n < capacity; off += desc_size) {
         const EFI_MEMORY_DESCRIPTOR *d = (const EFI_MEMORY_DESCRIPTOR *)(map + off);
-        struct mem_range *r = &boot_info.ranges[n];
-        enum mem_kind kind = classify(d->Type);
-        /* Merge with the previous range when contiguous and of one kind. */
-        if (n && r[-1].kind == (UINT32)kind && r[-1].efi_type == d->Type &&
-            r[-1].base + r[-1].pages * 4096 == d->PhysicalStart) {
-            r[-1].pages += d->NumberOfPages;
-            continue;
-        }
+        struct mem_range *r = &boot_info.ranges[n++];
         r->base = d->PhysicalStart;
         r->pages = d->NumberOfPages;
-        r->kind = kind;
+        r->kind = classify(d->Type);
         r->efi_type = d->Type;
-        n++;
+        r->attr = d->Attribute;
     }
-    boot_info.nranges = n;
+    boot_info.nranges = memmap_normalize(boot_info.ranges, n, &boot_info.memmap);
 }
 
 /* One byte of an EFI_GLOBAL_VARIABLE variable, -1 when it is absent. */
@@ -285,6 +282,20 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
         fail(L"memory map allocation", s);
         return s;
     }
+    /* The converted map lives on after ExitBootServices (EfiLoaderData
+     * stays ours); it has room for as many ranges as the buffer has
+     * descriptors, so no firmware map is too big for it. */
+    if (desc_size < sizeof(EFI_MEMORY_DESCRIPTOR)) {
+        fail(L"GetMemoryMap (descriptor size)", EFI_INVALID_PARAMETER);
+        return EFI_INVALID_PARAMETER;
+    }
+    UINTN range_capacity = map_capacity / desc_size;
+    s = uefi_call_wrapper(BS->AllocatePool, 3, EfiLoaderData,
+                          range_capacity * sizeof(struct mem_range), (void **)&boot_info.ranges);
+    if (EFI_ERROR(s)) {
+        fail(L"memory range allocation", s);
+        return s;
+    }
 
     say(L"vtdsync: leaving boot services\r\n");
     for (UINT32 tries = 0;; tries++) {
@@ -306,7 +317,7 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
         boot_info.exit_retries = tries + 1;
     }
 
-    convert_memory_map(map, map_size, desc_size);
+    convert_memory_map(map, map_size, desc_size, range_capacity);
 
     uint64_t top = (boot_info.stack_base + boot_info.stack_size) & ~0xfull;
     __asm__ volatile("mov %0, %%rsp\n\t"

@@ -5,6 +5,7 @@
 #include "arch/x86/paging.h"
 #include "lib/kstring.h"
 #include "lib/ktap.h"
+#include "lib/page.h"
 #include "lib/printf.h"
 
 #define CF8_ADDR 0xcf8
@@ -14,8 +15,9 @@
 static struct pci_ecam_window windows[PCI_MAX_WINDOWS];
 static unsigned nwindows;
 static bool legacy;
-static struct pci_dev devs[PCI_MAX_DEVICES];
-static unsigned ndevs, problems;
+static struct pci_dev *devs; /* [0, capacity), page-allocated */
+static unsigned ndevs, capacity, problems;
+static bool out_of_room;
 /* Buses already scanned, per window (legacy mode uses slot 0). */
 static uint8_t visited[PCI_MAX_WINDOWS][256 / 8];
 
@@ -193,13 +195,32 @@ static void scan_bridge(unsigned w, struct pci_dev *b, int depth)
     scan_bus(w, b->seg, b->secondary, pci_index(b), depth + 1);
 }
 
+/* Room for one more function: the table doubles into new pages.  The old
+ * table is not freed: a caller may still hold pointers from an earlier
+ * pci_init (the scan itself holds none across add_function). */
+static bool room_for_one(void)
+{
+    if (ndevs < capacity)
+        return true;
+    uint64_t want = capacity ? 2ull * capacity : 64;
+    uint64_t pages = (want * sizeof(*devs) + PAGE_SIZE - 1) / PAGE_SIZE;
+    struct pci_dev *t = want <= 0x10000000u ? page_alloc(pages) : 0;
+    if (!t)
+        return false;
+    if (ndevs)
+        memcpy(t, devs, ndevs * sizeof(*devs));
+    devs = t;
+    capacity = (unsigned)(pages * PAGE_SIZE / sizeof(*devs));
+    return true;
+}
+
 static struct pci_dev *add_function(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
                                     uint64_t ecam, uint32_t id, int parent)
 {
-    if (ndevs >= PCI_MAX_DEVICES) {
-        if (ndevs == PCI_MAX_DEVICES)
-            problem("more than %d functions; the rest are not listed", PCI_MAX_DEVICES);
-        ndevs = PCI_MAX_DEVICES + 1; /* report once */
+    if (!room_for_one()) {
+        if (!out_of_room)
+            problem("out of memory for more than %u functions; the rest are not listed", ndevs);
+        out_of_room = true;
         return 0;
     }
     struct pci_dev *d = &devs[ndevs++];
@@ -259,7 +280,7 @@ static void scan_bus(unsigned w, uint16_t seg, uint8_t bus, int parent, int dept
  * when the scan did not reach them. */
 static bool under_a_bridge(uint16_t seg, uint8_t bus)
 {
-    for (unsigned i = 0; i < ndevs && i < PCI_MAX_DEVICES; i++) {
+    for (unsigned i = 0; i < ndevs; i++) {
         const struct pci_dev *d = &devs[i];
         if (d->seg == seg && d->header_type == 1 && d->secondary && bus >= d->secondary &&
             bus <= d->subordinate)
@@ -284,6 +305,7 @@ unsigned pci_init(const struct pci_ecam_window *w, unsigned n)
 {
     ndevs = 0;
     problems = 0;
+    out_of_room = false;
     nwindows = 0;
     memset(visited, 0, sizeof(visited));
     for (unsigned i = 0; i < n; i++) {
@@ -311,8 +333,6 @@ unsigned pci_init(const struct pci_ecam_window *w, unsigned n)
         scan_window(0, 0, 0, 255);
     for (unsigned i = 0; i < nwindows; i++)
         scan_window(i, windows[i].segment, windows[i].start_bus, windows[i].end_bus);
-    if (ndevs > PCI_MAX_DEVICES)
-        ndevs = PCI_MAX_DEVICES;
     return ndevs;
 }
 

@@ -12,8 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PCI_MAX_DEVICES 256
-#define PCI_MAX_WINDOWS 32
+#define PCI_MAX_WINDOWS 32 /* as many as MCFG_MAX_WINDOWS: the parser's limit */
 
 /* Same meaning as an MCFG allocation: base is the address of bus 0 of the
  * segment even when start_bus > 0. */
@@ -88,7 +87,10 @@ struct pci_dev {
 };
 
 /* Enumerate every bus of the given windows (none: legacy access to segment
- * 0).  Returns the number of devices found.  May be called again. */
+ * 0).  Returns the number of devices found.  May be called again.  The
+ * device table is page-allocated and grows with what the scan finds (no
+ * fixed limit); pointers from pci_get and the finders stay valid until the
+ * next pci_init. */
 unsigned pci_init(const struct pci_ecam_window *w, unsigned n);
 /* "ecam" or "legacy"; how many windows; problems seen while scanning. */
 const char *pci_access_mode(void);

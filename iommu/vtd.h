@@ -24,7 +24,9 @@
 #include "iommu/pasid_entry.h"
 #include "iommu/qi.h"
 
-#define VTD_MAX_UNITS 16
+/* Slots in vtd_units[] (pointers only; each unit's state is allocated by
+ * its owner).  Above DMAR_MAX_UNITS, so the DMAR parser is the limit. */
+#define VTD_MAX_UNITS 256
 /* Budget for a register handshake (GCMD/GSTS, CCMD, IOTLB, PMEN) and for an
  * invalidation wait: generous for TCG, short enough to never hang a lab. */
 #define VTD_REG_TIMEOUT_US 200000

@@ -3,7 +3,8 @@
  * Free memory is kept as sorted, non-overlapping, non-adjacent ranges.
  * Allocation carves from the first (or, with prefer_high, the last) range
  * that can hold an aligned block under the limit; freeing merges with the
- * neighbours.  A few hundred ranges cover any real memory map. */
+ * neighbours.  The table of ranges starts static and grows into memory
+ * taken from itself (alloc_grow_into), so a map of any size fits. */
 #include "lib/alloc.h"
 
 #include "lib/kstring.h"
@@ -12,16 +13,29 @@ struct range {
     uint64_t base, end; /* [base, end) */
 };
 
-static struct range ranges[ALLOC_MAX_RANGES];
-static uint32_t nranges;
+static struct range static_ranges[ALLOC_STATIC_RANGES];
+static struct range *ranges = static_ranges;
+static uint32_t nranges, capacity = ALLOC_STATIC_RANGES;
+static uint64_t table_pa, table_pages; /* the grown table, when there is one */
+static void *(*table_ptr)(uint64_t pa);
 static uint64_t total_pages, used_pages, peak_used;
 static bool prefer_high;
 
+static void make_room(void);
+
 void alloc_reset(void)
 {
+    ranges = static_ranges;
+    capacity = ALLOC_STATIC_RANGES;
+    table_pa = table_pages = 0;
     nranges = 0;
     total_pages = used_pages = peak_used = 0;
     prefer_high = false;
+}
+
+void alloc_grow_into(void *(*phys_to_ptr)(uint64_t pa))
+{
+    table_ptr = phys_to_ptr;
 }
 
 void alloc_prefer_high(bool on)
@@ -31,7 +45,7 @@ void alloc_prefer_high(bool on)
 
 static bool insert_at(uint32_t i, uint64_t base, uint64_t end)
 {
-    if (nranges == ALLOC_MAX_RANGES)
+    if (nranges == capacity)
         return false;
     memmove(&ranges[i + 1], &ranges[i], (nranges - i) * sizeof(ranges[0]));
     ranges[i].base = base;
@@ -71,6 +85,7 @@ static bool put_free(uint64_t base, uint64_t end)
 
 bool alloc_add_free(uint64_t base, uint64_t size)
 {
+    make_room();
     uint64_t b = (base + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
     if (size > UINT64_MAX - base)
         return false;
@@ -101,11 +116,61 @@ static bool carve(uint32_t i, uint64_t b, uint64_t e)
     return true;
 }
 
+static void count_used(uint64_t n)
+{
+    used_pages += n;
+    if (used_pages > peak_used)
+        peak_used = used_pages;
+}
+
+/* Double the table into the lowest free block at or above the floor.
+ * Called with at least one slot spare (the carve may split a range). */
+static void grow(void)
+{
+    uint64_t bytes = (uint64_t)capacity * 2 * sizeof(struct range);
+    uint64_t pages = (bytes + PAGE_SIZE - 1) / PAGE_SIZE;
+    bytes = pages * PAGE_SIZE;
+    uint64_t at = 0;
+    for (uint32_t i = 0; i < nranges && !at; i++) {
+        uint64_t b = ranges[i].base > ALLOC_TABLE_FLOOR ? ranges[i].base : ALLOC_TABLE_FLOOR;
+        if (b < ranges[i].end && ranges[i].end - b >= bytes) {
+            at = b;
+            if (!carve(i, at, at + bytes))
+                return;
+        }
+    }
+    if (!at)
+        return; /* no room: the current table stays, and says "full" when it is */
+    struct range *t = table_ptr(at);
+    if (!t) {
+        put_free(at, at + bytes);
+        return;
+    }
+    memcpy(t, ranges, nranges * sizeof(ranges[0]));
+    uint64_t old_pa = table_pa, old_pages = table_pages;
+    ranges = t;
+    capacity = (uint32_t)(bytes / sizeof(struct range));
+    table_pa = at;
+    table_pages = pages;
+    count_used(pages);
+    if (old_pages && put_free(old_pa, old_pa + old_pages * PAGE_SIZE))
+        used_pages -= old_pages;
+}
+
+/* Every public operation inserts at most one range; growing first, while
+ * two slots are still spare, keeps indices stable inside the operation. */
+static void make_room(void)
+{
+    if (table_ptr && capacity - nranges < 2 && capacity < UINT32_MAX / 2)
+        grow();
+}
+
 void alloc_reserve(uint64_t base, uint64_t size)
 {
     uint64_t b = base & ~(PAGE_SIZE - 1);
     uint64_t e = size > UINT64_MAX - base ? UINT64_MAX & ~(PAGE_SIZE - 1)
                                           : (base + size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    make_room();
     for (uint32_t i = 0; i < nranges;) {
         uint64_t cb = ranges[i].base > b ? ranges[i].base : b;
         uint64_t ce = ranges[i].end < e ? ranges[i].end : e;
@@ -165,6 +230,7 @@ uint64_t alloc_pages(uint64_t n, uint64_t align, uint64_t limit)
     if (align & (align - 1))
         return 0;
     uint64_t bytes = n * PAGE_SIZE;
+    make_room();
     for (uint32_t k = 0; k < nranges; k++) {
         uint32_t i = prefer_high ? nranges - 1 - k : k;
         uint64_t at;
@@ -172,9 +238,7 @@ uint64_t alloc_pages(uint64_t n, uint64_t align, uint64_t limit)
             continue;
         if (!carve(i, at, at + bytes))
             return 0;
-        used_pages += n;
-        if (used_pages > peak_used)
-            peak_used = used_pages;
+        count_used(n);
         return at;
     }
     return 0;
@@ -184,6 +248,7 @@ void alloc_free(uint64_t base, uint64_t n)
 {
     if (!n || (base & (PAGE_SIZE - 1)))
         return;
+    make_room();
     if (put_free(base, base + n * PAGE_SIZE))
         used_pages -= n;
 }
@@ -198,6 +263,9 @@ void alloc_get_stats(struct alloc_stats *s)
     s->used_pages = used_pages;
     s->peak_used_pages = peak_used;
     s->ranges = nranges;
+    s->capacity = capacity;
+    s->table_base = table_pa;
+    s->table_pages = table_pages;
 }
 
 bool alloc_check(void)

@@ -8,9 +8,19 @@
 #include <stdint.h>
 
 #define PAGE_SIZE 4096ull
-#define ALLOC_MAX_RANGES 512
+/* The range table starts as a static array of this many ranges (there is
+ * no allocator to get memory from before it) and then grows; see below. */
+#define ALLOC_STATIC_RANGES 64
+/* Nor is the table ever put below this address (real-mode leftovers). */
+#define ALLOC_TABLE_FLOOR 0x100000ull
 
+/* Forget every range (the growth hook below stays). */
 void alloc_reset(void);
+/* Let the range table grow, doubling, into pages the allocator takes from
+ * itself; phys_to_ptr turns such a page's address into a pointer.  NULL
+ * (the default, for host tests on made-up addresses) keeps the static
+ * table, and then a full table makes alloc_add_free fail. */
+void alloc_grow_into(void *(*phys_to_ptr)(uint64_t pa));
 /* Add [base, base+size) as free (trimmed inward to whole pages); returns
  * false if the range table is full or the range overlaps free memory. */
 bool alloc_add_free(uint64_t base, uint64_t size);
@@ -28,6 +38,9 @@ void alloc_prefer_high(bool on);
 struct alloc_stats {
     uint64_t free_pages, total_pages, used_pages, peak_used_pages;
     uint32_t ranges;
+    uint32_t capacity;    /* ranges the table holds now */
+    uint64_t table_base;  /* where the grown table is (counted as used) */
+    uint64_t table_pages; /* its size in pages (0: still the static one) */
 };
 void alloc_get_stats(struct alloc_stats *s);
 /* Consistency check for tests: sorted, non-overlapping, non-adjacent. */

@@ -47,19 +47,34 @@ static void collect_suites(void)
     }
 }
 
+/* Every enabled CPU the MADT lists is started; the count printed is the
+ * truth, with the reason when some are missing. */
 static void start_cpus(void)
 {
-    static uint32_t ids[MAX_CPUS];
-    uint32_t n = 0;
     if (!platform.madt_present) {
         kprintf("# smp: no MADT; running on the bootstrap CPU only\n");
         return;
     }
-    for (unsigned i = 0; i < platform.madt.ncpus && n < MAX_CPUS; i++)
+    uint32_t listed = platform.madt.ncpus, n = 0;
+    uint64_t t0 = uptime_us();
+    uint64_t pages = ((uint64_t)listed * sizeof(uint32_t) + PAGE_SIZE - 1) / PAGE_SIZE;
+    uint32_t *ids = listed ? page_alloc(pages) : 0;
+    for (unsigned i = 0; ids && i < listed; i++)
         if (platform.madt.cpus[i].enabled)
             ids[n++] = platform.madt.cpus[i].apic_id;
-    uint32_t online = smp_start(boot->trampoline_phys, ids, n, MAX_CPUS);
-    kprintf("# smp: %u of %u enabled CPUs online\n", online, n);
+    uint32_t online = ids ? smp_start(boot->trampoline_phys, ids, n, n) : 1;
+    page_free(ids, pages);
+    if (listed && !ids)
+        kprintf("# smp: out of memory for the list of %u CPUs\n", listed);
+    /* The MADT parser keeps MADT_MAX_CPUS entries (its diagnostic names
+     * the rest); say so rather than print a count that looks complete. */
+    if (listed >= MADT_MAX_CPUS)
+        kprintf("# smp: %u of %u enabled CPUs online in %llu ms (vtdsync keeps the first %u "
+                "MADT CPU entries; the MADT may list more)\n", online, n,
+                (unsigned long long)((uptime_us() - t0) / 1000), MADT_MAX_CPUS);
+    else
+        kprintf("# smp: %u of %u enabled CPUs online in %llu ms\n", online, n,
+                (unsigned long long)((uptime_us() - t0) / 1000));
 }
 
 static void fatal_exception(const char *reason)
@@ -67,15 +82,26 @@ static void fatal_exception(const char *reason)
     run_abort(EXIT_CRASH, reason);
 }
 
+static void *phys_ptr(uint64_t pa)
+{
+    return phys_to_virt(pa);
+}
+
 static void setup_memory(void)
 {
     alloc_reset();
+    alloc_grow_into(phys_ptr); /* the range table grows as the map needs */
     for (uint32_t i = 0; i < boot->nranges; i++) {
         const struct mem_range *r = &boot->ranges[i];
         if (r->kind == MEM_FREE && !alloc_add_free(r->base, r->pages * PAGE_SIZE))
-            kprintf("# memory: range %#llx+%llu pages not added (table full or overlap)\n",
+            kprintf("# memory: range %#llx+%llu pages not added (no room for it, or overlap)\n",
                     (unsigned long long)r->base, (unsigned long long)r->pages);
     }
+    /* Where the firmware's map overlaps itself (the boot suite names it),
+     * a page any entry claims for something else is not ours. */
+    for (uint32_t i = 0; boot->memmap.overlaps && i < boot->nranges; i++)
+        if (boot->ranges[i].kind != MEM_FREE)
+            alloc_reserve(boot->ranges[i].base, boot->ranges[i].pages * PAGE_SIZE);
     /* Low memory stays for real-mode code and firmware leftovers. */
     alloc_reserve(0, 0x100000);
     if (!paging_init(boot)) {

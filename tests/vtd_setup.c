@@ -17,8 +17,11 @@
 #include "tests/platform.h"
 #include "tests/run.h"
 
-static struct vtd_unit units[VTD_MAX_UNITS];
-static int dmar_index[VTD_MAX_UNITS]; /* units[i] is platform.dmar.units[dmar_index[i]] */
+/* The per-unit arrays below have one slot per DMAR unit, allocated at
+ * bring-up (alloc_unit_slots) for as many units as the table describes. */
+static unsigned nslots;
+static struct vtd_unit *units;
+static int *dmar_index; /* units[i] is platform.dmar.units[dmar_index[i]] */
 static bool done;
 static const char *setup_why;
 static char why_buf[160];
@@ -30,19 +33,45 @@ static char why_buf[160];
  * RMRRs are live); without ECAP.PT only devices with an RMRR get one. */
 #define SID_MAP_PAGES (65536 / 8 / 4096)
 /* Allocated at bring-up (page_alloc: not 256 KiB of zeros in the image). */
-static uint8_t *foreign[VTD_MAX_UNITS];
-static uint8_t *has_entry[VTD_MAX_UNITS];
+static uint8_t **foreign;
+static uint8_t **has_entry;
 
 static bool bit(const uint8_t *map, uint16_t sid)
 {
     return map && (map[sid >> 3] & (1u << (sid & 7)));
 }
 
-static uint16_t foreign_did[VTD_MAX_UNITS];
+static uint16_t *foreign_did;
 /* Without ECAP.PT: the identity domain holding every RMRR of the unit's
  * devices (created on the first device in an RMRR's scope). */
-static struct vtd_domain rmrr_domain[VTD_MAX_UNITS];
-static bool rmrr_domain_ok[VTD_MAX_UNITS];
+static struct vtd_domain *rmrr_domain;
+static bool *rmrr_domain_ok;
+
+static void *slots_of(size_t size, unsigned n)
+{
+    return page_alloc(((uint64_t)size * n + PAGE_SIZE - 1) / PAGE_SIZE);
+}
+
+/* One slot per unit of the DMAR table, up to what vtd_units[] holds (far
+ * above what the parser keeps); zeroed, so nothing is "ok" yet. */
+static bool alloc_unit_slots(unsigned n)
+{
+    if (n > VTD_MAX_UNITS) {
+        ktap_diag("vtd: %u of the %u DMAR units are used: vtd_units[] has %u slots", VTD_MAX_UNITS,
+                  n, VTD_MAX_UNITS);
+        n = VTD_MAX_UNITS;
+    }
+    units = slots_of(sizeof(*units), n);
+    dmar_index = slots_of(sizeof(*dmar_index), n);
+    foreign = slots_of(sizeof(*foreign), n);
+    has_entry = slots_of(sizeof(*has_entry), n);
+    foreign_did = slots_of(sizeof(*foreign_did), n);
+    rmrr_domain = slots_of(sizeof(*rmrr_domain), n);
+    rmrr_domain_ok = slots_of(sizeof(*rmrr_domain_ok), n);
+    nslots = n;
+    return units && dmar_index && foreign && has_entry && foreign_did && rmrr_domain &&
+           rmrr_domain_ok;
+}
 
 static enum vtd_mode_request wanted_mode(void)
 {
@@ -265,8 +294,12 @@ unsigned vtd_setup(const char **why)
         *why = setup_why;
         return 0;
     }
+    if (!alloc_unit_slots(platform.dmar.nunits)) {
+        *why = setup_why = "out of memory for the remapping units' state";
+        return 0;
+    }
     char reason[160];
-    for (unsigned i = 0; i < platform.dmar.nunits && vtd_nunits < VTD_MAX_UNITS; i++) {
+    for (unsigned i = 0; i < platform.dmar.nunits && vtd_nunits < nslots; i++) {
         const struct dmar_unit *du = &platform.dmar.units[i];
         if (!du->usable) {
             ktap_diag("vtd: DMAR unit %u at %#llx not usable (corrupt DRHD): left alone", i,

@@ -32,6 +32,10 @@ A scenario is tests/scenarios/NAME.scn, lines of `key: value`:
             (`make signed` with that key) instead of the unsigned image
   expect: refused means the firmware must refuse to start the image (Secure
   Boot): no KTAP, the harness stops QEMU as soon as OVMF says so.
+  ovmf:     the OVMF code image in /usr/share/OVMF (default OVMF_CODE_4M.fd);
+            the Secure-Boot builds (*.ms.fd, *.snakeoil.fd, *.secboot.fd)
+            get SMM and a secure flash, and keep the empty variable store
+            (setup mode: no keys, so the unsigned image still boots)
 
 usage: qemu-run.py --scenario NAME [--accel tcg|kvm] [--qemu-extra ARGS]
                    [--cfg 'k=v ...'] [--quiet] [--log FILE]
@@ -70,7 +74,8 @@ def load_scenario(name):
           "mem": "512M", "devices": "nvme edu", "qemu": [], "cfg": [],
           "expect": "pass", "match": [], "nomatch": [], "timeout": "180",
           "image": "esp", "boots": "1", "screenshot": "", "after": "",
-          "firmware": "ovmf", "sign": "", "fixture": ""}
+          "firmware": "ovmf", "sign": "", "fixture": "",
+          "ovmf": os.path.basename(OVMF_CODE)}
     with open(path) as f:
         for lineno, line in enumerate(f, 1):
             line = line.rstrip("\n")
@@ -191,10 +196,12 @@ def qemu_command(sc, workdir, accel, extra, serial_args, fresh_vars=True):
             os.path.join(BUILD, "vtdsync.efi")
         esp = make_esp(workdir, sc["cfg"], efi, sc["fixture"])
     accel_arg = "tcg,thread=multi" if accel == "tcg" else accel
-    # The Secure-Boot build keeps its variables in SMM-protected flash.
-    machine = "q35,smm=on" if secure else "q35"
-    cmd = ["qemu-system-x86_64", "-machine", machine, "-accel", accel_arg,
-           "-cpu", "max", "-smp", sc["smp"], "-m", sc["mem"],
+    if not secure:
+        code = os.path.join(os.path.dirname(OVMF_CODE), sc["ovmf"])
+        secure = re.search(r"\.(ms|snakeoil|secboot)\.fd$", code) is not None
+    # The Secure-Boot builds keep their variables in SMM-protected flash.
+    cmd = ["qemu-system-x86_64", "-machine", "q35,smm=on" if secure else "q35",
+           "-accel", accel_arg, "-cpu", "max", "-smp", sc["smp"], "-m", sc["mem"],
            "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
            "-drive", f"if=pflash,format=raw,unit=1,file={vars_fd}",
            "-display", "none", "-vga", "std", "-nic", "none", "-no-reboot",

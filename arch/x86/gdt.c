@@ -8,7 +8,9 @@
 #define SEL_DATA 0x10
 #define SEL_TSS 0x18
 
-struct percpu percpu[MAX_CPUS];
+static struct percpu bsp_record;
+struct percpu *percpu = &bsp_record;
+uint32_t percpu_capacity = 1;
 uint32_t cpus_online = 1;
 
 struct idt_gate {

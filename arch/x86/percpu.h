@@ -7,7 +7,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MAX_CPUS 64
 #define IST_STACK_SIZE 16384
 
 struct tss64 {
@@ -33,8 +32,16 @@ struct percpu {
     const char *activity; /* what this CPU is doing, for reports */
 };
 
-extern struct percpu percpu[MAX_CPUS];
+/* percpu[0 .. percpu_capacity): one static record for the bootstrap CPU
+ * until percpu_reserve() moves them all into allocated memory. */
+extern struct percpu *percpu;
+extern uint32_t percpu_capacity;
 extern uint32_t cpus_online;
+
+/* Room for n CPU records, taken from the page allocator; the BSP's record
+ * moves along (its GDT and TSS are reloaded).  Call on the BSP before any
+ * AP starts.  False when memory is short: the capacity stays as it was. */
+bool percpu_reserve(uint32_t n);
 
 /* This CPU's record, found from the LAPIC ID (cheap enough for reports). */
 struct percpu *this_cpu(void);

@@ -4,8 +4,14 @@
 ; sends the SIPI with that page's number.  The AP starts here in real mode
 ; with CS = page << 8 and IP = 0, and goes straight to long mode: PAE, our
 ; page tables, EFER.LME, then CR0.PE|PG together, and a far jump into the
-; 64-bit part.  The data block at the end is filled in by smp.c for each
-; AP (this code is position-independent within the page).
+; 64-bit part.  The data block at the end is filled in once by smp.c for
+; all APs (this code is position-independent within the page).
+;
+; Every AP is started at once, so each claims the next free slot with a
+; locked add on ap_tramp_next: the slot gives its stack and its per-CPU
+; record.  A slot number at or above ap_tramp_limit means there is none
+; (smp.c closes the door that way when its deadline passes): that AP halts
+; for good without touching memory, however late it comes.
 
 bits 16
 section .text
@@ -15,8 +21,9 @@ global ap_trampoline_end
 global ap_tramp_gdtr
 global ap_tramp_farptr
 global ap_tramp_cr3
-global ap_tramp_stack
-global ap_tramp_arg
+global ap_tramp_slots
+global ap_tramp_next
+global ap_tramp_limit
 global ap_tramp_entry
 global ap_tramp_gdt
 
@@ -51,8 +58,14 @@ ap_long_mode:
     xor eax, eax
     mov fs, ax
     mov gs, ax
-    mov rsp, [rel ap_tramp_stack]
-    mov rdi, [rel ap_tramp_arg]
+    mov eax, 1
+    lock xadd [rel ap_tramp_next], eax  ; eax = this AP's slot
+    cmp eax, [rel ap_tramp_limit]
+    jae .halt                       ; no slot left (or the door is closed)
+    shl rax, 4                      ; 16-byte slots: stack top, record
+    add rax, [rel ap_tramp_slots]
+    mov rsp, [rax]
+    mov rdi, [rax + 8]
     mov rax, [rel ap_tramp_entry]
     xor ebp, ebp
     call rax                        ; ap_main(struct percpu *) does not return
@@ -75,9 +88,10 @@ ap_tramp_farptr:
     dw 0x08
 align 8
 ap_tramp_cr3:   dq 0
-ap_tramp_stack: dq 0
-ap_tramp_arg:   dq 0
+ap_tramp_slots: dq 0                ; struct ap_slot[limit]: slot 0 unused (BSP)
 ap_tramp_entry: dq 0
+ap_tramp_next:  dd 0                ; next slot to claim
+ap_tramp_limit: dd 0                ; slots 1 .. limit-1 exist
 global ap_tramp_long_mode_off
 ap_tramp_long_mode_off: dq ap_long_mode - ap_trampoline
 ap_trampoline_end:

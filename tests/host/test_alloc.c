@@ -1,16 +1,48 @@
 // HOST-DEPS: lib/alloc.c
 /* The page allocator's bookkeeping against a reference bitmap, under
- * random allocation and free with alignment and address limits. */
+ * random allocation and free with alignment and address limits, and its
+ * range table growing into memory it takes from itself. */
 #include "lib/alloc.h"
 #include "tests/host/check.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 CHECK_STATE_DEFINE;
 
 #define NPAGES 8192 /* model 32 MiB of physical address space */
 static unsigned char used[NPAGES]; /* 1: allocated or never free */
+
+/* "Physical" address pa of the model is arena + pa, so the range table can
+ * grow into pages of the model. */
+static unsigned char *arena;
+static void *arena_ptr(uint64_t pa)
+{
+    return pa < (uint64_t)NPAGES * PAGE_SIZE ? arena + pa : NULL;
+}
+
+/* Mark the pages of the grown table in the bitmap (they are not free), and
+ * unmark the old table's pages when it moved. */
+static uint64_t seen_table_base, seen_table_pages;
+static void track_table(void)
+{
+    struct alloc_stats s;
+    alloc_get_stats(&s);
+    if (s.table_base == seen_table_base && s.table_pages == seen_table_pages)
+        return;
+    for (uint64_t i = 0; i < seen_table_pages; i++)
+        used[seen_table_base / PAGE_SIZE + i] = 0;
+    for (uint64_t i = 0; i < s.table_pages; i++) {
+        uint64_t p = s.table_base / PAGE_SIZE + i;
+        CHECK(p < NPAGES && !used[p], "table page %llu was not free", (unsigned long long)p);
+        if (p < NPAGES)
+            used[p] = 3;
+    }
+    CHECK(!s.table_pages || s.table_base >= ALLOC_TABLE_FLOOR, "table below the floor");
+    seen_table_base = s.table_base;
+    seen_table_pages = s.table_pages;
+}
 
 TEST(basic_ranges)
 {
@@ -55,14 +87,17 @@ static uint32_t next_rand(void)
 TEST(random_against_bitmap)
 {
     alloc_reset();
+    alloc_grow_into(arena_ptr);
+    seen_table_base = seen_table_pages = 0;
     memset(used, 1, sizeof(used));
     /* A map with holes, like firmware's. */
     for (uint64_t p = 16; p < NPAGES; p += 700) {
         uint64_t len = 300 + next_rand() % 300;
         if (p + len > NPAGES)
             len = NPAGES - p;
-        CHECK(alloc_add_free(p * PAGE_SIZE, len * PAGE_SIZE), "add %llu", (unsigned long long)p);
         memset(used + p, 0, len);
+        CHECK(alloc_add_free(p * PAGE_SIZE, len * PAGE_SIZE), "add %llu", (unsigned long long)p);
+        track_table();
     }
     struct { uint64_t at, n; } live[256];
     int nlive = 0;
@@ -73,6 +108,7 @@ TEST(random_against_bitmap)
             uint64_t limit = next_rand() % 4 ? 0 : (uint64_t)(next_rand() % NPAGES) * PAGE_SIZE;
             alloc_prefer_high(next_rand() % 2);
             uint64_t at = alloc_pages(n, align, limit);
+            track_table();
             if (!at)
                 continue;
             uint64_t p = at / PAGE_SIZE;
@@ -92,6 +128,7 @@ TEST(random_against_bitmap)
             for (uint64_t i = 0; i < live[k].n; i++)
                 used[p + i] = 0;
             alloc_free(live[k].at, live[k].n);
+            track_table();
             live[k] = live[--nlive];
         }
         if (step % 1000 == 0)
@@ -116,14 +153,91 @@ TEST(random_against_bitmap)
     }
     struct alloc_stats s;
     alloc_get_stats(&s);
-    CHECK(s.used_pages == 0 && s.free_pages == s.total_pages, "all returned: used %llu",
-          (unsigned long long)s.used_pages);
+    CHECK(s.used_pages == s.table_pages && s.free_pages + s.table_pages == s.total_pages,
+          "all returned: used %llu, table %llu", (unsigned long long)s.used_pages,
+          (unsigned long long)s.table_pages);
     CHECK(alloc_check(), "final consistency");
+    alloc_grow_into(NULL);
+}
+
+/* Thousands of free ranges (a real server's map after fragmentation): the
+ * table grows past its static size into pages that were free (here: the
+ * one large range, as RAM is on real machines), keeps every range, and is
+ * out of the way once the ranges are joined again. */
+TEST(table_grows)
+{
+    alloc_reset();
+    alloc_grow_into(arena_ptr);
+    seen_table_base = seen_table_pages = 0;
+    memset(used, 1, sizeof(used));
+    enum { BIG = 7168, FIRST = 2048 };
+    memset(used + BIG, 0, NPAGES - BIG);
+    CHECK(alloc_add_free((uint64_t)BIG * PAGE_SIZE, (uint64_t)(NPAGES - BIG) * PAGE_SIZE), "big");
+    /* Every other page below it: 2560 separate ranges. */
+    unsigned added = 0;
+    for (uint64_t p = FIRST; p < BIG; p += 2) {
+        used[p] = 0;
+        added += alloc_add_free(p * PAGE_SIZE, PAGE_SIZE);
+        track_table();
+    }
+    struct alloc_stats s;
+    alloc_get_stats(&s);
+    CHECK(added == (BIG - FIRST) / 2, "%u of %u ranges added", added, (BIG - FIRST) / 2);
+    CHECK(s.ranges >= added && s.capacity >= s.ranges && s.capacity > ALLOC_STATIC_RANGES &&
+              s.table_pages * PAGE_SIZE >= s.capacity * 16ull,
+          "capacity %u for %u ranges, table %llu pages", s.capacity, s.ranges,
+          (unsigned long long)s.table_pages);
+    CHECK(s.free_pages + s.table_pages == s.total_pages, "free %llu + table %llu != total %llu",
+          (unsigned long long)s.free_pages, (unsigned long long)s.table_pages,
+          (unsigned long long)s.total_pages);
+    CHECK(alloc_check(), "consistent after growth");
+    /* Allocations never hand out the table's pages (track_table checks
+     * that they were free; the bitmap check here that they stay taken). */
+    for (int i = 0; i < 64; i++) {
+        uint64_t at = alloc_pages(1 + i % 7, 0, 0);
+        CHECK(at, "allocation %d", i);
+        for (uint64_t p = at / PAGE_SIZE; at && p < at / PAGE_SIZE + 1 + i % 7; p++) {
+            CHECK(!used[p], "page %llu handed out while taken", (unsigned long long)p);
+            used[p] = 2;
+        }
+    }
+    for (uint64_t p = FIRST + 1; p < BIG; p += 2) {
+        used[p] = 0;
+        alloc_free(p * PAGE_SIZE, 1); /* joins its neighbours */
+        track_table();
+    }
+    CHECK(alloc_check(), "consistent after joining");
+    for (uint64_t p = FIRST; p < NPAGES; p++)
+        CHECK(alloc_is_free(p * PAGE_SIZE, PAGE_SIZE) == !used[p], "page %llu",
+              (unsigned long long)p);
+    alloc_grow_into(NULL);
+}
+
+/* Without a way to reach memory the static table is the limit, and a full
+ * table says so instead of losing a range. */
+TEST(static_table_limit)
+{
+    alloc_reset();
+    unsigned added = 0;
+    for (uint64_t p = 16; p < 16 + 4 * (ALLOC_STATIC_RANGES + 8); p += 4)
+        added += alloc_add_free(p * PAGE_SIZE, PAGE_SIZE);
+    struct alloc_stats s;
+    alloc_get_stats(&s);
+    CHECK(added == ALLOC_STATIC_RANGES && s.ranges == ALLOC_STATIC_RANGES &&
+              s.free_pages == ALLOC_STATIC_RANGES && s.total_pages == ALLOC_STATIC_RANGES,
+          "added %u, ranges %u, free %llu", added, s.ranges, (unsigned long long)s.free_pages);
+    CHECK(alloc_check(), "consistent");
 }
 
 int main(void)
 {
+    arena = aligned_alloc(PAGE_SIZE, (size_t)NPAGES * PAGE_SIZE);
+    if (!arena)
+        return 2;
     RUN(basic_ranges);
     RUN(random_against_bitmap);
+    RUN(table_grows);
+    RUN(static_table_limit);
+    free(arena);
     return check_finish();
 }
