@@ -2,6 +2,7 @@
 #include "iommu/fault.h"
 
 #include "iommu/vtd.h"
+#include "iommu/vtd_alias.h"
 #include "iommu/vtd_regs.h"
 #include "lib/kstring.h"
 #include "lib/ktap.h"
@@ -170,7 +171,9 @@ unsigned vtd_faults_since(uint32_t since, int sid, struct vtd_fault_record *out,
         first = last - VTD_FAULT_LOG + 1; /* older ones were overwritten */
     for (uint32_t s = first; s <= last && s; s++) {
         const struct vtd_fault_record *r = &fault_log[s % VTD_FAULT_LOG];
-        if (sid >= 0 && r->sid != (uint16_t)sid)
+        /* A fault at a DMA alias is the device's that owns the alias. */
+        if (sid >= 0 && r->sid != (uint16_t)sid &&
+            !vtd_alias_fault_is(r->unit, r->sid, (uint16_t)sid))
             continue;
         if (out && n < max)
             out[n] = *r;

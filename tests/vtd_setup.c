@@ -2,9 +2,11 @@
 #include "tests/vtd_setup.h"
 
 #include "drivers/pci.h"
+#include "drivers/pci_alias.h"
 #include "iommu/domain.h"
 #include "iommu/fault.h"
 #include "iommu/pasid_write.h"
+#include "iommu/vtd_alias.h"
 #include "iommu/vtd_hw.h"
 #include "lib/kstring.h"
 #include "lib/page.h"
@@ -127,6 +129,39 @@ static bool install_foreign(struct vtd_unit *u, unsigned idx, uint16_t sid, bool
     return r.ok;
 }
 
+/* Register with the engine the DMA aliases (drivers/pci_alias.h) of every
+ * function unit idx translates, before any entry is written: from then on
+ * each entry the function gets, foreign or under test, is written for its
+ * aliases too.  The alias goes to the device's unit: the unit that sees a
+ * request is the one on its path, whatever source-id it carries. */
+static void register_aliases(unsigned idx)
+{
+    struct vtd_unit *u = &units[idx];
+    struct pci_alias al[VTD_ALIAS_MAX_PER_SID + 1];
+    char own[8], rid[8], via[24];
+    for (unsigned i = 0; i < pci_count(); i++) {
+        const struct pci_dev *d = pci_get(i);
+        if (dmar_unit_for_device(&platform.dmar, d->seg, d->bus, d->dev, d->fn) != dmar_index[idx])
+            continue;
+        unsigned n = pci_dma_aliases(d, pci_get, al, VTD_ALIAS_MAX_PER_SID + 1);
+        uint16_t sid = vtd_sid(d->bus, d->dev, d->fn);
+        if (n > VTD_ALIAS_MAX_PER_SID + 1)
+            ktap_diag("vtd: unit=%d %s has %u DMA aliases; only %d get entries", u->index,
+                      vtd_sid_str(sid, own), n - 1, VTD_ALIAS_MAX_PER_SID);
+        for (unsigned k = 1; k < n && k <= VTD_ALIAS_MAX_PER_SID; k++) {
+            const struct pci_dev *b = al[k].bridge >= 0 ? pci_get((unsigned)al[k].bridge) : NULL;
+            via[0] = 0;
+            if (b)
+                ksnprintf(via, sizeof(via), " of %02x:%02x.%x", b->bus, b->dev, b->fn);
+            if (vtd_alias_add(u, sid, al[k].rid))
+                continue;
+            ktap_diag("vtd: unit=%d %s does DMA as %s too (%s%s)", u->index,
+                      vtd_sid_str(sid, own), vtd_sid_str(al[k].rid, rid),
+                      pci_alias_kind_name(al[k].kind), via);
+        }
+    }
+}
+
 /* Before translation is ever enabled on unit idx, every PCI function it
  * translates gets a foreign entry.  Without it, the first vtd_enable_translation
  * would block them all: a lab machine loses its USB keyboard (SMM legacy
@@ -228,6 +263,7 @@ unsigned vtd_setup(const char **why)
             continue;
         }
         dmar_index[idx] = (int)i;
+        register_aliases(idx);
         foreign_entries(idx);
     }
     if (!vtd_nunits)
@@ -275,6 +311,24 @@ bool vtd_setup_has_foreign_entry(const struct vtd_unit *u, uint16_t sid)
     return false;
 }
 
+/* A device under test shares each alias with the other functions behind
+ * the same bridge: one context entry, so their DMA follows the device's
+ * entries from now on.  Said once per device taken. */
+static void report_shared_aliases(struct vtd_unit *u, uint16_t sid)
+{
+    uint16_t al[VTD_ALIAS_MAX_PER_SID], other[4];
+    char a[8], b[8], o[8];
+    unsigned n = vtd_aliases_of(u, sid, al, VTD_ALIAS_MAX_PER_SID);
+    for (unsigned i = 0; i < n; i++) {
+        unsigned m = vtd_alias_sharers(u, al[i], sid, other, 4);
+        for (unsigned k = 0; k < m; k++)
+            ktap_diag("vtd: unit=%d %s shares its DMA alias %s with %s: that device's DMA "
+                      "follows the entries of the device under test",
+                      u->index, vtd_sid_str(sid, a), vtd_sid_str(al[i], b),
+                      vtd_sid_str(other[k], o));
+    }
+}
+
 struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
                                     const char **why)
 {
@@ -285,6 +339,7 @@ struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint
     uint16_t sid = vtd_sid(bus, dev, fn);
     if (!bit(foreign[i], sid))
         return u;
+    report_shared_aliases(u, sid);
     if (!bit(has_entry[i], sid)) {
         foreign[i][sid >> 3] &= (uint8_t) ~(1u << (sid & 7));
         return u; /* blocked already: nothing to undo */
