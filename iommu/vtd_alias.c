@@ -83,16 +83,25 @@ void vtd_alias_set_owner(struct vtd_unit *u, uint16_t sid, uint16_t alias)
             u->aliases[i].owner = u->aliases[i].sid == sid;
 }
 
+static const struct vtd_unit *unit_by_index(unsigned unit)
+{
+    for (unsigned i = 0; i < vtd_nunits; i++)
+        if (vtd_units[i]->index == (int)unit)
+            return vtd_units[i];
+    return NULL;
+}
+
+int vtd_alias_owner_on(unsigned unit, uint16_t alias)
+{
+    const struct vtd_unit *u = unit_by_index(unit);
+    return u ? vtd_alias_owner(u, alias) : -1;
+}
+
 bool vtd_alias_fault_is(unsigned unit, uint16_t fault_sid, uint16_t sid)
 {
-    for (unsigned i = 0; i < vtd_nunits; i++) {
-        const struct vtd_unit *u = vtd_units[i];
-        if (u->index != (int)unit)
-            continue;
-        const struct vtd_alias *a = find(u, sid, fault_sid);
-        return a && a->owner;
-    }
-    return false;
+    const struct vtd_unit *u = unit_by_index(unit);
+    const struct vtd_alias *a = u ? find(u, sid, fault_sid) : NULL;
+    return a && a->owner;
 }
 
 /* ---- scalable mode ------------------------------------------------------------ */

@@ -50,6 +50,8 @@ unsigned vtd_alias_sharers(const struct vtd_unit *u, uint16_t alias, uint16_t si
 /* The device whose entry alias mirrors now, -1 when none. */
 int vtd_alias_owner(const struct vtd_unit *u, uint16_t alias);
 void vtd_alias_set_owner(struct vtd_unit *u, uint16_t sid, uint16_t alias);
+/* vtd_alias_owner on the unit with index `unit`, -1 when none. */
+int vtd_alias_owner_on(unsigned unit, uint16_t alias);
 /* Whether a fault recorded by unit index `unit` at source-id fault_sid
  * belongs to sid: it is sid, or an alias sid owns there. */
 bool vtd_alias_fault_is(unsigned unit, uint16_t fault_sid, uint16_t sid);

@@ -168,6 +168,11 @@ TEST(alias_faults_are_the_owners)
     CHECK(vtd_faults_since(mark, NVME, NULL, 0) == 0, "not the NVMe's");
     CHECK(vtd_faults_since(mark, ALIAS, NULL, 0) == 1, "and the alias's own");
     CHECK(vtd_faults_since(mark, -1, NULL, 0) == 1, "counted once");
+    struct vtd_fault_record r;
+    char line[200];
+    vtd_faults_since(mark, -1, &r, 1);
+    vtd_fault_format(&r, line, sizeof(line));
+    CHECK(strstr(line, "sid=01:00.0 ") && strstr(line, " alias-of=01:01.0"), "line: %s", line);
 }
 
 /* Registration: idempotent, the own ID ignored, the per-device limit kept. */
