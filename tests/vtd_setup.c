@@ -233,6 +233,73 @@ static void foreign_entries(unsigned idx)
                   blocked);
 }
 
+/* Does a resolved scope of `list` name seg:sid as an endpoint (or an ACPI
+ * namespace device's requester ID)? */
+static bool scope_names(struct dmar_scope_list list, uint16_t seg, uint16_t sid)
+{
+    for (unsigned i = 0; i < list.count && list.first + i < platform.dmar.nscopes; i++) {
+        const struct dmar_scope *sc = &platform.dmar.scopes[list.first + i];
+        if (sc->resolved && sc->segment == seg && vtd_sid(sc->bus, sc->dev, sc->fn) == sid &&
+            (sc->type == DMAR_SCOPE_ENDPOINT || sc->type == DMAR_SCOPE_ACPI))
+            return true;
+    }
+    return false;
+}
+
+/* One requester ID that a scope of the unit's DRHD or of an RMRR names but
+ * PCI enumeration did not find: gets the foreign entry an enumerated
+ * function would get (pass-through, else its RMRRs' identity map). */
+static void scope_only_entry(unsigned idx, uint16_t sid)
+{
+    struct vtd_unit *u = &units[idx];
+    struct pci_dev named = {.seg = u->segment, .bus = (uint8_t)(sid >> 8),
+                            .dev = (uint8_t)((sid >> 3) & 31), .fn = (uint8_t)(sid & 7),
+                            .parent = -1};
+    char rmrr[96], b[8];
+    bool has_rmrr = rmrrs_of(&named, rmrr, sizeof(rmrr));
+    if (bit(foreign[idx], sid) || (!u->caps.pt && !has_rmrr))
+        return; /* done already, or nothing it may do unowned */
+    vtd_sid_str(sid, b);
+    foreign[idx][sid >> 3] |= (uint8_t)(1u << (sid & 7));
+    if ((!u->caps.pt && rmrr_identity(u, idx, &named)) || !install_foreign(u, idx, sid, !u->caps.pt)) {
+        ktap_diag("vtd: unit=%d %s (named in the DMAR, not enumerated): entry not written", u->index,
+                  b);
+        return;
+    }
+    has_entry[idx][sid >> 3] |= (uint8_t)(1u << (sid & 7));
+    ktap_diag("vtd: unit=%d %s is named in the DMAR but not enumerated (hidden or phantom "
+              "function): %s%s%s%s",
+              u->index, b, u->caps.pt ? "left in pass-through" : "identity-mapped",
+              has_rmrr ? " (" : "", has_rmrr ? rmrr : "", has_rmrr ? ")" : "");
+}
+
+/* Functions a DMAR scope names may do DMA without showing in config space
+ * (hidden by firmware, phantom functions, ACPI devices with a PCI
+ * requester ID): RMRR scopes say they do, and the unit's DRHD scope says
+ * which unit sees them.  Each gets a foreign entry like an enumerated one. */
+static void scope_only_entries(unsigned idx)
+{
+    struct vtd_unit *u = &units[idx];
+    const struct dmar_unit *du = &platform.dmar.units[dmar_index[idx]];
+    if (!foreign[idx])
+        return;
+    for (unsigned i = 0; i < platform.dmar.nscopes; i++) {
+        const struct dmar_scope *sc = &platform.dmar.scopes[i];
+        if (!sc->resolved || sc->segment != u->segment ||
+            (sc->type != DMAR_SCOPE_ENDPOINT && sc->type != DMAR_SCOPE_ACPI))
+            continue;
+        uint16_t sid = vtd_sid(sc->bus, sc->dev, sc->fn);
+        if (pci_find_bdf(sc->segment, sc->bus, sc->dev, sc->fn))
+            continue; /* enumerated: foreign_entries did it */
+        bool mine = scope_names(du->scopes, sc->segment, sid) ||
+                    (sc->owner_type == DMAR_TYPE_RMRR &&
+                     dmar_unit_for_device(&platform.dmar, sc->segment, sc->bus, sc->dev, sc->fn) ==
+                         dmar_index[idx]);
+        if (mine && (sc->owner_type == DMAR_TYPE_DRHD || sc->owner_type == DMAR_TYPE_RMRR))
+            scope_only_entry(idx, sid);
+    }
+}
+
 unsigned vtd_setup(const char **why)
 {
     if (done) {
@@ -265,6 +332,7 @@ unsigned vtd_setup(const char **why)
         dmar_index[idx] = (int)i;
         register_aliases(idx);
         foreign_entries(idx);
+        scope_only_entries(idx);
     }
     if (!vtd_nunits)
         setup_why = why_buf[0] ? why_buf : "no remapping unit could be brought up";
