@@ -68,6 +68,20 @@ unsigned vtd_alias_sharers(const struct vtd_unit *u, uint16_t alias, uint16_t si
     return n;
 }
 
+bool vtd_alias_shared(const struct vtd_unit *u, uint16_t a, uint16_t b)
+{
+    uint16_t ia[VTD_ALIAS_MAX_PER_SID + 1], ib[VTD_ALIAS_MAX_PER_SID + 1];
+    unsigned na = vtd_aliases_of(u, a, ia, VTD_ALIAS_MAX_PER_SID);
+    unsigned nb = vtd_aliases_of(u, b, ib, VTD_ALIAS_MAX_PER_SID);
+    ia[na++] = a;
+    ib[nb++] = b;
+    for (unsigned i = 0; i < na; i++)
+        for (unsigned k = 0; k < nb; k++)
+            if (ia[i] == ib[k])
+                return true;
+    return false;
+}
+
 int vtd_alias_owner(const struct vtd_unit *u, uint16_t alias)
 {
     for (unsigned i = 0; i < u->naliases; i++)

@@ -47,6 +47,9 @@ unsigned vtd_aliases_of(const struct vtd_unit *u, uint16_t sid, uint16_t *out, u
 /* The other devices (not sid) that have alias too, up to max. */
 unsigned vtd_alias_sharers(const struct vtd_unit *u, uint16_t alias, uint16_t sid, uint16_t *out,
                            unsigned max);
+/* Whether the DMA of a and b may arrive under one source-id (one is the
+ * other's alias, or they share one): their entries cannot differ. */
+bool vtd_alias_shared(const struct vtd_unit *u, uint16_t a, uint16_t b);
 /* The device whose entry alias mirrors now, -1 when none. */
 int vtd_alias_owner(const struct vtd_unit *u, uint16_t alias);
 void vtd_alias_set_owner(struct vtd_unit *u, uint16_t sid, uint16_t alias);

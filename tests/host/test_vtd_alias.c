@@ -183,6 +183,11 @@ TEST(registration_limits)
     uint16_t out[VTD_ALIAS_MAX_PER_SID];
     CHECK(vtd_alias_add(&unit, EDU, ALIAS) == 0 && vtd_alias_add(&unit, EDU, EDU) == 0, "add");
     CHECK(vtd_aliases_of(&unit, EDU, out, VTD_ALIAS_MAX_PER_SID) == 1, "one alias");
+    CHECK(vtd_alias_shared(&unit, EDU, NVME) && vtd_alias_shared(&unit, NVME, ALIAS) &&
+              vtd_alias_shared(&unit, EDU, EDU),
+          "behind one bridge: shared");
+    CHECK(!vtd_alias_shared(&unit, EDU, 0x18) && !vtd_alias_shared(&unit, 0x18, 0x20),
+          "elsewhere: not shared");
     for (unsigned i = 1; i < VTD_ALIAS_MAX_PER_SID; i++)
         CHECK(vtd_alias_add(&unit, EDU, (uint16_t)(0x200 + i)) == 0, "alias %u", i);
     CHECK(vtd_alias_add(&unit, EDU, 0x300) == -1, "one too many refused");
