@@ -40,16 +40,16 @@ enum {
 
 /* Why a requester ID is on the list. */
 enum pci_alias_kind {
-    PCI_ALIAS_SELF,        /* the function's own ID */
-    PCI_ALIAS_QUIRK_FN,    /* another function of the device (quirk table) */
-    PCI_ALIAS_SECONDARY,   /* a PCIe-to-PCI bridge's secondary bus, 00.0 */
-    PCI_ALIAS_BRIDGE,      /* a bridge's own ID */
+    PCI_ALIAS_SELF,      /* the function's own ID */
+    PCI_ALIAS_QUIRK_FN,  /* another function of the device (quirk table) */
+    PCI_ALIAS_SECONDARY, /* a PCIe-to-PCI bridge's secondary bus, 00.0 */
+    PCI_ALIAS_BRIDGE,    /* a bridge's own ID */
 };
 
 struct pci_alias {
-    uint16_t rid;  /* bus << 8 | device << 3 | function, same segment */
-    uint8_t kind;  /* enum pci_alias_kind */
-    int bridge;    /* index of the bridge that introduces it, -1: none */
+    uint16_t rid; /* bus << 8 | device << 3 | function, same segment */
+    uint8_t kind; /* enum pci_alias_kind */
+    int bridge;   /* index of the bridge that introduces it, -1: none */
 };
 
 /* Bridges above the device are found with get(d->parent), get(its

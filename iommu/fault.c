@@ -193,11 +193,10 @@ int vtd_fault_format(const struct vtd_fault_record *r, char *buf, size_t len)
     int o = vtd_alias_owner_on(r->unit, r->sid);
     if (o >= 0)
         ksnprintf(owner, sizeof(owner), " alias-of=%s", vtd_sid_str((uint16_t)o, sid));
-    return ksnprintf(buf, len,
-                     "fault: unit=%u sid=%s pasid=%s addr=%#llx type=%s reason=%#04x (%s)%s", r->unit,
-                     vtd_sid_str(r->sid, sid), pasid, (unsigned long long)r->addr,
-                     r->is_write ? "write" : "read", r->reason, vtd_fault_reason_name(r->reason),
-                     owner);
+    return ksnprintf(
+        buf, len, "fault: unit=%u sid=%s pasid=%s addr=%#llx type=%s reason=%#04x (%s)%s", r->unit,
+        vtd_sid_str(r->sid, sid), pasid, (unsigned long long)r->addr,
+        r->is_write ? "write" : "read", r->reason, vtd_fault_reason_name(r->reason), owner);
 }
 
 void vtd_fault_reset(void)

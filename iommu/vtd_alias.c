@@ -131,16 +131,16 @@ int vtd_alias_attach_scalable(struct vtd_unit *u, uint16_t sid)
         return -1;
     /* The alias shares the PASID directory and RID_PASID; requests under
      * it come from behind a bridge, so no device-TLB and no page requests. */
-    uint64_t want[2] __attribute__((aligned(16))) = {own->q[0] & ~(SM_CTX_DTE | SM_CTX_PRE),
-                                                     own->q[1]};
+    uint64_t want[2]
+        __attribute__((aligned(16))) = {own->q[0] & ~(SM_CTX_DTE | SM_CTX_PRE), own->q[1]};
     int rc = 0;
     for (unsigned i = 0; i < n; i++) {
         volatile struct sm_context_entry *ce = vtd_sm_context(u, al[i], true);
         bool same = ce && (ce->q[0] & SM_CTX_P) && ce->q[0] == want[0] && ce->q[1] == want[1];
         /* Another device behind the same bridge may hold it: its PASID
          * entries' domains are not known here, so invalidate them all. */
-        if (!same && (!ce || vtd_sm_context_clear(u, al[i], -1) ||
-                      vtd_sm_context_store(u, al[i], want))) {
+        if (!same &&
+            (!ce || vtd_sm_context_clear(u, al[i], -1) || vtd_sm_context_store(u, al[i], want))) {
             rc = -1;
             continue;
         }

@@ -406,9 +406,11 @@ static const char *setup(struct fx *f)
         char b[8];
         /* Behind one PCIe-to-PCI bridge both reach the unit as one source
          * with one context entry: the edu cannot be a second source. */
-        if (vtd_alias_shared(f->u, vtd_sid(e->bus, e->dev, e->fn), vtd_sid(n->bus, n->dev, n->fn))) {
+        if (vtd_alias_shared(f->u, vtd_sid(e->bus, e->dev, e->fn),
+                             vtd_sid(n->bus, n->dev, n->fn))) {
             ktap_diag("faults: edu %s shares the NVMe's DMA alias: one source to the unit, "
-                      "not used", vtd_sid_str(vtd_sid(e->bus, e->dev, e->fn), b));
+                      "not used",
+                      vtd_sid_str(vtd_sid(e->bus, e->dev, e->fn), b));
             f->edu_pci = NULL;
         } else if (vtd_setup_unit_for(e->seg, e->bus, e->dev, e->fn, &w) != f->u) {
             f->edu_pci = NULL; /* another unit: the storm stays on one */

@@ -155,9 +155,8 @@ static void register_aliases(unsigned idx)
                 ksnprintf(via, sizeof(via), " of %02x:%02x.%x", b->bus, b->dev, b->fn);
             if (vtd_alias_add(u, sid, al[k].rid))
                 continue;
-            ktap_diag("vtd: unit=%d %s does DMA as %s too (%s%s)", u->index,
-                      vtd_sid_str(sid, own), vtd_sid_str(al[k].rid, rid),
-                      pci_alias_kind_name(al[k].kind), via);
+            ktap_diag("vtd: unit=%d %s does DMA as %s too (%s%s)", u->index, vtd_sid_str(sid, own),
+                      vtd_sid_str(al[k].rid, rid), pci_alias_kind_name(al[k].kind), via);
         }
     }
 }
@@ -252,8 +251,10 @@ static bool scope_names(struct dmar_scope_list list, uint16_t seg, uint16_t sid)
 static void scope_only_entry(unsigned idx, uint16_t sid)
 {
     struct vtd_unit *u = &units[idx];
-    struct pci_dev named = {.seg = u->segment, .bus = (uint8_t)(sid >> 8),
-                            .dev = (uint8_t)((sid >> 3) & 31), .fn = (uint8_t)(sid & 7),
+    struct pci_dev named = {.seg = u->segment,
+                            .bus = (uint8_t)(sid >> 8),
+                            .dev = (uint8_t)((sid >> 3) & 31),
+                            .fn = (uint8_t)(sid & 7),
                             .parent = -1};
     char rmrr[96], b[8];
     bool has_rmrr = rmrrs_of(&named, rmrr, sizeof(rmrr));
@@ -261,9 +262,10 @@ static void scope_only_entry(unsigned idx, uint16_t sid)
         return; /* done already, or nothing it may do unowned */
     vtd_sid_str(sid, b);
     foreign[idx][sid >> 3] |= (uint8_t)(1u << (sid & 7));
-    if ((!u->caps.pt && rmrr_identity(u, idx, &named)) || !install_foreign(u, idx, sid, !u->caps.pt)) {
-        ktap_diag("vtd: unit=%d %s (named in the DMAR, not enumerated): entry not written", u->index,
-                  b);
+    if ((!u->caps.pt && rmrr_identity(u, idx, &named)) ||
+        !install_foreign(u, idx, sid, !u->caps.pt)) {
+        ktap_diag("vtd: unit=%d %s (named in the DMAR, not enumerated): entry not written",
+                  u->index, b);
         return;
     }
     has_entry[idx][sid >> 3] |= (uint8_t)(1u << (sid & 7));

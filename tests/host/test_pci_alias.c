@@ -171,8 +171,7 @@ TEST(bridge_without_pcie_capability_quirk)
     expect("ASM1080 below a root port", dev, (uint16_t[]){rid(2, 3, 0), rid(2, 0, 0)}, 2);
     topo[rp].caps.pcie_type = PCIE_TYPE_PCIE_TO_PCI;
     topo[rp].secondary = 1;
-    expect("ASM1080 below a PCIe-to-PCI bridge", dev,
-           (uint16_t[]){rid(2, 3, 0), rid(1, 0, 0)}, 2);
+    expect("ASM1080 below a PCIe-to-PCI bridge", dev, (uint16_t[]){rid(2, 3, 0), rid(1, 0, 0)}, 2);
 }
 
 /* Marvell 88SE9123 SATA does DMA as function 1 of its device too. */

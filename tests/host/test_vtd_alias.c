@@ -28,7 +28,8 @@ static struct vtd_unit unit;
 static bool bring_up(enum vtd_mode_request want)
 {
     char why[160];
-    int rc = fake_bring_up(&unit, QEMU_CAP, QEMU_ECAP | ECAP_PSS9 | ECAP_DT, want, NULL, why, sizeof(why));
+    int rc = fake_bring_up(&unit, QEMU_CAP, QEMU_ECAP | ECAP_PSS9 | ECAP_DT, want, NULL, why,
+                           sizeof(why));
     CHECK(rc == 0, "bring-up: %s", why);
     vtd_options = (struct vtd_options){0};
     return rc == 0 && vtd_alias_add(&unit, EDU, ALIAS) == 0 &&
