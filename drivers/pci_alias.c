@@ -116,13 +116,13 @@ const char *pci_alias_kind_name(unsigned kind)
 {
     switch (kind) {
     case PCI_ALIAS_SELF:
-        return "self";
+        return "its own ID";
     case PCI_ALIAS_QUIRK_FN:
-        return "function quirk";
+        return "phantom function, quirk table";
     case PCI_ALIAS_SECONDARY:
-        return "PCIe-to-PCI secondary bus";
+        return "secondary bus of the PCIe-to-PCI bridge";
     case PCI_ALIAS_BRIDGE:
-        return "bridge";
+        return "ID of the bridge";
     }
     return "?";
 }

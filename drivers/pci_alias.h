@@ -59,7 +59,8 @@ struct pci_alias {
 unsigned pci_dma_aliases(const struct pci_dev *d, struct pci_dev *(*get)(unsigned),
                          struct pci_alias *out, unsigned max);
 
-/* "self", "function quirk", "PCIe-to-PCI secondary bus", "bridge". */
+/* "its own ID", "phantom function, quirk table", "secondary bus of the
+ * PCIe-to-PCI bridge", "ID of the bridge" (a bridge's ID may follow). */
 const char *pci_alias_kind_name(unsigned kind);
 
 #endif

@@ -152,7 +152,7 @@ static void register_aliases(unsigned idx)
             const struct pci_dev *b = al[k].bridge >= 0 ? pci_get((unsigned)al[k].bridge) : NULL;
             via[0] = 0;
             if (b)
-                ksnprintf(via, sizeof(via), " of %02x:%02x.%x", b->bus, b->dev, b->fn);
+                ksnprintf(via, sizeof(via), " %02x:%02x.%x", b->bus, b->dev, b->fn);
             if (vtd_alias_add(u, sid, al[k].rid))
                 continue;
             ktap_diag("vtd: unit=%d %s does DMA as %s too (%s%s)", u->index, vtd_sid_str(sid, own),
