@@ -16,12 +16,12 @@ static const struct fn_quirk {
 } fn_quirks[] = {
     {0x1b4b, 0x9120, 1}, {0x1b4b, 0x9123, 1}, {0x1b4b, 0x9125, 1}, {0x1b4b, 0x9128, 1},
     {0x1b4b, 0x9130, 1}, {0x1b4b, 0x9172, 1}, {0x1b4b, 0x917a, 1}, {0x1b4b, 0x9182, 1},
-    {0x1b4b, 0x91a0, 1}, {0x1b4b, 0x9220, 1}, {0x1b4b, 0x9230, 1}, {0x1103, 0x0642, 1},
-    {0x197b, 0x2394, 1}, {0x1180, 0xe832, 0}, {0x1180, 0xe476, 0},
+    {0x1b4b, 0x91a0, 1}, {0x1b4b, 0x9215, 1}, {0x1b4b, 0x9220, 1}, {0x1b4b, 0x9230, 1},
+    {0x1103, 0x0642, 1}, {0x197b, 0x2394, 1}, {0x1180, 0xe832, 0}, {0x1180, 0xe476, 0},
 };
 
-/* PCIe-to-PCI bridges without a PCIe capability (ASMedia ASM1080, Tundra
- * Tsi381, ITE IT8892, Intel 82801 PCI bridge): below a PCIe port they
+/* PCIe-to-PCI bridges without a PCIe capability (ASMedia, Tundra, ITE and
+ * Intel 82801 parts, IDs as Linux lists them): below a PCIe port they
  * forward with their secondary bus, like a type 7 bridge. */
 static const struct {
     uint16_t vendor, device;
