@@ -2,6 +2,7 @@
 #include "iommu/fault.h"
 
 #include "iommu/vtd.h"
+#include "iommu/vtd_alias.h"
 #include "iommu/vtd_regs.h"
 #include "lib/kstring.h"
 #include "lib/ktap.h"
@@ -170,7 +171,9 @@ unsigned vtd_faults_since(uint32_t since, int sid, struct vtd_fault_record *out,
         first = last - VTD_FAULT_LOG + 1; /* older ones were overwritten */
     for (uint32_t s = first; s <= last && s; s++) {
         const struct vtd_fault_record *r = &fault_log[s % VTD_FAULT_LOG];
-        if (sid >= 0 && r->sid != (uint16_t)sid)
+        /* A fault at a DMA alias is the device's that owns the alias. */
+        if (sid >= 0 && r->sid != (uint16_t)sid &&
+            !vtd_alias_fault_is(r->unit, r->sid, (uint16_t)sid))
             continue;
         if (out && n < max)
             out[n] = *r;
@@ -181,15 +184,19 @@ unsigned vtd_faults_since(uint32_t since, int sid, struct vtd_fault_record *out,
 
 int vtd_fault_format(const struct vtd_fault_record *r, char *buf, size_t len)
 {
-    char sid[8], pasid[12];
+    char sid[8], pasid[12], owner[32] = "";
     if (r->pasid_present)
         ksnprintf(pasid, sizeof(pasid), "%u", r->pasid);
     else
         ksnprintf(pasid, sizeof(pasid), "-");
-    return ksnprintf(buf, len,
-                     "fault: unit=%u sid=%s pasid=%s addr=%#llx type=%s reason=%#04x (%s)", r->unit,
-                     vtd_sid_str(r->sid, sid), pasid, (unsigned long long)r->addr,
-                     r->is_write ? "write" : "read", r->reason, vtd_fault_reason_name(r->reason));
+    /* A source-id that is a device's DMA alias names that device. */
+    int o = vtd_alias_owner_on(r->unit, r->sid);
+    if (o >= 0)
+        ksnprintf(owner, sizeof(owner), " alias-of=%s", vtd_sid_str((uint16_t)o, sid));
+    return ksnprintf(
+        buf, len, "fault: unit=%u sid=%s pasid=%s addr=%#llx type=%s reason=%#04x (%s)%s", r->unit,
+        vtd_sid_str(r->sid, sid), pasid, (unsigned long long)r->addr,
+        r->is_write ? "write" : "read", r->reason, vtd_fault_reason_name(r->reason), owner);
 }
 
 void vtd_fault_reset(void)

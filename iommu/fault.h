@@ -90,7 +90,8 @@ void vtd_fault_mask(struct vtd_unit *u);
 
 /* The log. */
 uint32_t vtd_fault_seq(void); /* seq of the latest record (0: none yet) */
-/* Records with seq > since; sid < 0 means any source.  Copies up to max
+/* Records with seq > since; sid < 0 means any source, else that source and
+ * the DMA aliases it owns (iommu/vtd_alias.h).  Copies up to max
  * into out (may be NULL) and returns how many matched. */
 unsigned vtd_faults_since(uint32_t since, int sid, struct vtd_fault_record *out, unsigned max);
 /* Faults of one source over the whole run. */

@@ -3,6 +3,7 @@
 
 #include "iommu/vtd.h"
 #include "iommu/vtd_regs.h"
+#include "iommu/vtd_alias.h"
 #include "lib/kstring.h"
 #include "lib/ktap.h"
 #include "lib/printf.h"
@@ -200,8 +201,13 @@ static void pasid_sync(void *ctx, const struct entry_sync_point *p)
     invalidate_devtlb(c);
     bool left_pt =
         pgtt == PASID_PGTT_PT && (!p->now_present || entry_pgtt(p->now) != PASID_PGTT_PT);
-    if (left_pt && vtd_options.pt_ctx_flush)
+    if (left_pt && vtd_options.pt_ctx_flush) {
+        uint16_t al[VTD_ALIAS_MAX_PER_SID];
+        unsigned n = vtd_aliases_of(u, c->sid, al, VTD_ALIAS_MAX_PER_SID);
         count(c, vtd_inv_context(u, VTD_CC_DEVICE, 0, c->sid, 0));
+        for (unsigned i = 0; i < n; i++) /* the fast path is kept per source-id */
+            count(c, vtd_inv_context(u, VTD_CC_DEVICE, 0, al[i], 0));
+    }
     count(c, vtd_inv_wait(u));
     hold_window(u, p);
 }
@@ -297,9 +303,9 @@ static void context_sync(void *ctx, const struct entry_sync_point *p)
     hold_window(u, p);
 }
 
-struct vtd_write_result vtd_context_write(struct vtd_unit *u, uint16_t sid,
-                                          const struct legacy_context_entry *target,
-                                          enum entry_sync_strategy strategy)
+static struct vtd_write_result context_write_one(struct vtd_unit *u, uint16_t sid,
+                                                 const struct legacy_context_entry *target,
+                                                 enum entry_sync_strategy strategy)
 {
     if (!u->ops->store128)
         return refuse("CMPXCHG16B missing (CPUID.01H:ECX.CX16=0): context entries cannot be "
@@ -309,4 +315,28 @@ struct vtd_write_result vtd_context_write(struct vtd_unit *u, uint16_t sid,
         return refuse("unit not in legacy mode or out of memory");
     struct sync_ctx c = {.u = u, .sid = sid, .entry = e->q, .entry_bytes = sizeof(*e)};
     return run_update(&c, &legacy_context_format, context_sync, target->q, strategy);
+}
+
+/* The device's own entry, then the same entry for each of its DMA aliases
+ * (vtd_alias.h), each an entry_sync update with its own syncs: the result
+ * adds them up. */
+struct vtd_write_result vtd_context_write(struct vtd_unit *u, uint16_t sid,
+                                          const struct legacy_context_entry *target,
+                                          enum entry_sync_strategy strategy)
+{
+    struct vtd_write_result r = context_write_one(u, sid, target, strategy);
+    uint16_t al[VTD_ALIAS_MAX_PER_SID];
+    unsigned n = r.ok ? vtd_aliases_of(u, sid, al, VTD_ALIAS_MAX_PER_SID) : 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct vtd_write_result a = context_write_one(u, al[i], target, strategy);
+        if (a.ok)
+            vtd_alias_set_owner(u, sid, al[i]);
+        else if (r.ok)
+            r.error = a.error;
+        r.ok = r.ok && a.ok;
+        r.syncs += a.syncs;
+        r.descriptors += a.descriptors;
+        r.cycles += a.cycles;
+    }
+    return r;
 }

@@ -49,7 +49,9 @@ struct vtd_write_result vtd_pasid_write(struct vtd_unit *u, uint16_t sid, uint32
                                         const struct pasid_entry *target,
                                         enum entry_sync_strategy strategy);
 
-/* Move the legacy context entry of sid to target (legacy mode). */
+/* Move the legacy context entry of sid to target (legacy mode), and the
+ * entry of each DMA alias of sid (iommu/vtd_alias.h) after it: syncs,
+ * descriptors and cycles are the sums; es is sid's own update. */
 struct vtd_write_result vtd_context_write(struct vtd_unit *u, uint16_t sid,
                                           const struct legacy_context_entry *target,
                                           enum entry_sync_strategy strategy);

@@ -1,6 +1,7 @@
 /* VT-d unit bring-up, the GCMD/GSTS protocol and translation on/off. */
 #include "iommu/vtd.h"
 
+#include "iommu/vtd_alias.h"
 #include "iommu/vtd_regs.h"
 #include "lib/kstring.h"
 #include "lib/ktap.h"
@@ -502,7 +503,7 @@ int vtd_attach_scalable(struct vtd_unit *u, uint16_t sid, uint32_t rid_pasid)
     return vtd_attach_scalable_dte(u, sid, rid_pasid, false);
 }
 
-int vtd_attach_scalable_dte(struct vtd_unit *u, uint16_t sid, uint32_t rid_pasid, bool dte)
+static int attach_one(struct vtd_unit *u, uint16_t sid, uint32_t rid_pasid, bool dte)
 {
     char b[8];
     volatile struct sm_context_entry *ce = vtd_sm_context(u, sid, true);
@@ -532,15 +533,23 @@ int vtd_attach_scalable_dte(struct vtd_unit *u, uint16_t sid, uint32_t rid_pasid
         .dte = dte && u->caps.dt,
     };
     sm_context_build(&e, &c);
+    return vtd_sm_context_store(u, sid, e.q);
+}
+
+int vtd_sm_context_store(struct vtd_unit *u, uint16_t sid, const uint64_t *q)
+{
+    volatile struct sm_context_entry *ce = vtd_sm_context(u, sid, true);
+    if (!ce)
+        return -1;
     /* Not present -> present: write the reserved upper half first, then
      * the chunk holding P in one 16-byte store. */
-    ce->q[2] = e.q[2];
-    ce->q[3] = e.q[3];
+    ce->q[2] = 0;
+    ce->q[3] = 0;
     if (u->ops->store128) {
-        u->ops->store128(u->ops->ctx, (volatile uint64_t *)&ce->q[0], &e.q[0]);
+        u->ops->store128(u->ops->ctx, (volatile uint64_t *)&ce->q[0], q);
     } else {
-        ce->q[1] = e.q[1];
-        ce->q[0] = e.q[0];
+        ce->q[1] = q[1];
+        ce->q[0] = q[0];
     }
     vtd_flush(u, ce, sizeof(*ce));
     if (u->caps.cm) {
@@ -553,7 +562,13 @@ int vtd_attach_scalable_dte(struct vtd_unit *u, uint16_t sid, uint32_t rid_pasid
     return vtd_write_buffer_flush(u) ? 0 : -1;
 }
 
-int vtd_detach_scalable(struct vtd_unit *u, uint16_t sid, uint16_t did)
+int vtd_attach_scalable_dte(struct vtd_unit *u, uint16_t sid, uint32_t rid_pasid, bool dte)
+{
+    int r = attach_one(u, sid, rid_pasid, dte);
+    return r ? r : vtd_alias_attach_scalable(u, sid);
+}
+
+int vtd_sm_context_clear(struct vtd_unit *u, uint16_t sid, int did)
 {
     volatile struct sm_context_entry *ce = vtd_sm_context(u, sid, false);
     if (!ce || !(ce->q[0] & SM_CTX_P))
@@ -573,13 +588,24 @@ int vtd_detach_scalable(struct vtd_unit *u, uint16_t sid, uint16_t did)
     vtd_flush(u, ce, sizeof(*ce));
     /* Spec 6.5.3.3, context entry change in scalable mode: context cache
      * (device), then the PASID cache and IOTLB of the domain its PASID
-     * entries used. */
-    vtd_inv_context(u, VTD_CC_DEVICE, did, sid, 0);
-    vtd_inv_pasid_cache(u, VTD_PC_DOMAIN, did, 0);
-    vtd_inv_iotlb(u, VTD_IOTLB_DOMAIN, did, 0, 0, false);
+     * entries used (all of them when that is not known). */
+    vtd_inv_context(u, VTD_CC_DEVICE, did < 0 ? 0 : (uint16_t)did, sid, 0);
+    if (did < 0) {
+        vtd_inv_pasid_cache(u, VTD_PC_GLOBAL, 0, 0);
+        vtd_inv_iotlb(u, VTD_IOTLB_GLOBAL, 0, 0, 0, false);
+    } else {
+        vtd_inv_pasid_cache(u, VTD_PC_DOMAIN, (uint16_t)did, 0);
+        vtd_inv_iotlb(u, VTD_IOTLB_DOMAIN, (uint16_t)did, 0, 0, false);
+    }
     int r = vtd_inv_wait(u);
     vtd_unlock(u);
     return r;
+}
+
+int vtd_detach_scalable(struct vtd_unit *u, uint16_t sid, uint16_t did)
+{
+    int r = vtd_alias_detach_scalable(u, sid, did);
+    return vtd_sm_context_clear(u, sid, did) || r ? -1 : 0;
 }
 
 volatile struct pasid_entry *vtd_pasid_entry(struct vtd_unit *u, uint16_t sid, uint32_t pasid,
@@ -760,7 +786,8 @@ int vtd_unit_init(struct vtd_unit *u, int index, uint64_t base, uint16_t segment
         ksnprintf(why, whylen, "unit %d: global invalidation failed", index);
         return -1;
     }
-    u->translating = false; /* vtd_takeover turned it off */
+    /* Off after vtd_takeover, unless the unit had to keep it on. */
+    u->translating = vtd_read32(u, VTD_REG_GSTS) & VTD_GCMD_TE;
     u->up = true;
     vtd_units[vtd_nunits++] = u;
     return 0;

@@ -108,6 +108,10 @@ struct vtd_options {
     bool trace;        /* entry_sync trace lines as KTAP diagnostics */
     bool pt_ctx_flush; /* quirk: context-cache invalidation after leaving PT */
     uint32_t window_us; /* hold a breaking update's non-present window open */
+    /* Asked at bring-up of a unit the firmware left translating: true (with
+     * *why) keeps translation on through the takeover, as for the graphics
+     * units Linux never switches off.  NULL: every unit is switched off. */
+    bool (*keep_firmware_te)(const struct vtd_unit *u, char *why, size_t len);
 };
 extern struct vtd_options vtd_options;
 
@@ -143,6 +147,9 @@ struct vtd_unit {
     uint16_t next_did;
     struct vtd_qi qi;
     struct vtd_fault_state fault;
+    /* DMA aliases (iommu/vtd_alias.h): allocated as registered. */
+    struct vtd_alias *aliases;
+    unsigned naliases, alias_cap;
 };
 
 extern struct vtd_unit *vtd_units[VTD_MAX_UNITS];
@@ -267,6 +274,13 @@ int vtd_attach_scalable_dte(struct vtd_unit *u, uint16_t sid, uint32_t rid_pasid
  * unit drop any pass-through fast path it keeps per context.  The old PASID
  * directory is not freed.  Returns 0 or -1. */
 int vtd_detach_scalable(struct vtd_unit *u, uint16_t sid, uint16_t did);
+/* The two context-entry stores attach and detach are made of.  store: a
+ * not-present entry of sid becomes q[0..1] (upper half zero), with the
+ * invalidations caching mode needs.  clear: present -> not present, then
+ * context cache (device), PASID cache and IOTLB of domain did, or global
+ * ones when did < 0 (its PASID entries' domains are not known).  0 or -1. */
+int vtd_sm_context_store(struct vtd_unit *u, uint16_t sid, const uint64_t *q);
+int vtd_sm_context_clear(struct vtd_unit *u, uint16_t sid, int did);
 /* The live PASID entry (alloc: create the PASID table), NULL when pasid
  * is beyond ECAP.PSS or the device is not attached. */
 volatile struct pasid_entry *vtd_pasid_entry(struct vtd_unit *u, uint16_t sid, uint32_t pasid,

@@ -153,8 +153,30 @@ int vtd_takeover(struct vtd_unit *u, char *why, size_t len)
     if (vtd_read32(u, VTD_REG_FSTS) & VTD_FSTS_IQE)
         vtd_write32(u, VTD_REG_FSTS, VTD_FSTS_IQE);
 
-    /* 4. Translation off: the root table may then change, mode and all. */
-    if (u->found_tes && !vtd_gcmd_enable(u, VTD_GCMD_TE, false)) {
+    /* 4. Translation off: the root table may then change, mode and all.
+     * A unit whose translation must stay on keeps it, and then keeps its
+     * table mode too (RTADDR.TTM must not change under translation). */
+    char keep[160] = "";
+    if (u->found_tes && vtd_options.keep_firmware_te &&
+        vtd_options.keep_firmware_te(u, keep, sizeof(keep))) {
+        uint64_t ttm = u->mode == VTD_MODE_SCALABLE ? VTD_RTADDR_TTM_SCALABLE
+                                                    : VTD_RTADDR_TTM_LEGACY;
+        ktap_diag("vtd: unit=%d translation stays on: %s", u->index, keep);
+        if ((u->found_rtaddr & (3ULL << 10)) != ttm) {
+            bool legacy = !(u->found_rtaddr & (3ULL << 10));
+            enum vtd_mode_request want = legacy ? VTD_WANT_LEGACY : VTD_WANT_SCALABLE;
+            if (vtd_plan_unit(u->ver, u->cap, u->ecap, want, &u->plan)) {
+                ksnprintf(why, len,
+                          "unit %d: translation must stay on (%s) in the firmware's %s table "
+                          "mode: %s",
+                          u->index, keep, legacy ? "legacy" : "scalable", u->plan.reason);
+                return -1;
+            }
+            u->mode = u->plan.mode;
+            ktap_diag("vtd: unit=%d keeps the firmware's %s table mode", u->index,
+                      legacy ? "legacy" : "scalable");
+        }
+    } else if (u->found_tes && !vtd_gcmd_enable(u, VTD_GCMD_TE, false)) {
         ksnprintf(why, len, "unit %d: translation left on by the firmware did not turn off",
                   u->index);
         return -1;
@@ -175,9 +197,12 @@ int vtd_takeover(struct vtd_unit *u, char *why, size_t len)
         return -1;
     }
     uint32_t left = vtd_read32(u, VTD_REG_GSTS) & (VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE);
+    if (keep[0])
+        left &= ~(uint32_t)VTD_GCMD_TE;
     if (gsts & (VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE) || u->found_pmr || clear)
         ktap_diag("vtd: unit=%d taken over: %s", u->index,
-                  left ? "some state would not clear" : "translation, queue, PMEN and IR off, "
-                                                        "fault status clear");
+                  left    ? "some state would not clear"
+                  : keep[0] ? "queue, PMEN and IR off, fault status clear, translation kept on"
+                            : "translation, queue, PMEN and IR off, fault status clear");
     return 0;
 }

@@ -114,10 +114,20 @@ static unsigned choose_dmar(void)
     return pick;
 }
 
+/* A scope that names a bridge holds the whole bus behind it, whatever its
+ * type: the bridge forwards that DMA, often under its own or its secondary
+ * bus's requester ID (Linux applies RMRRs to devices below a named bridge
+ * the same way).  The walk is bounded: parents come from a table. */
 bool platform_rmrr_covers(const struct dmar_rmrr *rm, const struct pci_dev *d)
 {
-    return rm->usable && rm->segment == d->seg &&
-           dmar_scopes_cover(&platform.dmar, rm->scopes, d->seg, d->bus, d->dev, d->fn);
+    if (!rm->usable || rm->segment != d->seg)
+        return false;
+    for (unsigned up = 0; d && up < 64; up++) {
+        if (dmar_scopes_cover(&platform.dmar, rm->scopes, d->seg, d->bus, d->dev, d->fn))
+            return true;
+        d = d->parent < 0 ? NULL : pci_get((unsigned)d->parent);
+    }
+    return false;
 }
 
 /* RMRR memory belongs to the devices in its scope (USB legacy emulation,

@@ -40,7 +40,8 @@ extern struct platform_info platform;
 void platform_early_init(void);
 /* Why the IOMMU suites cannot run, or NULL when a usable unit exists. */
 const char *platform_iommu_skip_reason(void);
-/* Is d in the scope of this RMRR (usable, same segment)? */
+/* Is d in the scope of this RMRR (usable, same segment), by itself or by
+ * a bridge above it? */
 struct pci_dev;
 bool platform_rmrr_covers(const struct dmar_rmrr *rm, const struct pci_dev *d);
 /* "" or why the NVMe drives are not in the PCI tree (an Intel VMD hides

@@ -18,6 +18,7 @@
 #include "drivers/pci.h"
 #include "iommu/pasid_write.h"
 #include "iommu/vtd.h"
+#include "iommu/vtd_alias.h"
 #include "iommu/vtd_regs.h"
 #include "lib/kstring.h"
 #include "lib/ktap.h"
@@ -402,12 +403,22 @@ static const char *setup(struct fx *f)
         return "CMPXCHG16B missing: entries cannot be updated atomically";
     if (f->edu_pci && f->nvme_pci) {
         const char *w;
-        struct pci_dev *e = f->edu_pci;
-        /* Peek first: taking an edu the storm does not use would end
-         * its foreign entry for nothing. */
-        if (vtd_setup_unit_peek(e->seg, e->bus, e->dev, e->fn, &w) != f->u ||
-            vtd_setup_unit_for(e->seg, e->bus, e->dev, e->fn, &w) != f->u)
+        struct pci_dev *e = f->edu_pci, *n = f->nvme_pci;
+        char b[8];
+        /* Behind one PCIe-to-PCI bridge both reach the unit as one source
+         * with one context entry: the edu cannot be a second source. */
+        if (vtd_alias_shared(f->u, vtd_sid(e->bus, e->dev, e->fn),
+                             vtd_sid(n->bus, n->dev, n->fn))) {
+            ktap_diag("faults: edu %s shares the NVMe's DMA alias: one source to the unit, "
+                      "not used",
+                      vtd_sid_str(vtd_sid(e->bus, e->dev, e->fn), b));
+            f->edu_pci = NULL;
+        } else if (vtd_setup_unit_peek(e->seg, e->bus, e->dev, e->fn, &w) != f->u ||
+                   vtd_setup_unit_for(e->seg, e->bus, e->dev, e->fn, &w) != f->u) {
+            /* Peek first: taking an edu the storm does not use would end
+             * its foreign entry for nothing. */
             f->edu_pci = NULL; /* another unit: the storm stays on one */
+        }
     }
     bool fs = f->u->mode == VTD_MODE_SCALABLE && !f->u->caps.slts;
     if (vtd_domain_init(&f->dom, f->u, fs ? PGTABLE_FIRST_STAGE : PGTABLE_SECOND_STAGE))

@@ -4,9 +4,11 @@
 #include "arch/x86/cpu.h"
 #include "drivers/edu.h"
 #include "drivers/pci.h"
+#include "drivers/pci_alias.h"
 #include "iommu/domain.h"
 #include "iommu/fault.h"
 #include "iommu/pasid_write.h"
+#include "iommu/vtd_alias.h"
 #include "iommu/vtd_hw.h"
 #include "lib/kstring.h"
 #include "lib/page.h"
@@ -82,11 +84,16 @@ static enum vtd_mode_request wanted_mode(void)
     return VTD_WANT_AUTO;
 }
 
+/* The DMAR unit being brought up, for keep_firmware_te. */
+static unsigned bring_up_dmar_index;
+static bool keep_firmware_te(const struct vtd_unit *u, char *why, size_t len);
+
 static void set_options(void)
 {
     vtd_options.trace = cfg.trace;
     vtd_options.pt_ctx_flush = config_list_has(cfg.quirk, "pt_ctx_flush");
     vtd_options.window_us = cfg.window_us;
+    vtd_options.keep_firmware_te = keep_firmware_te;
 }
 
 /* "RMRR 0x...-0x..., ..." for the RMRRs whose scope holds d; "" if none. */
@@ -158,6 +165,38 @@ static bool install_foreign(struct vtd_unit *u, unsigned idx, uint16_t sid, bool
         r = vtd_context_write(u, sid, &ce, ENTRY_SYNC_STRATEGY_HITLESS);
     }
     return r.ok;
+}
+
+/* Register with the engine the DMA aliases (drivers/pci_alias.h) of every
+ * function unit idx translates, before any entry is written: from then on
+ * each entry the function gets, foreign or under test, is written for its
+ * aliases too.  The alias goes to the device's unit: the unit that sees a
+ * request is the one on its path, whatever source-id it carries. */
+static void register_aliases(unsigned idx)
+{
+    struct vtd_unit *u = &units[idx];
+    struct pci_alias al[VTD_ALIAS_MAX_PER_SID + 1];
+    char own[8], rid[8], via[24];
+    for (unsigned i = 0; i < pci_count(); i++) {
+        const struct pci_dev *d = pci_get(i);
+        if (dmar_unit_for_device(&platform.dmar, d->seg, d->bus, d->dev, d->fn) != dmar_index[idx])
+            continue;
+        unsigned n = pci_dma_aliases(d, pci_get, al, VTD_ALIAS_MAX_PER_SID + 1);
+        uint16_t sid = vtd_sid(d->bus, d->dev, d->fn);
+        if (n > VTD_ALIAS_MAX_PER_SID + 1)
+            ktap_diag("vtd: unit=%d %s has %u DMA aliases; only %d get entries", u->index,
+                      vtd_sid_str(sid, own), n - 1, VTD_ALIAS_MAX_PER_SID);
+        for (unsigned k = 1; k < n && k <= VTD_ALIAS_MAX_PER_SID; k++) {
+            const struct pci_dev *b = al[k].bridge >= 0 ? pci_get((unsigned)al[k].bridge) : NULL;
+            via[0] = 0;
+            if (b)
+                ksnprintf(via, sizeof(via), " %02x:%02x.%x", b->bus, b->dev, b->fn);
+            if (vtd_alias_add(u, sid, al[k].rid))
+                continue;
+            ktap_diag("vtd: unit=%d %s does DMA as %s too (%s%s)", u->index, vtd_sid_str(sid, own),
+                      vtd_sid_str(al[k].rid, rid), pci_alias_kind_name(al[k].kind), via);
+        }
+    }
 }
 
 /* Before translation is ever enabled on unit idx, every PCI function it
@@ -267,6 +306,16 @@ static const struct pci_dev *pci_get_cb(void *ctx, unsigned i)
     return pci_get(i);
 }
 
+/* The takeover keeps translation on where the firmware left it on a
+ * graphics unit that Linux never switches off (leave_alone.h). */
+static bool keep_firmware_te(const struct vtd_unit *u, char *why, size_t len)
+{
+    static const struct leave_alone_pci pci = {pci_count_cb, pci_get_cb, under_test, NULL};
+    (void)u;
+    return leave_alone_unit(&platform.dmar, bring_up_dmar_index, &pci, true, why, len) ==
+           LEAVE_IGFX;
+}
+
 /* Hold TE on a unit with nothing under test, or on the graphics unit, and
  * say so once. */
 static void leave_alone(struct vtd_unit *u, unsigned dmar_unit)
@@ -279,6 +328,76 @@ static void leave_alone(struct vtd_unit *u, unsigned dmar_unit)
         return;
     vtd_hold_te(u, k == LEAVE_IGFX, why);
     ktap_diag("vtd: unit=%d at %#llx left alone: %s", u->index, (unsigned long long)u->base, why);
+}
+
+/* Does a resolved scope of `list` name seg:sid as an endpoint (or an ACPI
+ * namespace device's requester ID)? */
+static bool scope_names(struct dmar_scope_list list, uint16_t seg, uint16_t sid)
+{
+    for (unsigned i = 0; i < list.count && list.first + i < platform.dmar.nscopes; i++) {
+        const struct dmar_scope *sc = &platform.dmar.scopes[list.first + i];
+        if (sc->resolved && sc->segment == seg && vtd_sid(sc->bus, sc->dev, sc->fn) == sid &&
+            (sc->type == DMAR_SCOPE_ENDPOINT || sc->type == DMAR_SCOPE_ACPI))
+            return true;
+    }
+    return false;
+}
+
+/* One requester ID that a scope of the unit's DRHD or of an RMRR names but
+ * PCI enumeration did not find: gets the foreign entry an enumerated
+ * function would get (pass-through, else its RMRRs' identity map). */
+static void scope_only_entry(unsigned idx, uint16_t sid)
+{
+    struct vtd_unit *u = &units[idx];
+    struct pci_dev named = {.seg = u->segment,
+                            .bus = (uint8_t)(sid >> 8),
+                            .dev = (uint8_t)((sid >> 3) & 31),
+                            .fn = (uint8_t)(sid & 7),
+                            .parent = -1};
+    char rmrr[96], b[8];
+    bool has_rmrr = rmrrs_of(&named, rmrr, sizeof(rmrr));
+    if (bit(foreign[idx], sid) || (!u->caps.pt && !has_rmrr))
+        return; /* done already, or nothing it may do unowned */
+    vtd_sid_str(sid, b);
+    foreign[idx][sid >> 3] |= (uint8_t)(1u << (sid & 7));
+    if ((!u->caps.pt && rmrr_identity(u, idx, &named)) ||
+        !install_foreign(u, idx, sid, !u->caps.pt)) {
+        ktap_diag("vtd: unit=%d %s (named in the DMAR, not enumerated): entry not written",
+                  u->index, b);
+        return;
+    }
+    has_entry[idx][sid >> 3] |= (uint8_t)(1u << (sid & 7));
+    ktap_diag("vtd: unit=%d %s is named in the DMAR but not enumerated (hidden or phantom "
+              "function): %s%s%s%s",
+              u->index, b, u->caps.pt ? "left in pass-through" : "identity-mapped",
+              has_rmrr ? " (" : "", has_rmrr ? rmrr : "", has_rmrr ? ")" : "");
+}
+
+/* Functions a DMAR scope names may do DMA without showing in config space
+ * (hidden by firmware, phantom functions, ACPI devices with a PCI
+ * requester ID): RMRR scopes say they do, and the unit's DRHD scope says
+ * which unit sees them.  Each gets a foreign entry like an enumerated one. */
+static void scope_only_entries(unsigned idx)
+{
+    struct vtd_unit *u = &units[idx];
+    const struct dmar_unit *du = &platform.dmar.units[dmar_index[idx]];
+    if (!foreign[idx])
+        return;
+    for (unsigned i = 0; i < platform.dmar.nscopes; i++) {
+        const struct dmar_scope *sc = &platform.dmar.scopes[i];
+        if (!sc->resolved || sc->segment != u->segment ||
+            (sc->type != DMAR_SCOPE_ENDPOINT && sc->type != DMAR_SCOPE_ACPI))
+            continue;
+        uint16_t sid = vtd_sid(sc->bus, sc->dev, sc->fn);
+        if (pci_find_bdf(sc->segment, sc->bus, sc->dev, sc->fn))
+            continue; /* enumerated: foreign_entries did it */
+        bool mine = scope_names(du->scopes, sc->segment, sid) ||
+                    (sc->owner_type == DMAR_TYPE_RMRR &&
+                     dmar_unit_for_device(&platform.dmar, sc->segment, sc->bus, sc->dev, sc->fn) ==
+                         dmar_index[idx]);
+        if (mine && (sc->owner_type == DMAR_TYPE_DRHD || sc->owner_type == DMAR_TYPE_RMRR))
+            scope_only_entry(idx, sid);
+    }
 }
 
 unsigned vtd_setup(const char **why)
@@ -307,6 +426,7 @@ unsigned vtd_setup(const char **why)
             continue;
         }
         unsigned idx = vtd_nunits;
+        bring_up_dmar_index = i;
         if (vtd_hw_unit_init(&units[idx], (int)idx, du->reg_base, du->reg_size, du->segment,
                              wanted_mode(), reason, sizeof(reason))) {
             ktap_diag("vtd: unit at %#llx not brought up: %s", (unsigned long long)du->reg_base,
@@ -315,8 +435,10 @@ unsigned vtd_setup(const char **why)
             continue;
         }
         dmar_index[idx] = (int)i;
+        register_aliases(idx);
         foreign_entries(idx);
         leave_alone(&units[idx], i);
+        scope_only_entries(idx);
     }
     if (!vtd_nunits)
         setup_why = why_buf[0] ? why_buf : "no remapping unit could be brought up";
@@ -363,6 +485,24 @@ bool vtd_setup_has_foreign_entry(const struct vtd_unit *u, uint16_t sid)
     return false;
 }
 
+/* A device under test shares each alias with the other functions behind
+ * the same bridge: one context entry, so their DMA follows the device's
+ * entries from now on.  Said once per device taken. */
+static void report_shared_aliases(struct vtd_unit *u, uint16_t sid)
+{
+    uint16_t al[VTD_ALIAS_MAX_PER_SID], other[4];
+    char a[8], b[8], o[8];
+    unsigned n = vtd_aliases_of(u, sid, al, VTD_ALIAS_MAX_PER_SID);
+    for (unsigned i = 0; i < n; i++) {
+        unsigned m = vtd_alias_sharers(u, al[i], sid, other, 4);
+        for (unsigned k = 0; k < m; k++)
+            ktap_diag("vtd: unit=%d %s shares its DMA alias %s with %s: that device's DMA "
+                      "follows the entries of the device under test",
+                      u->index, vtd_sid_str(sid, a), vtd_sid_str(al[i], b),
+                      vtd_sid_str(other[k], o));
+    }
+}
+
 struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
                                     const char **why)
 {
@@ -385,6 +525,7 @@ struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint
     }
     if (!bit(foreign[i], sid))
         return u;
+    report_shared_aliases(u, sid);
     if (!bit(has_entry[i], sid)) {
         foreign[i][sid >> 3] &= (uint8_t) ~(1u << (sid & 7));
         return u; /* blocked already: nothing to undo */

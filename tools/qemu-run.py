@@ -7,7 +7,9 @@ A scenario is tests/scenarios/NAME.scn, lines of `key: value`:
             (raw: give the whole -device intel-iommu,... in qemu:)
   aw:       39 | 48 (intel-iommu aw-bits; default: QEMU's)
   smp:      CPUs (default 2)        mem: RAM (default 512M)
-  devices:  any of nvme edu nvme-bridge edu-bridge (default: nvme edu)
+  devices:  any of nvme edu nvme-bridge edu-bridge (default: nvme edu);
+            nvme-pcibridge edu-pcibridge put them behind a pcie-pci-bridge
+            (conventional PCI: their DMA carries the bridge's alias)
   qemu:     extra QEMU arguments (repeatable; $ROOT is the repository)
   cfg:      a line for \\vtdsync.cfg (repeatable)
   expect:   pass | fail | skip | crash | timeout (the firmware's verdict)
@@ -217,12 +219,18 @@ def qemu_command(sc, workdir, accel, extra, serial_args, fresh_vars=True):
     else:
         cmd += ["-drive", f"if=none,id=esp,format=raw,file={esp}",
                 "-device", "ide-hd,drive=esp,bus=ide.0,bootindex=0"]
-    if "nvme" in devices or "nvme-bridge" in devices:
+    if "nvme" in devices or "nvme-bridge" in devices or "nvme-pcibridge" in devices:
         cmd += ["-drive", f"if=none,id=nvm,format=raw,file={nvme_image(workdir)}"]
     if "nvme-bridge" in devices or "edu-bridge" in devices:
         cmd += ["-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1"]
+    if "nvme-pcibridge" in devices or "edu-pcibridge" in devices:
+        cmd += ["-device", "pcie-pci-bridge,id=pb1,bus=pcie.0"]
     if "nvme" in devices:
         cmd += ["-device", "nvme,serial=vtdsync0,drive=nvm"]
+    if "nvme-pcibridge" in devices:
+        cmd += ["-device", "nvme,serial=vtdsync0,drive=nvm,bus=pb1,addr=2"]
+    if "edu-pcibridge" in devices:
+        cmd += ["-device", "edu,bus=pb1,addr=1"]
     if "nvme-bridge" in devices:
         cmd += ["-device", "nvme,serial=vtdsync0,drive=nvm,bus=rp1"]
     if "edu" in devices:

@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c acpi/diag.c acpi/table.c acpi/dmar.c acpi/dmar_scope.c tests/host/acpi_testlib.c tests/leave_alone.c iommu/vtd.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c
+// HOST-DEPS: lib/printf.c lib/ktap.c acpi/diag.c acpi/table.c acpi/dmar.c acpi/dmar_scope.c tests/host/acpi_testlib.c tests/leave_alone.c iommu/vtd.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c
 /* Units vtdsync leaves alone: which ones (a client DMAR with a graphics
  * unit, an INCLUDE_PCI_ALL unit and a Thunderbolt unit, and two real
  * client tables, against a fake PCI list), and that the engine then never
@@ -246,9 +246,18 @@ static void te_on_by_firmware(void)
     fk.gsts |= VTD_GCMD_TE;
 }
 
+/* The owner says at bring-up that this unit keeps translation on. */
+static bool keep_igfx_te(const struct vtd_unit *u, char *why, size_t len)
+{
+    (void)u;
+    snprintf(why, len, "graphics unit of 8086:9a49 at 00:02.0");
+    return true;
+}
+
 TEST(held_unit_keeps_te_on)
 {
     char why[160];
+    vtd_options.keep_firmware_te = keep_igfx_te;
     CHECK(fake_bring_up(&unit, QEMU_CAP, QEMU_ECAP, VTD_WANT_AUTO, te_on_by_firmware, why,
                         sizeof(why)) == 0,
           "bring-up: %s", why);
@@ -270,6 +279,7 @@ TEST(held_unit_keeps_te_on)
           "said: %s", fake_out);
     CHECK(!strstr(fake_out, "not switched off"), "shutdown does not even try: %s", fake_out);
     CHECK(!unit.up, "unit down");
+    vtd_options.keep_firmware_te = NULL;
 }
 
 TEST(idle_unit_keeps_te_off_until_released)
