@@ -471,7 +471,7 @@ static void suite_faults(void)
     struct fx *f = &fx;
     const char *why = setup(f);
     if (why) {
-        ktap_suite_skip("faults", why);
+        vtd_suite_unavailable("faults", why);
         teardown(f);
         return;
     }

@@ -123,7 +123,7 @@ static void suite_foreign(void)
     /* Peek, not take: taking the edu would end its foreign entry. */
     struct vtd_unit *u = vtd_setup_unit_peek(d->seg, d->bus, d->dev, d->fn, &why);
     if (!u) {
-        ktap_suite_skip("foreign", why);
+        vtd_suite_unavailable("foreign", why);
         return;
     }
     uint16_t sid = vtd_sid(d->bus, d->dev, d->fn);

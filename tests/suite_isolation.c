@@ -401,7 +401,7 @@ static void suite_isolation(void)
     }
     s.u = vtd_setup_unit_for(d->seg, d->bus, d->dev, d->fn, &why);
     if (!s.u) {
-        ktap_suite_skip("isolation", why);
+        vtd_suite_unavailable("isolation", why);
         return;
     }
     enum edu_status st = edu_init(&s.edu, d);

@@ -331,7 +331,7 @@ static void suite_stale(void)
     memset(&s, 0, sizeof(s));
     s.u = vtd_setup_unit_for(d->seg, d->bus, d->dev, d->fn, &why);
     if (!s.u) {
-        ktap_suite_skip("stale", why);
+        vtd_suite_unavailable("stale", why);
         return;
     }
     if (!s.u->ops->store128) {

@@ -537,7 +537,7 @@ static void suite_traffic(void)
     memset(s, 0, sizeof(*s));
     const char *why = find_nvme(s);
     if (why) {
-        ktap_suite_skip("traffic", why);
+        vtd_suite_unavailable("traffic", why);
         return;
     }
     /* From here on, queues, buffers and IOMMU tables (root, context and

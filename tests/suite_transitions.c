@@ -714,7 +714,7 @@ static void suite_transitions(void)
     const char *why = setup(t);
     if (why) {
         traffic_pause(t);
-        ktap_suite_skip("transitions", why);
+        vtd_suite_unavailable("transitions", why);
         return;
     }
     ktap_suite_begin("transitions", -1);

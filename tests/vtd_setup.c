@@ -27,6 +27,10 @@ static int *dmar_index; /* units[i] is platform.dmar.units[dmar_index[i]] */
 static bool done;
 static const char *setup_why;
 static char why_buf[160];
+/* DMAR-listed units that would not come up: a failure, reported once. */
+static unsigned failed_units;
+static char failure_text[320];
+static bool failure_claimed;
 
 /* Per unit, bit per source id.  foreign: a function the unit translates
  * that no suite has taken (vtd_setup_unit_for clears it); its faults are
@@ -432,6 +436,10 @@ unsigned vtd_setup(const char **why)
             ktap_diag("vtd: unit at %#llx not brought up: %s", (unsigned long long)du->reg_base,
                       reason);
             ksnprintf(why_buf, sizeof(why_buf), "%s", reason);
+            if (!failed_units++)
+                ksnprintf(failure_text, sizeof(failure_text),
+                          "remapping unit at %#llx (DMAR unit %u) not brought up: %s",
+                          (unsigned long long)du->reg_base, i, reason);
             continue;
         }
         dmar_index[idx] = (int)i;
@@ -440,10 +448,32 @@ unsigned vtd_setup(const char **why)
         leave_alone(&units[idx], i);
         scope_only_entries(idx);
     }
+    if (failed_units > 1) {
+        size_t n = strlen(failure_text);
+        ksnprintf(failure_text + n, sizeof(failure_text) - n, " (and %u more units)",
+                  failed_units - 1);
+    }
     if (!vtd_nunits)
         setup_why = why_buf[0] ? why_buf : "no remapping unit could be brought up";
     *why = setup_why;
     return vtd_nunits;
+}
+
+const char *vtd_setup_claim_failure(void)
+{
+    if (!failed_units || failure_claimed)
+        return NULL;
+    failure_claimed = true;
+    return failure_text;
+}
+
+void vtd_suite_unavailable(const char *suite, const char *why)
+{
+    const char *failure = vtd_setup_claim_failure();
+    if (failure)
+        ktap_suite_fail(suite, failure);
+    else
+        ktap_suite_skip(suite, why);
 }
 
 static int unit_slot(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn, const char **why)

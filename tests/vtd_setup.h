@@ -13,6 +13,14 @@
 
 /* Number of units up; 0 with *why set (a precise skip reason) when none. */
 unsigned vtd_setup(const char **why);
+/* A remapping unit the firmware lists that cannot be brought up fails the
+ * run, once, and never turns it into a pass made of skips.  This returns
+ * the sentence for the one case or suite that reports it, and NULL when
+ * every unit came up or the failure was reported already. */
+const char *vtd_setup_claim_failure(void);
+/* For a suite that cannot run (why): the first one after a bring-up failure
+ * fails with it; the others, and every suite when all units came up, skip. */
+void vtd_suite_unavailable(const char *suite, const char *why);
 /* The unit that translates seg:bus:dev.fn, or NULL (reason in *why).  The
  * caller takes the device for its tests: if it still held its foreign
  * entry (see below), that entry is removed, so the device starts as every
