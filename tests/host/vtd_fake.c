@@ -58,7 +58,8 @@ void fake_process_queue(void)
         uint64_t *d = q + head * qw;
         unsigned type = d[0] & 0xf;
         fk.last_desc_type = type; /* QEMU notes it before it checks it */
-        if (type == 0 || (type == VTD_DESC_WAIT && !(d[0] & (3u << 4)))) {
+        bool reserved = type == 0 || (type > VTD_DESC_PDEVTLB && !(d[0] & 0xe00)); /* 11:9 */
+        if (reserved || (type == VTD_DESC_WAIT && !(d[0] & (3u << 4)))) {
             fk.fsts |= VTD_FSTS_IQE; /* reserved type, or QEMU's no-flag wait */
             break;
         }
