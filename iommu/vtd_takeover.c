@@ -169,7 +169,9 @@ static int fwq_fail(struct vtd_unit *u, const char *what, char *why, size_t len)
 static int fwq_make_room(struct vtd_unit *u, const struct fw_queue *q, uint64_t tail)
 {
     const struct vtd_ops *o = u->ops;
-    uint64_t full_head = (tail + 1) % q->entries, start = o->now_us(o->ctx);
+    uint64_t full_head = (tail + 1) % q->entries;
+    vtd_wait_begin(u, "room in the firmware's invalidation queue");
+    uint64_t start = o->now_us(o->ctx);
     vtd_write64(u, VTD_REG_IQT, tail << q->shift);
     while (fwq_index(u, q, VTD_REG_IQH) == full_head) {
         if ((vtd_read32(u, VTD_REG_FSTS) & VTD_FSTS_IQE) ||
@@ -180,24 +182,61 @@ static int fwq_make_room(struct vtd_unit *u, const struct fw_queue *q, uint64_t 
     return 0;
 }
 
+/* A device-TLB invalidation of the firmware's timed out (ITE) or got a
+ * bad completion (ICE): the unit drops the waits it holds (6.5.2.10), ours
+ * maybe too.  Unless its status came, queue another wait behind it.
+ * Returns false when the ring has no room for it. */
+static bool fwq_requeue(struct vtd_unit *u, const struct fw_queue *q, uint32_t fsts, uint64_t *ours,
+                        uint64_t *end)
+{
+    char sid[8];
+    uint64_t rec = vtd_read64(u, VTD_REG_IQERCD);
+    ktap_diag("vtd: unit=%d the firmware's device-TLB invalidation for %s %s: its waits were "
+              "dropped",
+              u->index,
+              vtd_sid_str((uint16_t)((fsts & VTD_FSTS_ITE) ? VTD_IQERCD_ITESID(rec)
+                                                           : VTD_IQERCD_ICESID(rec)),
+                          sid),
+              (fsts & VTD_FSTS_ITE) ? "timed out (ITE)" : "completed wrongly (ICE)");
+    if (q->status[0] == TAKEOVER_STATUS)
+        return true;
+    uint64_t next = (*end + 1) % q->entries;
+    if (next == fwq_index(u, q, VTD_REG_IQH))
+        return false;
+    fwq_put_wait(u, q, *end, TAKEOVER_STATUS, &q->status[0]);
+    *ours = *end;
+    *end = next;
+    return true;
+}
+
 /* Run the queue to our wait at the tail.  Another bad descriptor of the
  * firmware's stops it again (IQE with IQH on it): that one becomes a wait
- * too, a bounded number of times; our own wait refused ends it. */
+ * too; a device-TLB invalidation that fails drops our wait, which is then
+ * queued again; both a bounded number of times.  Our own wait refused
+ * ends it. */
 static int fwq_run(struct vtd_unit *u, const struct fw_queue *q, uint64_t ours, char *why,
                    size_t len)
 {
     const struct vtd_ops *o = u->ops;
+    const uint32_t errors = VTD_FSTS_IQE | VTD_FSTS_ITE | VTD_FSTS_ICE;
     uint64_t end = (ours + 1) % q->entries, start = o->now_us(o->ctx);
     unsigned repairs = 0;
     vtd_wait_begin(u, "the firmware's invalidation queue to drain");
     vtd_write64(u, VTD_REG_IQT, end << q->shift);
     while (q->status[0] != TAKEOVER_STATUS || fwq_index(u, q, VTD_REG_IQH) != end) {
-        if (vtd_read32(u, VTD_REG_FSTS) & VTD_FSTS_IQE) {
+        uint32_t fsts = vtd_read32(u, VTD_REG_FSTS) & errors;
+        if (fsts && ++repairs > TAKEOVER_MAX_REPAIRS)
+            return fwq_fail(u, "keeps reporting errors", why, len);
+        if (fsts & VTD_FSTS_IQE) {
             uint64_t head = fwq_index(u, q, VTD_REG_IQH);
-            if (head == ours || ++repairs > TAKEOVER_MAX_REPAIRS)
-                return fwq_fail(u, "stopped on a bad descriptor again", why, len);
+            if (head == ours)
+                return fwq_fail(u, "refused our wait descriptor", why, len);
             fwq_put_wait(u, q, head, TAKEOVER_FILLER, &q->status[1]);
-            vtd_write32(u, VTD_REG_FSTS, VTD_FSTS_IQE);
+        }
+        if ((fsts & (VTD_FSTS_ITE | VTD_FSTS_ICE)) && !fwq_requeue(u, q, fsts, &ours, &end))
+            return fwq_fail(u, "has no room for another wait", why, len);
+        if (fsts) {
+            vtd_write32(u, VTD_REG_FSTS, fsts);
             vtd_write64(u, VTD_REG_IQT, end << q->shift); /* QEMU restarts here */
         }
         if (o->now_us(o->ctx) - start >= VTD_INV_TIMEOUT_US)

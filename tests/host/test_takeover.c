@@ -32,6 +32,7 @@ struct fw {
     bool bad_tail;     /* ... IQE with nothing to run (the tail was bad) */
     bool second_bad;   /* ... another bad descriptor behind the pending ones */
     bool full;         /* ... every slot but one pending: no room at the tail */
+    bool devtlb_dead;  /* ... a device-TLB invalidation pending to a dead device */
     bool adm;          /* translation in abort-DMA mode (RTADDR.TTM = 11b) */
     bool pmen, ire, faults;
 };
@@ -40,6 +41,7 @@ struct fw {
 #define FW_STATUS 0x600du   /* its own wait's status value */
 #define FW_FAULT_SID 0x00f8 /* 00:1f.0 */
 #define FW_FAULT_ADDR 0xdead000ULL
+#define FW_DEAD_SID 0x0100 /* 01:00.0: its device-TLB never answers */
 #define STALE_FSTS (VTD_FSTS_PFO | VTD_FSTS_ITE | VTD_FSTS_ICE | VTD_FSTS_APF | VTD_FSTS_AFO)
 #define LEGACY_ECAP 0xf00f4aULL /* QEMU 10 without x-scalable-mode */
 
@@ -84,6 +86,10 @@ static void fw_leave_queue(void)
         fk.fsts |= VTD_FSTS_IQE;
         fk.last_desc_type = VTD_DESC_CC;
     }
+    if (cur.devtlb_dead) {
+        fk.no_ats_sid = FW_DEAD_SID;
+        fw_desc(tail++, VTD_DESC_DEVTLB | ((uint64_t)FW_DEAD_SID << 32), 1); /* S: all */
+    }
     if (cur.pending) {
         fw_desc(tail++, VTD_DESC_CC | (1u << 4), 0);    /* global context cache */
         fw_desc(tail++, VTD_DESC_IOTLB | (1u << 4), 0); /* global IOTLB */
@@ -118,7 +124,8 @@ static void firmware(void)
     }
     if (cur.adm)
         fk.rtaddr |= 3ULL << 10;
-    if (cur.qie || cur.never_used || cur.pending || cur.iqe || cur.bad_tail || cur.full)
+    if (cur.qie || cur.never_used || cur.pending || cur.iqe || cur.bad_tail || cur.full ||
+        cur.devtlb_dead)
         fw_leave_queue();
     if (cur.pmen) {
         fk.cap |= VTD_CAP_PLMR | VTD_CAP_PHMR;
@@ -188,7 +195,8 @@ static void check_line(const char *left)
  * after all of it, never with another table mode under translation. */
 static void check_order(const struct fw *f, bool kept)
 {
-    bool queue = f->qie || f->never_used || f->pending || f->iqe || f->bad_tail || f->full;
+    bool queue =
+        f->qie || f->never_used || f->pending || f->iqe || f->bad_tail || f->full || f->devtlb_dead;
     int qie = gcmd_off(VTD_GCMD_QIE), te = gcmd_off(VTD_GCMD_TE), ire = gcmd_off(VTD_GCMD_IRE);
     int rt = first_write(VTD_REG_RTADDR), pmen = first_write(VTD_REG_PMEN);
     CHECK((qie >= 0) == queue, "%s: QIE switched off: %d", rules(), qie);
@@ -222,7 +230,7 @@ static void check_order(const struct fw *f, bool kept)
  * bad descriptor became a wait whose status write happened. */
 static void check_drained(const struct fw *f)
 {
-    if (f->pending)
+    if (f->pending && !f->devtlb_dead) /* a failed device-TLB invalidation drops it */
         CHECK(fw_status == FW_STATUS, "%s: the firmware's own wait ran (status %#x)", rules(),
               fw_status);
     if (f->iqe) {
@@ -327,6 +335,19 @@ TEST(stale_iqe)
     takeover_ok(&(struct fw){.pending = true, .second_bad = true, .scalable = true}, QEMU_ECAP,
                 "QIE");
     CHECK(strstr(fake_out, "drain") == NULL, "no complaint: %s", fake_out);
+}
+
+/* The firmware's device-TLB invalidation to a device that never answers:
+ * ITE drops the waits behind it, ours too; ours is queued again. */
+TEST(device_tlb_timeout)
+{
+    takeover_ok(&(struct fw){.devtlb_dead = true, .pending = true}, QEMU_ECAP, "QIE");
+    CHECK(strstr(fake_out, "# vtd: unit=0 the firmware's device-TLB invalidation for 01:00.0 "
+                           "timed out (ITE): its waits were dropped\n"),
+          "said: %s", fake_out);
+    CHECK(fk.aborted >= 1, "the unit dropped a wait (%u)", fk.aborted);
+    takeover_ok(&(struct fw){.devtlb_dead = true, .iqe = true, .scalable = true}, QEMU_ECAP,
+                "QIE IQE");
 }
 
 TEST(full_queue)
@@ -542,6 +563,7 @@ int main(void)
     RUN(qie_idle);
     RUN(qie_pending);
     RUN(stale_iqe);
+    RUN(device_tlb_timeout);
     RUN(full_queue);
     RUN(te_abort_dma_mode);
     RUN(pmen_both_regions);
