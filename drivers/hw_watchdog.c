@@ -88,3 +88,30 @@ void hw_watchdog_probe_tco(struct tco_state *t)
     if (t->no_reboot == -2)
         t->no_reboot = t->cnt1 & TCO1_CNT_NO_REBOOT_NEW ? 1 : 0;
 }
+
+static uint8_t port_in(void *ctx, uint16_t port)
+{
+    (void)ctx;
+    return inb(port);
+}
+
+static void port_out(void *ctx, uint16_t port, uint8_t v)
+{
+    (void)ctx;
+    outb(port, v);
+}
+
+/* A BMC answers a KCS byte within milliseconds; one that does not in a
+ * quarter second is reported as not answering. */
+#define KCS_WAIT_US 250000u
+
+void hw_watchdog_probe_ipmi(const struct smbios_ipmi *p, struct ipmi_probe *out)
+{
+    static const struct kcs_io io = {port_in, port_out, NULL};
+    *out = (struct ipmi_probe){0};
+    struct kcs_port k = {.io = &io, .timeout_us = KCS_WAIT_US};
+    if (!p->present || !kcs_ports_from_smbios(p->interface, p->base, p->modifier, &k.data,
+                                              &k.status))
+        return;
+    out->state = ipmi_get_watchdog(&k, &out->w, &out->why) ? -1 : 1;
+}

@@ -1,7 +1,8 @@
 /* Hardware watchdogs that could reset the machine under a long run: the
  * Intel TCO timer of the chipset and an IPMI BMC's watchdog.  vtdsync
  * neither reloads nor stops them; it says, in one `# watchdog:` header
- * line, what it found, so a run that ends in a reset can be explained. */
+ * line, what it found, so a run that ends in a reset can be explained.
+ * The BMC is only asked (Get Watchdog Timer), never told anything. */
 #ifndef DRIVERS_HW_WATCHDOG_H
 #define DRIVERS_HW_WATCHDOG_H
 
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #include "acpi/smbios.h"
+#include "drivers/ipmi_kcs.h"
 
 /* TCO registers (offsets from TCOBASE; ICH9 and later PCHs, iTCO v2+). */
 enum {
@@ -33,12 +35,24 @@ struct tco_state {
     int no_reboot;       /* 1: a second expiry does not reset; 0: it does; -1: unknown */
 };
 
+/* What asking the BMC about its watchdog gave. */
+struct ipmi_probe {
+    int state;         /* 0: not asked (no KCS in I/O space), 1: answered, -1: failed */
+    struct ipmi_watchdog w;
+    const char *why;   /* state -1 */
+};
+
 /* Find and read the TCO (firmware: PCI configuration and I/O ports). */
 void hw_watchdog_probe_tco(struct tco_state *t);
+/* Ask a BMC on KCS in I/O space for its watchdog (bounded waits). */
+void hw_watchdog_probe_ipmi(const struct smbios_ipmi *p, struct ipmi_probe *out);
 /* True when the TCO counts towards a reset: not halted, count nonzero. */
 bool hw_watchdog_tco_armed(const struct tco_state *t);
-/* The text of the `# watchdog:` line (without the prefix). */
-int hw_watchdog_describe(const struct tco_state *t, const struct smbios_ipmi *ipmi, char *buf,
-                         size_t len);
+/* "hard reset", "power down", ... for an IPMI watchdog's timeout action. */
+const char *ipmi_watchdog_action(uint8_t action);
+/* The text of the `# watchdog:` line (without the prefix); q may be NULL
+ * (the BMC was not asked). */
+int hw_watchdog_describe(const struct tco_state *t, const struct smbios_ipmi *ipmi,
+                         const struct ipmi_probe *q, char *buf, size_t len);
 
 #endif

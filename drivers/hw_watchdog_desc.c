@@ -85,7 +85,29 @@ static const char *ipmi_interface(uint8_t i)
     }
 }
 
-static void describe_ipmi(struct text *o, const struct smbios_ipmi *p)
+const char *ipmi_watchdog_action(uint8_t action)
+{
+    switch (action) {
+    case 0:
+        return "no action";
+    case 1:
+        return "hard reset";
+    case 2:
+        return "power down";
+    case 3:
+        return "power cycle";
+    default:
+        return "a reserved action";
+    }
+}
+
+/* Countdown in 100 ms units as seconds with one decimal. */
+static void add_countdown(struct text *t, uint16_t c)
+{
+    add(t, "%u.%u s", c / 10u, c % 10u);
+}
+
+static void describe_ipmi(struct text *o, const struct smbios_ipmi *p, const struct ipmi_probe *q)
 {
     if (!p || !p->present) {
         add(o, "no IPMI BMC in SMBIOS");
@@ -101,18 +123,35 @@ static void describe_ipmi(struct text *o, const struct smbios_ipmi *p)
         add(o, " at I/O %#llx", (unsigned long long)((p->base & ~1ull) | lsb));
     else
         add(o, " at MMIO %#llx", (unsigned long long)(p->base | lsb));
-    add(o, "): its watchdog may reset the machine during a long run (vtdsync does not talk "
-           "to it)");
+    if (q && q->state > 0 && q->w.running) {
+        add(o, "): watchdog RUNNING: ");
+        add_countdown(o, q->w.present);
+        add(o, " of ");
+        add_countdown(o, q->w.initial);
+        add(o, " left, then %s, unless something resets it, and vtdsync does not",
+            ipmi_watchdog_action(q->w.action));
+        return;
+    }
+    if (q && q->state > 0) {
+        add(o, "): watchdog stopped (on expiry: %s; countdown ", ipmi_watchdog_action(q->w.action));
+        add_countdown(o, q->w.initial);
+        add(o, ")");
+        return;
+    }
+    if (q && q->state < 0)
+        add(o, "; Get Watchdog Timer failed: %s", q->why);
+    add(o, "): its watchdog may reset the machine during a long run (vtdsync does not %s)",
+        q && q->state < 0 ? "know its state" : "talk to it");
 }
 
-int hw_watchdog_describe(const struct tco_state *t, const struct smbios_ipmi *ipmi, char *buf,
-                         size_t len)
+int hw_watchdog_describe(const struct tco_state *t, const struct smbios_ipmi *ipmi,
+                         const struct ipmi_probe *q, char *buf, size_t len)
 {
     struct text o = {buf, len, 0};
     if (len)
         buf[0] = '\0';
     describe_tco(&o, t);
     add(&o, "; ");
-    describe_ipmi(&o, ipmi);
+    describe_ipmi(&o, ipmi, q);
     return (int)o.n;
 }

@@ -168,8 +168,10 @@ static void print_header(void)
     }
     struct tco_state tco;
     char wd[320];
+    struct ipmi_probe bmc;
     hw_watchdog_probe_tco(&tco);
-    hw_watchdog_describe(&tco, &platform.smbios.ipmi, wd, sizeof(wd));
+    hw_watchdog_probe_ipmi(&platform.smbios.ipmi, &bmc);
+    hw_watchdog_describe(&tco, &platform.smbios.ipmi, &bmc, wd, sizeof(wd));
     kprintf("# watchdog: %s\n", wd);
     if (boot->cfgfile_found)
         kprintf("# config file: \\vtdsync.cfg read\n");

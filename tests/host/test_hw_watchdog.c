@@ -17,7 +17,7 @@ static char line[400];
 static const char *describe(const struct tco_state *t, const struct smbios_ipmi *p)
 {
     memset(line, 0x55, sizeof(line));
-    int n = hw_watchdog_describe(t, p, line, sizeof(line));
+    int n = hw_watchdog_describe(t, p, NULL, line, sizeof(line));
     CHECK(n == (int)strlen(line), "returned %d for %zu characters", n, strlen(line));
     return line;
 }
@@ -133,7 +133,7 @@ TEST(truncated_to_the_buffer)
     struct smbios_ipmi p = {.present = true, .interface = 1, .spec_rev = 0x20, .base = 0xca3};
     char small[40];
     memset(small, 0x55, sizeof(small));
-    int n = hw_watchdog_describe(&t, &p, small, sizeof(small));
+    int n = hw_watchdog_describe(&t, &p, NULL, small, sizeof(small));
     CHECK(n == (int)sizeof(small) - 1 && small[sizeof(small) - 1] == '\0', "n %d", n);
     CHECK(!strncmp(small, "Intel TCO at I/O 0x660", 22), "%s", small);
 }
