@@ -13,6 +13,7 @@
 #include "boot/efi_runtime.h"
 #include "drivers/console.h"
 #include "drivers/fbcon.h"
+#include "drivers/hw_watchdog.h"
 #include "lib/kstring.h"
 #include "lib/ktap.h"
 #include "lib/page.h"
@@ -165,6 +166,13 @@ static void print_header(void)
         kprintf("# acpi: RSDP rev %u (%s), %s with %u tables:%s\n", platform.acpi.rsdp_revision,
                 platform.acpi.rsdp_oem_id, platform.acpi.root_sig, platform.acpi.count, sigs);
     }
+    struct tco_state tco;
+    char wd[320];
+    struct ipmi_probe bmc;
+    hw_watchdog_probe_tco(&tco);
+    hw_watchdog_probe_ipmi(&platform.smbios.ipmi, &bmc);
+    hw_watchdog_describe(&tco, &platform.smbios.ipmi, &bmc, wd, sizeof(wd));
+    kprintf("# watchdog: %s\n", wd);
     if (boot->cfgfile_found)
         kprintf("# config file: \\vtdsync.cfg read\n");
     if (boot->cmdline[0])

@@ -12,6 +12,7 @@
 #include "lib/printf.h"
 #include "tests/results.h"
 #include "tests/run.h"
+#include "tests/stop_dma.h"
 
 static volatile uint32_t ending;
 
@@ -72,6 +73,9 @@ static enum exit_code verdict(void)
 static void finish(enum exit_code code, const char *reason)
 {
     lapic_timer_start(VEC_WATCHDOG, 0, false);
+    /* Devices first, then the units: a device still running with IOVAs
+     * would DMA untranslated once translation is off. */
+    stop_test_dma();
     /* Translation off on the units the tests used; the units left alone
      * keep it as found (tests/leave_alone.h).  No-op without units. */
     vtd_shutdown_all();
