@@ -53,18 +53,23 @@ void results_keep_unfinished(const char *report, const char *entry)
     static char text[TEXT_SIZE];
     const char *old = results_previous();
     ksnprintf(unfinished, sizeof(unfinished), "%s", report);
-    /* The previous result's lines stay; only the history grows. */
+    /* The previous result's lines stay, the report replaces an older one,
+     * the history grows: the variable says so even if this run dies too. */
     size_t n = 0;
     for (const char *p = old; *p;) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
-        if (strncmp(p, "history=", 8) && n + len < sizeof(text)) {
+        if (strncmp(p, "history=", 8) && strncmp(p, "unfinished=", 11) &&
+            n + len < sizeof(text)) {
             memcpy(text + n, p, len);
             n += len;
         }
         p += len;
     }
     text[n] = '\0';
+    n += (size_t)ksnprintf(text + n, sizeof(text) - n, "unfinished=%s\n", report);
+    if (n >= sizeof(text))
+        n = sizeof(text) - 1;
     n = rtext_history(text, sizeof(text), n, old, entry, RESULTS_HISTORY_MAX);
     if (write_text(text, n))
         memcpy(prev, text, n + 1);
