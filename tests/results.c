@@ -20,6 +20,7 @@ static int nfails;
 static char prev[TEXT_SIZE];
 static bool prev_loaded;
 static char unfinished[400];
+static char soak[80];
 
 void results_note_failure(const char *suite, const char *name)
 {
@@ -75,6 +76,11 @@ void results_keep_unfinished(const char *report, const char *entry)
         memcpy(prev, text, n + 1);
 }
 
+void results_note_soak(const char *figures)
+{
+    ksnprintf(soak, sizeof(soak), "%s", figures);
+}
+
 static const char *verdict_name(enum exit_code code)
 {
     return code == EXIT_PASS ? "PASS" : code == EXIT_ALL_SKIPPED ? "SKIPPED"
@@ -105,9 +111,10 @@ void results_save(enum exit_code code, const char *reason)
         n += ksnprintf(text + n, sizeof(text) - (size_t)n, "fail=%s\n", fails[i]);
     if (n >= (int)sizeof(text))
         n = sizeof(text) - 1;
-    char entry[160];
-    ksnprintf(entry, sizeof(entry), "%s %s passed=%d failed=%d skipped=%d%s%s", when, v,
-              t.passed, t.failed, t.skipped, campaign[0] ? " run=" : "", campaign);
+    char entry[240];
+    ksnprintf(entry, sizeof(entry), "%s %s passed=%d failed=%d skipped=%d%s%s%s%s", when, v,
+              t.passed, t.failed, t.skipped, campaign[0] ? " run=" : "", campaign,
+              soak[0] ? " soak: " : "", soak);
     n = (int)rtext_history(text, sizeof(text), (size_t)n, results_previous(), entry,
                            RESULTS_HISTORY_MAX);
     if (write_text(text, (size_t)n))

@@ -17,5 +17,8 @@ const char *results_previous(void);
  * run's results and add `entry` to the history now, so that it survives
  * even if this run dies too. */
 void results_keep_unfinished(const char *report, const char *entry);
+/* The soak's figures, for this run's history entry ("4191 updates, 0
+ * failed, 803 resets"). */
+void results_note_soak(const char *figures);
 
 #endif

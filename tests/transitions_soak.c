@@ -274,6 +274,11 @@ void tx_soak(struct tx *t)
     report(t, &s, true);
     status_line(&s);
     uint64_t ran_s = (uptime_us() - s.start_us) / 1000000;
+    char figures[80];
+    ksnprintf(figures, sizeof(figures), "%llu s, %llu updates, %llu failed, %llu resets",
+              (unsigned long long)ran_s, (unsigned long long)s.updates,
+              (unsigned long long)s.failures, (unsigned long long)s.resets);
+    results_note_soak(figures);
     if (s.out_of_memory)
         ktap_case(KTAP_FAIL, "soak",
                   "stopped after %llu of %u s: free memory ran low, %u KiB of it kept out of use "
