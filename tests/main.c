@@ -18,6 +18,7 @@
 #include "lib/ktap.h"
 #include "lib/page.h"
 #include "lib/printf.h"
+#include "tests/checkpoint.h"
 #include "tests/platform.h"
 #include "tests/results.h"
 #include "tests/run.h"
@@ -268,6 +269,7 @@ void kmain(struct boot_info *bi)
     print_header();
     screen_header();
     config_print(&cfg);
+    checkpoint_boot(); /* first: a previous run that did not finish */
     results_print_previous();
     if (cfg.help) {
         config_print_help();
@@ -291,6 +293,7 @@ void kmain(struct boot_info *bi)
         if (!config_list_has(cfg.suites, s->name))
             continue;
         percpu_set_activity(s->name);
+        checkpoint_at(s->name, "start", 0, true);
         watchdog_suite(s->name, cfg.test_timeout_s);
         char status[96];
         ksnprintf(status, sizeof(status), "suite %s   %llu s", s->name,

@@ -37,6 +37,7 @@
 #include "lib/ktap.h"
 #include "lib/parse.h"
 #include "lib/printf.h"
+#include "tests/checkpoint.h"
 #include "tests/results.h"
 #include "tests/platform.h"
 #include "tests/pt_exit.h"
@@ -601,6 +602,7 @@ static void run_matrix(struct tx *t, enum entry_sync_strategy strategy)
             for (uint32_t k = 0; k < cfg.iterations; k++) {
                 struct tx_measure m;
                 char w[160];
+                checkpoint_at("transitions", name, k + 1, true);
                 bool ok = tx_measure(t, from, to, strategy, &m, w, sizeof(w));
                 tx_row_add(row, &m);
                 if (!ok && pass) {
@@ -726,6 +728,8 @@ static void suite_transitions(void)
     case_pt_exit(t);
     if (cfg.stress)
         tx_stress(t);
+    if (cfg.soak_s)
+        tx_soak(t);
     tx_switch(t, t->supported[TX_SS_A] ? TX_SS_A : TX_PT, ENTRY_SYNC_STRATEGY_HITLESS);
     traffic_pause(t);
     if (t->read_back_mismatches)

@@ -107,5 +107,8 @@ void tx_row_add(struct tx_row *r, const struct tx_measure *m);
 uint64_t tx_row_median_cycles(const struct tx_row *r);
 void tx_print_summary(const struct tx *t, uint64_t run_us);
 void tx_stress(struct tx *t);
+/* soak=DURATION: the matrix and random pairs, both methods, for that long
+ * (transitions_soak.c). */
+void tx_soak(struct tx *t);
 
 #endif
