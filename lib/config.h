@@ -40,6 +40,7 @@ struct config {
     char mode[16]; /* VT-d mode: auto | legacy | scalable */
     char screen[16]; /* auto | off | WIDTHxHEIGHT (the GOP mode, chosen before boot services end) */
     uint32_t dmar_table; /* which DMAR to use when the firmware lists several (1 = first) */
+    uint32_t evidence;   /* overlapping DMA operations each transition pair must show */
     int problems; /* diagnostics printed while parsing */
 };
 
