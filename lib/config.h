@@ -41,6 +41,7 @@ struct config {
     char screen[16]; /* auto | off | WIDTHxHEIGHT (the GOP mode, chosen before boot services end) */
     uint32_t dmar_table; /* which DMAR to use when the firmware lists several (1 = first) */
     uint32_t evidence;   /* overlapping DMA operations each transition pair must show */
+    uint32_t evidence_ms; /* how long a pair may try to reach its evidence */
     int problems; /* diagnostics printed while parsing */
 };
 

@@ -702,14 +702,14 @@ static int supported_states(const struct tx *t, int *out)
 
 /* One pair: its iterations= updates, then, under traffic, more (each
  * starting again from FROM) until they overlapped evidence= DMA
- * operations or TX_EVIDENCE_US passed.  Fills the row; returns the
+ * operations or evidence_ms= passed.  Fills the row; returns the
  * verdict (row->inconclusive says whether the evidence fell short). */
 bool tx_run_pair(struct tx *t, int from, int to, enum entry_sync_strategy strategy,
                  struct tx_row *row, char *why, size_t whylen)
 {
     bool live = from != TX_BLOCKED && to != TX_BLOCKED;
     bool pass = true;
-    uint64_t dl = deadline_after_us(TX_EVIDENCE_US);
+    uint64_t dl = deadline_after_us((uint64_t)cfg.evidence_ms * 1000);
     for (uint32_t k = 0; k < cfg.iterations || (live && pass && row->evidence < cfg.evidence &&
                                                 k < 100000 && !deadline_passed(dl));
          k++) {

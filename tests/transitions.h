@@ -40,8 +40,7 @@ enum tx_state {
 #define TX_SAMPLES 128          /* cycle samples kept per pair for the median */
 /* The evidence quota (evidence=N): a pair under traffic alternates
  * FROM->TO->FROM until its updates overlapped N DMA operations, for at
- * most this long (its iterations= updates always run). */
-#define TX_EVIDENCE_US 2000000
+ * most evidence_ms= (its iterations= updates always run). */
 #define TX_DOORBELL_US 10000    /* the longest wait for the traffic's next doorbell */
 
 /* What one update did to the traffic. */
