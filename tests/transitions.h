@@ -37,7 +37,7 @@ enum tx_state {
  * so only a failure costs the whole time; on a loaded host QEMU's NVMe has
  * taken over 1 s to fetch the probe command. */
 #define TX_PROBE_US 5000000
-#define TX_SAMPLES 128          /* cycle samples kept per pair for the median */
+#define TX_SAMPLES 64           /* cycle samples kept per pair for the median */
 /* The evidence quota (evidence=N): a pair under traffic alternates
  * FROM->TO->FROM until its updates overlapped N DMA operations, for at
  * most evidence_ms= (its iterations= updates always run). */

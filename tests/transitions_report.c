@@ -56,30 +56,25 @@ uint64_t tx_row_median_cycles(const struct tx_row *r)
     return tx_median(s, n);
 }
 
-/* Every update of one strategy, pooled: cycles per update, per sync and
- * per invalidating sync (one that ended in an invalidation wait; the
- * others are a write-buffer flush at most). */
-#define POOL (TX_STATES * TX_STATES * TX_SAMPLES)
-static uint64_t pool[3][POOL];
-
-static void pooled_medians(const struct tx *t, int which, uint64_t med[3])
+/* Every update of one strategy under traffic, pooled: the median cycles
+ * per update (by 1), per sync, and per invalidating sync (one that ended
+ * in an invalidation wait; the others are a write-buffer flush at most). */
+static uint64_t pooled_median(const struct tx *t, int which, int by)
 {
-    unsigned n[3] = {0, 0, 0};
+    static uint64_t pool[TX_STATES * TX_STATES * TX_SAMPLES];
+    unsigned n = 0;
     for (int i = 0; i < TX_STATES * TX_STATES; i++) {
         const struct tx_row *r = &t->rows[which][i];
         unsigned k = r->n < TX_SAMPLES ? r->n : TX_SAMPLES;
-        if (i / TX_STATES == TX_BLOCKED || i % TX_STATES == TX_BLOCKED)
+        if (!r->used || i / TX_STATES == TX_BLOCKED || i % TX_STATES == TX_BLOCKED)
             continue; /* not under traffic: no quota */
-        for (unsigned j = 0; r->used && j < k; j++) {
-            pool[0][n[0]++] = r->cycles[j];
-            if (r->syncs[j])
-                pool[1][n[1]++] = r->cycles[j] / r->syncs[j];
-            if (r->waits[j])
-                pool[2][n[2]++] = r->cycles[j] / r->waits[j];
+        for (unsigned j = 0; j < k; j++) {
+            unsigned d = by == 0 ? 1 : by == 1 ? r->syncs[j] : r->waits[j];
+            if (d)
+                pool[n++] = r->cycles[j] / d;
         }
     }
-    for (int i = 0; i < 3; i++)
-        med[i] = tx_median(pool[i], n[i]);
+    return tx_median(pool, n);
 }
 
 struct totals {
@@ -144,7 +139,8 @@ static void print_table(const struct tx *t, int which, struct totals *tot)
         tot->windows_lost += r->windows_lost;
         tot->inconclusive += r->inconclusive;
     }
-    pooled_medians(t, which, tot->med);
+    for (int by = 0; by < 3; by++)
+        tot->med[by] = pooled_median(t, which, by);
 }
 
 static void print_totals(const char *name, const struct totals *t)
