@@ -42,6 +42,7 @@
 #include "tests/run.h"
 #include "tests/suite.h"
 #include "tests/transitions.h"
+#include "tests/transitions_judge.h"
 #include "tests/vtd_setup.h"
 
 static struct tx tx;
@@ -417,18 +418,6 @@ static void after_doorbell(struct tx *t)
     }
 }
 
-/* Does a fault of the window name the buffer of a command?  A read's data
- * is written into its buffer by the device, a write's is read from it. */
-static bool fault_hits(const struct vtd_fault_record *rec, unsigned n, uint64_t iova,
-                       uint64_t bytes, bool device_writes)
-{
-    for (unsigned i = 0; i < n; i++)
-        if (rec[i].is_write == device_writes && rec[i].addr >> 12 >= iova >> 12 &&
-            rec[i].addr >> 12 <= (iova + bytes - 1) >> 12)
-            return true;
-    return false;
-}
-
 /* The traffic's suspects (drivers/traffic.h), judged once their units were
  * re-read after the window.  QEMU's NVMe completes a command with success
  * even when its data transfer faulted: a read then leaves its buffer
@@ -464,22 +453,22 @@ static void judge_suspects(struct tx *t, struct tx_measure *m, uint32_t mark,
     for (uint32_t i = tr->suspect_tail; i != head; i++) {
         const struct traffic_suspect *x = &tr->suspect[i % TRAFFIC_SUSPECTS];
         uint32_t state = __atomic_load_n(&x->state, __ATOMIC_ACQUIRE);
-        if (x->write && state == SUSPECT_REREAD_OK)
-            continue; /* its data reached the disk */
-        bool in_window = x->write || x->done_us >= win_start_us;
-        bool named = fault_hits(rec, n, x->iova, x->bytes, !x->write);
-        bool faulted = in_window && m->cls == ENTRY_SYNC_BREAKING ? named || unrecorded
-                                                                  : in_window && named;
-        const char *verdict = NULL;
-        if (state == SUSPECT_PENDING)
-            verdict = "its unit could not be re-read";
-        else if (!x->write && state == SUSPECT_REREAD_BAD)
-            verdict = "its re-read returned wrong data";
-        else if (!faulted)
-            verdict = !in_window ? "it completed before the window"
-                                 : "no fault of the window explains it";
+        struct tx_suspect_facts f = {
+            .write = x->write,
+            .reread = state == SUSPECT_PENDING     ? TX_REREAD_NONE
+                      : state == SUSPECT_REREAD_OK ? TX_REREAD_RIGHT
+                                                   : TX_REREAD_WRONG,
+            .in_window = x->write || x->done_us >= win_start_us,
+            .breaking = m->cls == ENTRY_SYNC_BREAKING,
+            .named = tx_fault_hits(rec, n, x->iova, x->bytes, !x->write),
+            .unrecorded = unrecorded,
+        };
+        const char *verdict;
+        enum tx_suspect_verdict v = tx_judge_suspect(&f, &verdict);
+        if (v == TX_SUSPECT_FINE)
+            continue;
         const char *what = x->write ? "WRITE" : "READ";
-        if (verdict) {
+        if (v == TX_SUSPECT_MISMATCH) {
             m->mismatches++;
             ktap_diag("transitions: %s LBA %llu (buffer IOVA %#llx) %s and %s: a mismatch, "
                       "not a lost %s",
@@ -492,7 +481,7 @@ static void judge_suspects(struct tx *t, struct tx_measure *m, uint32_t mark,
             m->lost_writes++;
         else
             m->lost_reads++;
-        t->lost_named += named;
+        t->lost_named += f.named;
         if (m->cls != ENTRY_SYNC_BREAKING && !why[0])
             ksnprintf(why, whylen, "hitless update lost a %s (LBA %llu: its DMA faulted)",
                       x->write ? "write" : "read", (unsigned long long)x->lba);
