@@ -257,28 +257,28 @@ static bool ensure_translation(struct iso *s)
 static void case_pt_exit(struct iso *s, bool ok_to_run, const char *skip_why)
 {
     if (!ok_to_run) {
-        ktap_case(KTAP_SKIP, "pt_exit_translates", "%s", skip_why);
+        ktap_case(KTAP_SKIP, "edu_pt_exit_translates", "%s", skip_why);
         return;
     }
     char why[128];
     fill_arena(s, 0x99);
     uint32_t mark = vtd_fault_seq();
     if (!dma(s, false, page_phys(s, PG_SACRIFICE), why, sizeof(why))) {
-        ktap_case(KTAP_FAIL, "pt_exit_translates", "%s", why);
+        ktap_case(KTAP_FAIL, "edu_pt_exit_translates", "%s", why);
         return;
     }
     vtd_fault_poll();
     unsigned n = vtd_faults_since(mark, s->sid, NULL, 0);
     bool intact = arena_intact(s, why, sizeof(why));
     if (!intact || !n) {
-        ktap_case(KTAP_FAIL, "pt_exit_translates",
+        ktap_case(KTAP_FAIL, "edu_pt_exit_translates",
                   "finding: after leaving pass-through DMA is still untranslated (%s, %u "
                   "fault(s)); quirk=pt_ctx_flush adds a context-cache invalidation%s",
                   intact ? "no fault" : why, n,
                   vtd_options.pt_ctx_flush ? " (already on: it did not help)" : "");
         return;
     }
-    ktap_case(KTAP_PASS, "pt_exit_translates", NULL);
+    ktap_case(KTAP_PASS, "edu_pt_exit_translates", NULL);
 }
 
 /* A type with page tables through the RID_PASID entry; false when it did
