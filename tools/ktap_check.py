@@ -232,6 +232,8 @@ class Parser:
         if top.name is not None and top.plan is None and name == top.name:
             self.problem(no, f"case {name!r} has its suite's name: a parser would take it for "
                          "the end of the plan-less subtest")
+        if top.depth == 0 and not self.doc.tests and self.doc.plan is None:
+            self.doc.header = list(top.diags)  # a run with neither plan nor suites
         test.diagnostics = top.diags
         top.diags = []
         top.header_done = True
