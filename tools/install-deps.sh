@@ -6,7 +6,8 @@
 set -eu
 
 need_pkgs=(gcc make binutils nasm gnu-efi ovmf mtools dosfstools gdisk console-setup-linux
-           acpica-tools clang python3 sbsigntool openssl python3-pexpect python3-yaml)
+           acpica-tools clang python3 sbsigntool openssl python3-pexpect python3-yaml
+           lava-common)
 need_cmds=(gcc make objcopy nasm mformat sgdisk iasl clang python3 sbsign sbverify openssl)
 
 have_all=1
@@ -16,6 +17,7 @@ for c in "${need_cmds[@]}"; do command -v "$c" >/dev/null 2>&1 || have_all=0; do
 # The LAVA job's test streams logs through pexpect as LAVA does.
 [ -f /usr/lib/python3/dist-packages/pexpect/__init__.py ] || have_all=0
 [ -f /usr/lib/python3/dist-packages/yaml/__init__.py ] || have_all=0
+[ -d /usr/lib/python3/dist-packages/lava_common ] || have_all=0  # the job's schema
 [ -f /usr/share/consolefonts/Lat15-Terminus16.psf.gz ] || have_all=0
 
 qemu_major() {

@@ -104,14 +104,41 @@ def expected(path):
     return [(name, verdict) for _, name, verdict in sorted(out)], doc
 
 
+def validate_schema(job):
+    """(ok, detail) of lava-common's own job schema, where it is installed.
+    A lava-common older than the usbg-ms deploy (Debian 12 has 2023.01)
+    checks the job with the flasher deploy the template names instead."""
+    import copy
+    import importlib.util
+    if "/usr/lib/python3/dist-packages" not in sys.path:
+        sys.path.append("/usr/lib/python3/dist-packages")
+    try:
+        from lava_common.schemas import validate
+    except ImportError:
+        return True, "SKIP lava-common not installed (Debian: lava-common)"
+    job = copy.deepcopy(job)
+    note = ""
+    if importlib.util.find_spec("lava_common.schemas.deploy.usbg_ms") is None:
+        i = next(i for i, a in enumerate(job["actions"]) if "deploy" in a)
+        url = job["actions"][i]["deploy"]["image"]["url"]
+        job["actions"][i] = {"deploy": {"to": "flasher", "images": {"image": {"url": url}},
+                                        "timeout": {"minutes": 10}}}
+        note = " (this lava-common predates usbg-ms: deploy checked as flasher)"
+    try:
+        validate(job)
+    except Exception as e:  # voluptuous.Invalid and its kin
+        return False, f"lava-common rejects the job{note}: {e}"
+    return True, "valid" + note
+
+
 def main():
     pexpect, yaml, why = import_deps()
     logs = sorted(glob.glob(os.path.join(ROOT, "tests/data/serial/*.log")))
     text = open(os.path.join(ROOT, "tools/lava/vtdsync-usb.yaml")).read()
     print("KTAP version 1")
-    print(f"1..{1 + 2 * len(logs)}")
+    print(f"1..{2 + 2 * len(logs)}")
     if why:
-        for i in range(1 + 2 * len(logs)):
+        for i in range(2 + 2 * len(logs)):
             print(f"ok {i + 1} lava_{i + 1} # SKIP {why}")
         return 0
     job = yaml.safe_load(text)
@@ -124,7 +151,10 @@ def main():
         nonlocal n, failures
         n += 1
         failures += not ok
-        print(f"{'ok' if ok else 'not ok'} {n} {name}")
+        skip = f" # {detail}" if ok and detail.startswith("SKIP ") else ""
+        print(f"{'ok' if ok else 'not ok'} {n} {name}{skip}")
+        if ok and detail and not skip:
+            print(f"# {detail}")
         if not ok and detail:
             print(f"# {detail}")
 
@@ -135,6 +165,8 @@ def main():
               set(mon["fixupdict"].values()) == {"pass", "fail", "skip"}]
     report(all(fields), "job_fields", f"kernel-start-message, prompt != start, minimum "
            f"version stated, skip mapped: {fields}")
+    ok, detail = validate_schema(job)
+    report(ok, "job_schema", detail)
     for path in logs:
         name = os.path.basename(path)[:-4].replace("-", "_")
         want, doc = expected(path)
