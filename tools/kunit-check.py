@@ -4,6 +4,7 @@ kernel tree) over vtdsync serial logs.
 
   kunit-check.py --kunit-dir DIR LOG...
 
+A log without KTAP (an image the firmware refused to start) is skipped.
 A log passes when the parser reports no error and its passed/failed/skipped
 counts, with nothing crashed, equal vtdsync's last line.  A run that ran no
 test at all (the help run, "1..0 # SKIP") passes when the parser finds no
@@ -109,13 +110,19 @@ def main():
         print(f"kunit-check: no kunit_parser.py in {args.kunit_dir!r} (set KUNIT_DIR to a "
               "kernel tree's tools/testing/kunit)")
         sys.exit(2)
-    bad = 0
+    bad = skipped = 0
     for log in args.logs:
+        with open(log, errors="replace") as f:
+            if not any(l.startswith("KTAP version") for l in f):
+                print(f"skip {log}: no KTAP in it (e.g. an image the firmware refused)")
+                skipped += 1
+                continue
         problems = check(args.kunit_dir, log)
         bad += bool(problems)
         print(f"{'ok' if not problems else 'FAIL':4} {log}" +
               "".join(f"\n     | {p}" for p in problems))
-    print(f"kunit-check: {len(args.logs) - bad} of {len(args.logs)} logs read cleanly by "
+    checked = len(args.logs) - skipped
+    print(f"kunit-check: {checked - bad} of {checked} logs with KTAP read cleanly by "
           f"{args.kunit_dir}")
     sys.exit(1 if bad else 0)
 
