@@ -635,7 +635,7 @@ static void case_pt_exit(struct tx *t)
     if (faults && status == 0)
         ktap_diag("pt_exit: the controller reported success although its data transfer faulted "
                   "(QEMU's NVMe does not report DMA errors on read data)");
-    pt_exit_report(&p, "NVMe read", faults, NULL, vtd_options.pt_ctx_flush);
+    pt_exit_report(&p, "pt_exit_translates", "NVMe read", faults, NULL, vtd_options.pt_ctx_flush);
     pt_exit_probe_free(&p);
 }
 
