@@ -20,6 +20,7 @@
 #include "lib/kstring.h"
 #include "lib/ktap.h"
 #include "lib/page.h"
+#include "tests/pt_fastpath.h"
 #include "tests/run.h"
 #include "tests/suite.h"
 #include "tests/vtd_setup.h"
@@ -432,6 +433,7 @@ static void suite_isolation(void)
               vtd_sid_str(s.sid, sid), s.u->index,
               s.u->mode == VTD_MODE_SCALABLE ? "scalable" : "legacy",
               (unsigned long long)s.arena_phys, (unsigned long long)s.iova_base);
+    pt_fastpath_probe();
     if (s.u->mode == VTD_MODE_SCALABLE)
         run_scalable(&s);
     else

@@ -25,6 +25,7 @@
 #include "lib/kstring.h"
 #include "lib/ktap.h"
 #include "lib/page.h"
+#include "tests/pt_fastpath.h"
 #include "tests/suite.h"
 #include "tests/vtd_setup.h"
 
@@ -356,6 +357,7 @@ static void suite_stale(void)
     s.scalable = s.u->mode == VTD_MODE_SCALABLE;
 
     ktap_suite_begin("stale", -1);
+    pt_fastpath_probe();
     why = prepare(&s);
     if (why) {
         ktap_case(KTAP_FAIL, "setup", "%s", why);

@@ -34,6 +34,7 @@
 #include "lib/printf.h"
 #include "tests/results.h"
 #include "tests/platform.h"
+#include "tests/pt_fastpath.h"
 #include "tests/run.h"
 #include "tests/suite.h"
 #include "tests/traffic_suite.h"
@@ -550,6 +551,7 @@ static void suite_traffic(void)
     s->te_before = s->u && s->u->translating;
     plan_translations(s, no_unit);
     ktap_suite_begin("traffic", -1);
+    pt_fastpath_probe();
     /* Set up with translation off: every identity IOVA is also valid. */
     why = tr_select(s, XL_OFF);
     uint32_t depth = cfg.queue_depth;
