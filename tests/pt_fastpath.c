@@ -20,6 +20,7 @@
 
 struct probe {
     struct vtd_unit *u;
+    bool borrowed, had_entry; /* the edu was foreign: given back after */
     struct edu edu;
     uint16_t sid;
     uint8_t *page;
@@ -128,8 +129,10 @@ static bool probe_target(struct probe *p)
     if (!u || u->mode != VTD_MODE_SCALABLE || !u->caps.pt || !(u->caps.slts || u->caps.flts) ||
         !u->ops->store128)
         return false;
-    p->u = vtd_setup_unit_for(d->seg, d->bus, d->dev, d->fn, &why);
     p->sid = vtd_sid(d->bus, d->dev, d->fn);
+    p->borrowed = vtd_setup_is_foreign(u, p->sid);
+    p->had_entry = vtd_setup_has_foreign_entry(u, p->sid);
+    p->u = vtd_setup_unit_for(d->seg, d->bus, d->dev, d->fn, &why);
     return p->u && edu_init(&p->edu, d) == EDU_OK;
 }
 
@@ -166,6 +169,9 @@ void pt_fastpath_probe(void)
         pasid_entry_build_blocked(&blocked);
         install(&p, &blocked);
         vtd_detach_scalable(p.u, p.sid, d.did);
+        /* A suite after this one may want the edu as a foreign device. */
+        if (p.borrowed && !vtd_setup_give_back(p.u, p.sid, p.had_entry))
+            ktap_diag("%s: the edu's foreign entry could not be written back", PT_FASTPATH_CASE);
         if (enabled_here)
             vtd_disable_translation(p.u);
         vtd_domain_destroy(&d);
