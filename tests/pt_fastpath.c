@@ -51,8 +51,9 @@ static bool write_lands(struct probe *p, enum edu_status *st)
     return !page_is(p->page, PROBE_FILL);
 }
 
-/* Outcome of one probe. */
-enum verdict { V_CANNOT, V_TRANSLATES, V_DEVIATES };
+/* Outcome of one probe.  V_SILENT: the write was stopped but no fault was
+ * recorded, a failure of its own that the workaround does not address. */
+enum verdict { V_CANNOT, V_TRANSLATES, V_DEVIATES, V_SILENT };
 
 /* PT, a DMA that must land, then a translating entry with nothing mapped
  * (the workaround held off for that one update), then a DMA that must
@@ -90,9 +91,14 @@ static enum verdict probe_run(struct probe *p, struct vtd_domain *d, char *why, 
               "write to unmapped IOVA %#llx %s and raised %u fault(s)",
               p->format == PGTABLE_FIRST_STAGE ? "FS" : "SS", (unsigned long long)p->phys,
               landed ? "reached that physical page" : "was stopped", faults);
-    if (landed || !faults)
+    if (landed)
         return V_DEVIATES;
-    return V_TRANSLATES;
+    if (st != EDU_OK) {
+        ksnprintf(why, n, "the edu DMA after leaving pass-through did not complete (%s)",
+                  edu_status_name(st));
+        return V_CANNOT;
+    }
+    return faults ? V_TRANSLATES : V_SILENT;
 }
 
 static void report(enum verdict v, const char *why)
@@ -103,6 +109,11 @@ static void report(enum verdict v, const char *why)
             ktap_diag("%s: quirk=pt_ctx_flush given, but this platform does not need it",
                       PT_FASTPATH_CASE);
         ktap_case(KTAP_PASS, PT_FASTPATH_CASE, NULL);
+        return;
+    }
+    if (v == V_SILENT) {
+        ktap_case(KTAP_FAIL, PT_FASTPATH_CASE,
+                  "%s, although FPD is clear: a blocked request must be recorded as a fault", why);
         return;
     }
     if (acknowledged) {
