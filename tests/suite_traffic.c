@@ -471,6 +471,50 @@ static void case_wrong_mapping(struct tr *s)
     ktap_case(why[0] ? KTAP_FAIL : KTAP_PASS, name, "%s", why);
 }
 
+/* ---- the pass-through fast-path probe without an edu (tests/pt_fastpath.h) ---- */
+
+static bool probe_to_pt(void *ctx)
+{
+    return !tr_select(ctx, XL_PT);
+}
+
+static bool probe_to_translating(void *ctx)
+{
+    struct tr *s = ctx;
+    return !tr_select(s, s->supported[XL_SS] ? XL_SS : XL_FS);
+}
+
+/* One page read from the disk into IOVA phys: the controller writes it. */
+static bool probe_write(void *ctx, uint64_t phys)
+{
+    struct tr *s = ctx;
+    struct nvme_prp prp = {phys, 0};
+    return nvme_rw_sync(&s->nvme, false, 0, PAGE_SIZE / s->nvme.lba_size, &prp) >= 0;
+}
+
+/* The NVMe as the probe's DMA engine when no edu ran it (a lab machine):
+ * the page it reads into comes from the allocator, not the controller's
+ * DMA space, so the translating domains do not map it. */
+static void probe_pt_fastpath(struct tr *s)
+{
+    bool translating = s->supported[XL_SS] || s->supported[XL_FS];
+    if (!pt_fastpath_pending() || s->legacy || !s->supported[XL_PT] || !translating ||
+        !s->nvme.lba_size || s->nvme.lba_size > PAGE_SIZE)
+        return;
+    struct pt_fastpath_dev dev = {
+        .name = "NVMe",
+        .translating = s->supported[XL_SS] ? "SS" : "FS",
+        .u = s->u,
+        .sid = s->sid,
+        .dma_limit = vtd_iova_limit(s->u),
+        .ctx = s,
+        .to_pt = probe_to_pt,
+        .to_translating = probe_to_translating,
+        .write = probe_write,
+    };
+    pt_fastpath_probe_with(&dev);
+}
+
 /* ---- set-up and tear-down ------------------------------------------------------ */
 
 static const char *find_nvme(struct tr *s)
@@ -565,6 +609,7 @@ static void suite_traffic(void)
         return;
     }
     report_setup(s);
+    probe_pt_fastpath(s);
     for (int x = 0; x < XL_COUNT; x++)
         case_steady(s, x);
     tr_print_overhead(s);
