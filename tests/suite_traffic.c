@@ -233,6 +233,8 @@ static bool ap_finish(struct tr *s, struct ap_job *j)
         /* It still polls the queue: nothing else may touch the traffic. */
         s->ap_stuck = true;
         ktap_diag("traffic: CPU 1 did not finish a %llu us run", (unsigned long long)j->us);
+        ksnprintf(s->lost, sizeof(s->lost),
+                  "CPU 1 has been stuck in a traffic run since an earlier case (reported there)");
         return false;
     }
     return j->ok;
@@ -261,8 +263,9 @@ bool tr_measured_run(struct tr *s, uint32_t qd, uint32_t io_kib, uint64_t us, st
 {
     memset(r, 0, sizeof(*r));
     r->ran = true;
-    if (s->ap_stuck) {
-        ksnprintf(r->why, sizeof(r->why), "CPU 1 is stuck in an earlier run");
+    if (s->lost[0]) {
+        r->lost = true;
+        ksnprintf(r->why, sizeof(r->why), "%s", s->lost);
         return false;
     }
     if (!s->nvme_up || s->nvme.dead || nvme_check_fatal(&s->nvme) ||
@@ -270,6 +273,8 @@ bool tr_measured_run(struct tr *s, uint32_t qd, uint32_t io_kib, uint64_t us, st
         uint32_t depth = qd > s->io_queue_depth ? qd : s->io_queue_depth;
         if (!nvme_bringup(s, depth)) {
             ksnprintf(r->why, sizeof(r->why), "NVMe reset failed: %s", s->nvme.error);
+            ksnprintf(s->lost, sizeof(s->lost),
+                      "the NVMe could not be reset in an earlier case (reported there)");
             return false;
         }
     }
@@ -300,6 +305,11 @@ bool tr_measured_run(struct tr *s, uint32_t qd, uint32_t io_kib, uint64_t us, st
     return r->pass;
 }
 
+enum ktap_result tr_result(const struct run_result *r)
+{
+    return r->lost ? KTAP_SKIP : r->pass ? KTAP_PASS : KTAP_FAIL;
+}
+
 /* ---- cases ------------------------------------------------------------------------ */
 
 static void case_steady(struct tr *s, enum xl x)
@@ -320,9 +330,9 @@ static void case_steady(struct tr *s, enum xl x)
         tr_measured_run(s, cfg.queue_depth, cfg.io_kib, (uint64_t)cfg.traffic_ms * 1000, r);
         tr_print_run(tr_xl_names[x], r);
     }
-    if (!r->pass)
+    if (tr_result(r) == KTAP_FAIL)
         results_note_failure("traffic", name);
-    ktap_case(r->pass ? KTAP_PASS : KTAP_FAIL, name, "%s", r->why);
+    ktap_case(tr_result(r), name, "%s", r->why);
 }
 
 static int bad_mapping_target(const struct tr *s, struct vtd_domain **d)
@@ -445,7 +455,8 @@ static void case_wrong_mapping(struct tr *s)
     const char *e = tr_select(s, x);
     struct run_result r;
     if (e || !tr_measured_run(s, cfg.queue_depth, cfg.io_kib, 20000, &r)) {
-        ktap_case(KTAP_FAIL, name, "%s before the bad mapping: %s", tr_xl_names[x], e ? e : r.why);
+        ktap_case(e ? KTAP_FAIL : tr_result(&r), name, "%s before the bad mapping: %s",
+                  tr_xl_names[x], e ? e : r.why);
         return;
     }
     uint32_t mark = 0;
