@@ -57,5 +57,11 @@ void pt_fastpath_probe(void);
 void pt_fastpath_probe_with(const struct pt_fastpath_dev *d);
 /* No probe has run yet. */
 bool pt_fastpath_pending(void);
+/* Forget the probe (host tests). */
+void pt_fastpath_reset(void);
+/* The probe needs scalable mode, ECAP.PT, a translating type and CX16. */
+bool pt_fastpath_unit_can_probe(const struct vtd_unit *u);
+/* The probe was due but its device could not be set up: the case skips. */
+void pt_fastpath_cannot(const char *why);
 
 #endif
