@@ -71,6 +71,13 @@ int smbios_parse_table(const uint8_t *t, size_t len, struct smbios_info *out,
         } else if (type == 2) {
             copy_string(set, set_end, field(s, slen, 4), out->board_vendor);
             copy_string(set, set_end, field(s, slen, 5), out->board_product);
+        } else if (type == 38 && slen >= 0x10 && !out->ipmi.present) {
+            out->ipmi.present = true;
+            out->ipmi.interface = s[4];
+            out->ipmi.spec_rev = s[5];
+            out->ipmi.i2c_addr = s[6];
+            memcpy(&out->ipmi.base, s + 8, 8);
+            out->ipmi.modifier = field(s, slen, 0x10);
         } else if (type == 127) {
             break; /* end-of-table */
         }

@@ -55,6 +55,13 @@ uint64_t efi_get_variable(const char *name, void *data, size_t *size)
     return EFI_ERROR(s) ? (uint64_t)s : 0;
 }
 
+uint64_t efi_delete_variable(const char *name)
+{
+    /* A SetVariable of size 0 deletes (UEFI 2.10, 8.2). */
+    uint64_t st = efi_set_variable(name, NULL, 0);
+    return st == EFI_NOT_FOUND ? 0 : st;
+}
+
 static void put2(char *p, unsigned v)
 {
     p[0] = (char)('0' + (v / 10) % 10);

@@ -15,6 +15,8 @@ void efi_reset(enum efi_reset_kind kind);
  * Return 0 on success or the EFI status (low 32 bits). */
 uint64_t efi_set_variable(const char *name, const void *data, size_t size);
 uint64_t efi_get_variable(const char *name, void *data, size_t *size);
+/* Delete the variable; 0 also when there was none. */
+uint64_t efi_delete_variable(const char *name);
 
 /* The firmware's wall clock as "YYYY-MM-DDTHH:MM:SS", or "unknown". */
 void efi_time_string(char *buf, size_t size);

@@ -73,6 +73,34 @@ void nvme_disable(struct nvme_ctrl *c)
     wait_ready(c, false);
 }
 
+static bool regs_rdy_is(uint64_t regs, bool want, uint32_t *csts)
+{
+    *csts = mmio_read32(regs + NVME_REG_CSTS);
+    return *csts == 0xffffffffu || !!(*csts & NVME_CSTS_RDY) == want;
+}
+
+int nvme_stop_regs(uint64_t regs, uint64_t max_us, uint32_t *csts, uint64_t *waited_us)
+{
+    uint64_t t0 = rdtsc();
+    uint32_t cc = mmio_read32(regs + NVME_REG_CC);
+    uint64_t to = (uint64_t)NVME_CAP_TO(mmio_read64(regs + NVME_REG_CAP)) * 500000u;
+    uint64_t budget = to && to < max_us ? to : max_us;
+    *csts = mmio_read32(regs + NVME_REG_CSTS);
+    *waited_us = 0;
+    if (cc == 0xffffffffu || *csts == 0xffffffffu)
+        return -1;
+    if (cc & NVME_CC_EN) {
+        /* Clearing EN while RDY is still rising is undefined (NVMe 3.5.1):
+         * let an enable in progress finish, within the same budget. */
+        if (!(*csts & (NVME_CSTS_RDY | NVME_CSTS_CFS)))
+            WAIT_FOR(regs_rdy_is(regs, true, csts), budget, "NVMe CSTS.RDY=1 before stopping");
+        mmio_write32(regs + NVME_REG_CC, cc & ~NVME_CC_EN);
+    }
+    bool stopped = WAIT_FOR(regs_rdy_is(regs, false, csts), budget, "NVMe CSTS.RDY=0 (stop)");
+    *waited_us = ticks_to_us(rdtsc() - t0);
+    return stopped && *csts != 0xffffffffu ? 0 : -1;
+}
+
 /* --- queues ------------------------------------------------------------------ */
 
 static int queue_alloc(struct nvme_ctrl *c, struct nvme_queue *q, uint16_t qid, uint32_t depth)

@@ -92,6 +92,12 @@ int nvme_init(struct nvme_ctrl *c, struct pci_dev *d, const struct dma_space *sp
 int nvme_create_io_queues(struct nvme_ctrl *c, uint32_t depth);
 /* Disable the controller (CC.EN = 0, bounded wait): DMA stops. */
 void nvme_disable(struct nvme_ctrl *c);
+/* Stop the controller whose registers are mapped at regs, when no struct
+ * nvme_ctrl is at hand (the end of a run, whose suite may have been
+ * interrupted): CC.EN = 0, then CSTS.RDY = 0 within CAP.TO, at most max_us.
+ * 0 when it is stopped; -1 when RDY stayed 1 or the registers read all
+ * ones.  *csts: the last CSTS read; *waited_us: time spent. */
+int nvme_stop_regs(uint64_t regs, uint64_t max_us, uint32_t *csts, uint64_t *waited_us);
 /* nvme_init for a controller that may have been in use: disable it, retire
  * its queues and buffers (poisoned and held until the next reset, then
  * checked for writes after the disable), and initialise it afresh. */

@@ -663,10 +663,14 @@ static bool te_held(struct vtd_unit *u, bool on)
     return true;
 }
 
+void (*vtd_before_translation)(const struct vtd_unit *u);
+
 bool vtd_enable_translation(struct vtd_unit *u)
 {
     if (te_held(u, true))
         return false;
+    if (vtd_before_translation)
+        vtd_before_translation(u);
     if (!vtd_write_buffer_flush(u))
         return false;
     if (!vtd_gcmd_enable(u, VTD_GCMD_TE, true))

@@ -114,6 +114,9 @@ struct vtd_options {
     bool (*keep_firmware_te)(const struct vtd_unit *u, char *why, size_t len);
 };
 extern struct vtd_options vtd_options;
+/* Called just before translation is enabled on a unit (a step that can
+ * hang a real machine): the runner records it (tests/checkpoint.c). */
+extern void (*vtd_before_translation)(const struct vtd_unit *u);
 
 struct vtd_unit {
     int index;

@@ -21,8 +21,9 @@
  * descriptor keeps IQH on it; clearing FSTS.IQE alone does not restart it
  * (QEMU resumes only on the next IQT write), and QEMU disables the queue
  * only when it is empty and the last descriptor it ran was a wait.  So the
- * bad descriptor is overwritten with a wait whose status write proves the
- * queue ran, or, without an error, a wait is appended at the tail. */
+ * bad descriptor is overwritten with a wait, and a wait of ours is always
+ * appended at the tail: its status write proves that everything before it
+ * ran, and it is the last descriptor the queue runs. */
 #include "iommu/qi.h"
 #include "iommu/vtd.h"
 #include "iommu/vtd_regs.h"
@@ -30,10 +31,29 @@
 #include "lib/ktap.h"
 #include "lib/printf.h"
 
-#define TAKEOVER_STATUS 0x7a6b0001u /* the wait's status value: "taken over" */
+#define TAKEOVER_STATUS 0x7a6b0001u /* our wait's status value: "taken over" */
+#define TAKEOVER_FILLER 0x7a6b0002u /* status of a wait put over a bad descriptor */
+#define DESC_WAIT_SW (1u << 5)
+/* Bad descriptors a firmware queue may hold behind the first one. */
+#define TAKEOVER_MAX_REPAIRS 8
+/* Firmware fault records said one by one; the rest are counted. */
+#define TAKEOVER_FAULT_LINES 8
 
 static const uint32_t fault_bits = VTD_FSTS_PFO | VTD_FSTS_AFO | VTD_FSTS_APF | VTD_FSTS_IQE |
                                    VTD_FSTS_ICE | VTD_FSTS_ITE;
+
+/* RTADDR.TTM (11.4.6): 00b legacy, 01b scalable, 11b abort-DMA mode. */
+static unsigned ttm_of(uint64_t rtaddr)
+{
+    return (unsigned)((rtaddr >> 10) & 3);
+}
+
+static const char *ttm_name(uint64_t rtaddr)
+{
+    static const char *const names[] = {"legacy tables", "scalable-mode tables", "reserved TTM 10b",
+                                        "abort-DMA mode"};
+    return names[ttm_of(rtaddr)];
+}
 
 /* 1. What the firmware left, as one line. */
 static void record(struct vtd_unit *u, uint32_t gsts, uint32_t fsts, uint32_t pmen)
@@ -60,9 +80,8 @@ static void record(struct vtd_unit *u, uint32_t gsts, uint32_t fsts, uint32_t pm
     }
     ktap_diag("vtd: unit=%d firmware left:%s", u->index, n ? line : " nothing running");
     if (gsts & VTD_GCMD_TE)
-        ktap_diag("vtd: unit=%d translation on with RTADDR=%#llx (%s tables)", u->index,
-                  (unsigned long long)u->found_rtaddr,
-                  (u->found_rtaddr & (3ULL << 10)) ? "scalable-mode" : "legacy");
+        ktap_diag("vtd: unit=%d translation on with RTADDR=%#llx (%s)", u->index,
+                  (unsigned long long)u->found_rtaddr, ttm_name(u->found_rtaddr));
     if (pmen & VTD_PMEN_EPM)
         ktap_diag("vtd: unit=%d protected memory regions: low %#x-%#x high %#llx-%#llx", u->index,
                   vtd_read32(u, VTD_REG_PLMBASE), vtd_read32(u, VTD_REG_PLMLIMIT),
@@ -75,49 +94,186 @@ static void record(struct vtd_unit *u, uint32_t gsts, uint32_t fsts, uint32_t pm
                   (unsigned long long)vtd_read64(u, VTD_REG_IQT));
 }
 
-/* 3. Run one wait descriptor through the firmware's queue (at the head it
- * stopped on, or appended at the tail), then disable the queue. */
-static int drain_queue(struct vtd_unit *u, bool stuck, char *why, size_t len)
+/* 2. The firmware's fault records (11.4.14), said as the firmware's and
+ * cleared, but not logged as faults of the run: fault.c's log and counts
+ * are what the suites judge. */
+static void firmware_faults(struct vtd_unit *u, uint32_t fsts)
+{
+    unsigned said = 0, more = 0;
+    for (unsigned i = 0; i < u->caps.nfr; i++) {
+        unsigned off = u->caps.fro * 16 + i * 16;
+        uint64_t hi = vtd_read64(u, off + 8);
+        if (!(hi & VTD_FRCD_F))
+            continue;
+        if (said++ < TAKEOVER_FAULT_LINES) {
+            struct vtd_fault_record r = {
+                .unit = (uint8_t)u->index,
+                .reason = (uint8_t)VTD_FRCD_FR(hi),
+                .sid = (uint16_t)VTD_FRCD_SID(hi),
+                .pasid_present = hi & VTD_FRCD_PP,
+                .pasid = (uint32_t)VTD_FRCD_PV(hi),
+                .is_write = !(hi & VTD_FRCD_T),
+                .addr = vtd_read64(u, off) & VTD_FRCD_FI_MASK,
+                .scalable = ttm_of(u->found_rtaddr) == 1,
+            };
+            char line[192], prefix[24];
+            /* vtd_fault_format's "fault: unit=N" names the unit first */
+            int skip = ksnprintf(prefix, sizeof(prefix), "fault: unit=%d", u->index);
+            vtd_fault_format(&r, line, sizeof(line));
+            ktap_diag("vtd: unit=%d the firmware's fault:%s", u->index, line + skip);
+        } else {
+            more++;
+        }
+        vtd_write32(u, off + 12, (uint32_t)(VTD_FRCD_F >> 32)); /* F is RW1C */
+    }
+    if (more)
+        ktap_diag("vtd: unit=%d %u more fault records of the firmware's", u->index, more);
+    if (fsts & VTD_FSTS_PFO)
+        ktap_diag("vtd: unit=%d the firmware's faults overflowed (FSTS.PFO)", u->index);
+}
+
+/* The firmware's queue as IQA describes it (11.4.9.3). */
+struct fw_queue {
+    uint64_t *base;
+    unsigned shift, qwords; /* IQH/IQT hold byte offsets: index << shift */
+    uint64_t entries;
+    volatile uint32_t *status; /* [0] our wait's, [1] the fillers' */
+};
+
+static uint64_t fwq_index(const struct vtd_unit *u, const struct fw_queue *q, unsigned reg)
+{
+    return (vtd_read64(u, reg) >> q->shift) % q->entries;
+}
+
+static void fwq_put_wait(const struct vtd_unit *u, const struct fw_queue *q, uint64_t index,
+                         uint32_t data, volatile uint32_t *status)
+{
+    uint64_t *slot = q->base + index * q->qwords;
+    memset(slot, 0, q->qwords * 8);
+    slot[0] = VTD_DESC_WAIT | DESC_WAIT_SW | ((uint64_t)data << 32);
+    slot[1] = u->ops->virt_to_phys(u->ops->ctx, (const void *)status);
+    vtd_flush(u, slot, q->qwords * 8);
+}
+
+static int fwq_fail(struct vtd_unit *u, const char *what, char *why, size_t len)
+{
+    ksnprintf(why, len,
+              "unit %d: the firmware's invalidation queue %s (IQH %#llx IQT %#llx FSTS %#x)",
+              u->index, what, (unsigned long long)vtd_read64(u, VTD_REG_IQH),
+              (unsigned long long)vtd_read64(u, VTD_REG_IQT), vtd_read32(u, VTD_REG_FSTS));
+    return -1;
+}
+
+/* A full ring (IQT one behind IQH) has no room for our wait: let the unit
+ * fetch one descriptor first.  QEMU fetches only on an IQT write. */
+static int fwq_make_room(struct vtd_unit *u, const struct fw_queue *q, uint64_t tail)
+{
+    const struct vtd_ops *o = u->ops;
+    uint64_t full_head = (tail + 1) % q->entries;
+    vtd_wait_begin(u, "room in the firmware's invalidation queue");
+    uint64_t start = o->now_us(o->ctx);
+    vtd_write64(u, VTD_REG_IQT, tail << q->shift);
+    while (fwq_index(u, q, VTD_REG_IQH) == full_head) {
+        if ((vtd_read32(u, VTD_REG_FSTS) & VTD_FSTS_IQE) ||
+            o->now_us(o->ctx) - start >= VTD_INV_TIMEOUT_US)
+            return -1;
+        o->relax(o->ctx);
+    }
+    return 0;
+}
+
+/* A device-TLB invalidation of the firmware's timed out (ITE) or got a
+ * bad completion (ICE): the unit drops the waits it holds (6.5.2.10), ours
+ * maybe too.  Unless its status came, queue another wait behind it.
+ * Returns false when the ring has no room for it. */
+static bool fwq_requeue(struct vtd_unit *u, const struct fw_queue *q, uint32_t fsts, uint64_t *ours,
+                        uint64_t *end)
+{
+    char sid[8];
+    uint64_t rec = vtd_read64(u, VTD_REG_IQERCD);
+    ktap_diag("vtd: unit=%d the firmware's device-TLB invalidation for %s %s: its waits were "
+              "dropped",
+              u->index,
+              vtd_sid_str((uint16_t)((fsts & VTD_FSTS_ITE) ? VTD_IQERCD_ITESID(rec)
+                                                           : VTD_IQERCD_ICESID(rec)),
+                          sid),
+              (fsts & VTD_FSTS_ITE) ? "timed out (ITE)" : "completed wrongly (ICE)");
+    if (q->status[0] == TAKEOVER_STATUS)
+        return true;
+    uint64_t next = (*end + 1) % q->entries;
+    if (next == fwq_index(u, q, VTD_REG_IQH))
+        return false;
+    fwq_put_wait(u, q, *end, TAKEOVER_STATUS, &q->status[0]);
+    *ours = *end;
+    *end = next;
+    return true;
+}
+
+/* Run the queue to our wait at the tail.  Another bad descriptor of the
+ * firmware's stops it again (IQE with IQH on it): that one becomes a wait
+ * too; a device-TLB invalidation that fails drops our wait, which is then
+ * queued again; both a bounded number of times.  Our own wait refused
+ * ends it. */
+static int fwq_run(struct vtd_unit *u, const struct fw_queue *q, uint64_t ours, char *why,
+                   size_t len)
+{
+    const struct vtd_ops *o = u->ops;
+    const uint32_t errors = VTD_FSTS_IQE | VTD_FSTS_ITE | VTD_FSTS_ICE;
+    uint64_t end = (ours + 1) % q->entries, start = o->now_us(o->ctx);
+    unsigned repairs = 0;
+    vtd_wait_begin(u, "the firmware's invalidation queue to drain");
+    vtd_write64(u, VTD_REG_IQT, end << q->shift);
+    while (q->status[0] != TAKEOVER_STATUS || fwq_index(u, q, VTD_REG_IQH) != end) {
+        uint32_t fsts = vtd_read32(u, VTD_REG_FSTS) & errors;
+        if (fsts && ++repairs > TAKEOVER_MAX_REPAIRS)
+            return fwq_fail(u, "keeps reporting errors", why, len);
+        if (fsts & VTD_FSTS_IQE) {
+            uint64_t head = fwq_index(u, q, VTD_REG_IQH);
+            if (head == ours)
+                return fwq_fail(u, "refused our wait descriptor", why, len);
+            fwq_put_wait(u, q, head, TAKEOVER_FILLER, &q->status[1]);
+        }
+        if ((fsts & (VTD_FSTS_ITE | VTD_FSTS_ICE)) && !fwq_requeue(u, q, fsts, &ours, &end))
+            return fwq_fail(u, "has no room for another wait", why, len);
+        if (fsts) {
+            vtd_write32(u, VTD_REG_FSTS, fsts);
+            vtd_write64(u, VTD_REG_IQT, end << q->shift); /* QEMU restarts here */
+        }
+        if (o->now_us(o->ctx) - start >= VTD_INV_TIMEOUT_US)
+            return fwq_fail(u, "did not drain", why, len);
+        o->relax(o->ctx);
+    }
+    return 0;
+}
+
+/* 3. Drain the firmware's queue with a wait of ours at its tail (a bad
+ * descriptor it stopped on becomes a wait first), then disable it. */
+static int drain_queue(struct vtd_unit *u, bool stopped, char *why, size_t len)
 {
     uint64_t iqa = vtd_read64(u, VTD_REG_IQA);
-    unsigned shift = (iqa & VTD_IQA_DW) ? 5 : 4, qwords = 1u << (shift - 3);
-    uint64_t entries = (4096ULL << (iqa & VTD_IQA_QS_MASK)) >> shift;
-    uint64_t head = (vtd_read64(u, VTD_REG_IQH) >> shift) % entries;
-    uint64_t tail = (vtd_read64(u, VTD_REG_IQT) >> shift) % entries;
-    volatile uint32_t *status = u->ops->alloc_pages(u->ops->ctx, 1);
-    uint64_t *queue = u->ops->phys_to_virt(u->ops->ctx, iqa & ~0xfffULL);
-    if (!status || !queue) {
+    struct fw_queue q;
+    q.shift = (iqa & VTD_IQA_DW) ? 5 : 4;
+    q.qwords = 1u << (q.shift - 3);
+    q.entries = (4096ULL << (iqa & VTD_IQA_QS_MASK)) >> q.shift;
+    q.status = u->ops->alloc_pages(u->ops->ctx, 1);
+    q.base = u->ops->phys_to_virt(u->ops->ctx, iqa & ~0xfffULL);
+    if (!q.status || !q.base) {
         ksnprintf(why, len, "unit %d: no memory to drain the firmware's queue", u->index);
         return -1;
     }
-    uint64_t slot_index = stuck ? head : tail;
-    uint64_t *slot = queue + slot_index * qwords;
-    memset(slot, 0, qwords * 8);
-    slot[0] = VTD_DESC_WAIT | (1u << 5) /* SW */ | ((uint64_t)TAKEOVER_STATUS << 32);
-    slot[1] = u->ops->virt_to_phys(u->ops->ctx, (const void *)status);
-    vtd_flush(u, slot, qwords * 8);
-    if (stuck)
+    uint64_t head = fwq_index(u, &q, VTD_REG_IQH), tail = fwq_index(u, &q, VTD_REG_IQT);
+    if (stopped) {
+        /* IQH stays on the descriptor that failed; with IQH == IQT it was
+         * the tail itself that was bad, and there is nothing to replace. */
+        if (head != tail)
+            fwq_put_wait(u, &q, head, TAKEOVER_FILLER, &q.status[1]);
         vtd_write32(u, VTD_REG_FSTS, VTD_FSTS_IQE);
-    else
-        tail = (tail + 1) % entries;
-    vtd_write64(u, VTD_REG_IQT, tail << shift); /* resumes a stopped queue too */
-    const struct vtd_ops *o = u->ops;
-    vtd_wait_begin(u, "the firmware's invalidation queue to drain");
-    uint64_t start = o->now_us(o->ctx);
-    while (*status != TAKEOVER_STATUS ||
-           (vtd_read64(u, VTD_REG_IQH) >> shift) % entries != tail) {
-        if ((vtd_read32(u, VTD_REG_FSTS) & VTD_FSTS_IQE) ||
-            o->now_us(o->ctx) - start >= VTD_INV_TIMEOUT_US) {
-            ksnprintf(why, len,
-                      "unit %d: the firmware's invalidation queue did not drain (IQH %#llx IQT "
-                      "%#llx FSTS %#x)",
-                      u->index, (unsigned long long)vtd_read64(u, VTD_REG_IQH),
-                      (unsigned long long)vtd_read64(u, VTD_REG_IQT),
-                      vtd_read32(u, VTD_REG_FSTS));
-            return -1;
-        }
-        o->relax(o->ctx);
     }
+    if ((tail + 1) % q.entries == head && fwq_make_room(u, &q, tail))
+        return fwq_fail(u, "is full and does not move", why, len);
+    fwq_put_wait(u, &q, tail, TAKEOVER_STATUS, &q.status[0]);
+    if (fwq_run(u, &q, tail, why, len))
+        return -1;
     if (!vtd_gcmd_enable(u, VTD_GCMD_QIE, false)) {
         ksnprintf(why, len, "unit %d: queued invalidation did not turn off (GSTS.QIES)",
                   u->index);
@@ -139,8 +295,8 @@ int vtd_takeover(struct vtd_unit *u, char *why, size_t len)
     u->found_rtaddr = vtd_read64(u, VTD_REG_RTADDR);
     record(u, gsts, fsts, pmen);
 
-    /* 2. The records are the firmware's: log them before ours. */
-    vtd_fault_scan(u);
+    /* 2. The records are the firmware's: said before any of ours. */
+    firmware_faults(u, fsts);
     uint32_t clear = fsts & fault_bits;
     if (u->found_qies)
         clear &= ~(uint32_t)VTD_FSTS_IQE; /* cleared with the queue's restart */
@@ -162,6 +318,14 @@ int vtd_takeover(struct vtd_unit *u, char *why, size_t len)
         uint64_t ttm = u->mode == VTD_MODE_SCALABLE ? VTD_RTADDR_TTM_SCALABLE
                                                     : VTD_RTADDR_TTM_LEGACY;
         ktap_diag("vtd: unit=%d translation stays on: %s", u->index, keep);
+        if (ttm_of(u->found_rtaddr) > 1) {
+            /* No table mode of ours matches: RTADDR cannot change. */
+            ksnprintf(why, len,
+                      "unit %d: translation must stay on (%s) in the firmware's %s, "
+                      "which vtdsync cannot program",
+                      u->index, keep, ttm_name(u->found_rtaddr));
+            return -1;
+        }
         if ((u->found_rtaddr & (3ULL << 10)) != ttm) {
             bool legacy = !(u->found_rtaddr & (3ULL << 10));
             enum vtd_mode_request want = legacy ? VTD_WANT_LEGACY : VTD_WANT_SCALABLE;

@@ -8,7 +8,8 @@
 #include "lib/printf.h"
 
 /* OPT_ENUM stores the value's index, OPT_WORD the value's text. */
-enum opt_type { OPT_UINT, OPT_ENUM, OPT_WORD, OPT_STRING };
+/* OPT_DURATION stores seconds, given as N, Ns, Nm, Nh or Nd. */
+enum opt_type { OPT_UINT, OPT_ENUM, OPT_WORD, OPT_STRING, OPT_DURATION };
 
 struct option {
     const char *name;
@@ -30,6 +31,7 @@ static bool valid_quirk(const char *v);
 static bool valid_screen(const char *v);
 
 #define U(n, f, lo, hi, d, h) { n, OPT_UINT, offsetof(struct config, f), 0, lo, hi, 0, d, h, 0 }
+#define D(n, f, lo, hi, d, h) { n, OPT_DURATION, offsetof(struct config, f), 0, lo, hi, 0, d, h, 0 }
 #define E(n, f, vals, d, h) { n, OPT_ENUM, offsetof(struct config, f), 0, 0, 0, vals, d, h, 0 }
 #define W(n, f, vals, d, h)                                                                \
     { n, OPT_WORD, offsetof(struct config, f), sizeof(((struct config *)0)->f), 0, 0, vals, d, h, 0 }
@@ -41,6 +43,10 @@ static const struct option options[] = {
       "comma-separated suites: boot,platform,vtd,isolation,devices,traffic,transitions,"
       "stale,faults,foreign (or all)"),
     U("iterations", iterations, 1, 100000, "2", "repetitions of each transition pair"),
+    U("evidence", evidence, 0, 1000000, "100",
+      "DMA operations each transition pair must overlap its updates with (0: no quota)"),
+    U("evidence_ms", evidence_ms, 1, 600000, "2000",
+      "how long a transition pair may alternate to reach its evidence= quota"),
     U("stress", stress, 0, 10000000, "0", "random transitions in stress mode (0: off)"),
     E("strategy", strategy, "entry_sync|clear|both", "both",
       "PASID update method: entry_sync, clear (clear-then-update), or both side by side"),
@@ -72,6 +78,10 @@ static const struct option options[] = {
       "which DMAR table to use when the firmware lists several (1: the first)"),
     S("screen", screen, "auto", valid_screen,
       "screen: auto (the firmware's mode), off (serial only), or a GOP mode WIDTHxHEIGHT"),
+    D("soak", soak_s, 0, 30 * 86400, "0",
+      "soak: loop the transition matrix and stress under traffic this long (e.g. 8h, 3m; 0: off)"),
+    D("soak_report", soak_report_s, 1, 86400, "5m", "soak: a progress line this often (e.g. 60s)"),
+    U("runs", runs, 1, 10000, "1", "with end=reboot: reboot into vtdsync this many runs in all"),
 };
 
 static const char *const suite_names[] = {
@@ -172,6 +182,28 @@ static bool valid_console(const char *v)
     return false;
 }
 
+bool config_parse_duration(const char *v, uint64_t max, uint32_t *seconds)
+{
+    char num[24];
+    size_t len = strlen(v);
+    uint64_t unit = 1, n;
+    if (len == 0 || len >= sizeof(num))
+        return false;
+    switch (v[len - 1]) {
+    case 's': unit = 1; len--; break;
+    case 'm': unit = 60; len--; break;
+    case 'h': unit = 3600; len--; break;
+    case 'd': unit = 86400; len--; break;
+    default: break;
+    }
+    memcpy(num, v, len);
+    num[len] = '\0';
+    if (!len || !parse_u64(num, &n) || n > max / unit)
+        return false;
+    *seconds = (uint32_t)(n * unit);
+    return true;
+}
+
 /* Index of `v` in a '|'-separated list, or -1. */
 static int enum_index(const char *values, const char *v)
 {
@@ -216,6 +248,10 @@ static const char *set_option(struct config *c, const struct option *o, const ch
             return "out of range or not a number";
         *(uint32_t *)field = (uint32_t)n;
         return NULL;
+    case OPT_DURATION:
+        if (!config_parse_duration(v, o->max, (uint32_t *)field) || *(uint32_t *)field < o->min)
+            return "out of range or not a duration";
+        return NULL;
     case OPT_ENUM:
     case OPT_WORD:
         idx = enum_index(o->values, v);
@@ -257,6 +293,9 @@ static void describe_allowed(const struct option *o, char *buf, size_t size)
     if (o->type == OPT_UINT)
         ksnprintf(buf, size, "an integer %llu..%llu", (unsigned long long)o->min,
                   (unsigned long long)o->max);
+    else if (o->type == OPT_DURATION)
+        ksnprintf(buf, size, "a duration N, Ns, Nm, Nh or Nd, %llu s..%llu s",
+                  (unsigned long long)o->min, (unsigned long long)o->max);
     else if (o->type == OPT_ENUM || o->type == OPT_WORD)
         ksnprintf(buf, size, "one of %s", o->values);
     else
@@ -335,6 +374,8 @@ static void format_value(const struct config *c, const struct option *o, char *b
     const char *field = (const char *)c + o->offset;
     if (o->type == OPT_UINT)
         ksnprintf(buf, size, "%u", *(const uint32_t *)field);
+    else if (o->type == OPT_DURATION)
+        ksnprintf(buf, size, "%us", *(const uint32_t *)field);
     else if (o->type == OPT_ENUM)
         enum_name(o->values, (int)*(const uint32_t *)field, buf, size);
     else

@@ -40,6 +40,11 @@ struct config {
     char mode[16]; /* VT-d mode: auto | legacy | scalable */
     char screen[16]; /* auto | off | WIDTHxHEIGHT (the GOP mode, chosen before boot services end) */
     uint32_t dmar_table; /* which DMAR to use when the firmware lists several (1 = first) */
+    uint32_t soak_s;        /* soak mode: loop transitions and stress this long (0: off) */
+    uint32_t soak_report_s; /* soak progress line every this many seconds */
+    uint32_t runs;          /* with end=reboot: boots of the campaign (1: no campaign) */
+    uint32_t evidence;   /* overlapping DMA operations each transition pair must show */
+    uint32_t evidence_ms; /* how long a pair may try to reach its evidence */
     int problems; /* diagnostics printed while parsing */
 };
 
@@ -54,5 +59,8 @@ void config_print_help(void);
 bool config_screen_size(const char *v, uint32_t *width, uint32_t *height);
 /* Is `name` in the comma-separated list `list` ("all" matches all)? */
 bool config_list_has(const char *list, const char *name);
+/* A duration "N", "Ns", "Nm", "Nh" or "Nd" in seconds; false on junk or
+ * above `max` seconds. */
+bool config_parse_duration(const char *v, uint64_t max, uint32_t *seconds);
 
 #endif

@@ -13,10 +13,12 @@
 #include "boot/efi_runtime.h"
 #include "drivers/console.h"
 #include "drivers/fbcon.h"
+#include "drivers/hw_watchdog.h"
 #include "lib/kstring.h"
 #include "lib/ktap.h"
 #include "lib/page.h"
 #include "lib/printf.h"
+#include "tests/checkpoint.h"
 #include "tests/platform.h"
 #include "tests/results.h"
 #include "tests/run.h"
@@ -165,6 +167,13 @@ static void print_header(void)
         kprintf("# acpi: RSDP rev %u (%s), %s with %u tables:%s\n", platform.acpi.rsdp_revision,
                 platform.acpi.rsdp_oem_id, platform.acpi.root_sig, platform.acpi.count, sigs);
     }
+    struct tco_state tco;
+    char wd[320];
+    struct ipmi_probe bmc;
+    hw_watchdog_probe_tco(&tco);
+    hw_watchdog_probe_ipmi(&platform.smbios.ipmi, &bmc);
+    hw_watchdog_describe(&tco, &platform.smbios.ipmi, &bmc, wd, sizeof(wd));
+    kprintf("# watchdog: %s\n", wd);
     if (boot->cfgfile_found)
         kprintf("# config file: \\vtdsync.cfg read\n");
     if (boot->cmdline[0])
@@ -260,6 +269,7 @@ void kmain(struct boot_info *bi)
     print_header();
     screen_header();
     config_print(&cfg);
+    checkpoint_boot(); /* first: a previous run that did not finish */
     results_print_previous();
     if (cfg.help) {
         config_print_help();
@@ -283,6 +293,7 @@ void kmain(struct boot_info *bi)
         if (!config_list_has(cfg.suites, s->name))
             continue;
         percpu_set_activity(s->name);
+        checkpoint_at(s->name, "start", 0, true);
         watchdog_suite(s->name, cfg.test_timeout_s);
         char status[96];
         ksnprintf(status, sizeof(status), "suite %s   %llu s", s->name,

@@ -31,6 +31,9 @@ void run_abort(enum exit_code code, const char *reason) __attribute__((noreturn)
  * timer; when one passes, the run ends as a timeout with a report. */
 void watchdog_start(uint32_t run_seconds);
 void watchdog_suite(const char *suite, uint32_t seconds);
+/* Push the run-wide and suite deadlines (those set) `seconds` later: a
+ * soak runs as long as it was asked to. */
+void watchdog_extend(uint32_t seconds);
 
 /* Suites register themselves with SUITE() from tests/suite.h; the runner
  * never needs editing to add one. */

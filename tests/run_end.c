@@ -10,8 +10,10 @@
 #include "lib/alloc.h"
 #include "lib/ktap.h"
 #include "lib/printf.h"
+#include "tests/checkpoint.h"
 #include "tests/results.h"
 #include "tests/run.h"
+#include "tests/stop_dma.h"
 
 static volatile uint32_t ending;
 
@@ -32,9 +34,27 @@ static void __attribute__((noreturn)) halt_forever(void)
     }
 }
 
+static bool campaign_complete(void)
+{
+    return checkpoint_campaign_runs() && checkpoint_campaign_run() >= checkpoint_campaign_runs();
+}
+
+/* Said before the last line, which must stay the summary. */
+static void say_campaign(void)
+{
+    uint32_t run = checkpoint_campaign_run(), runs = checkpoint_campaign_runs();
+    if (runs && campaign_complete())
+        kprintf("# end: run %u of %u: the campaign is complete\n", run, runs);
+    else if (runs)
+        kprintf("# end: run %u of %u: rebooting into the next run\n", run, runs);
+}
+
 static void end_machine(enum exit_code code)
 {
     enum end_action act = (enum end_action)cfg.end;
+    /* A runs=N campaign reboots until its last run, which ends as auto. */
+    if (act == END_REBOOT && campaign_complete())
+        act = END_AUTO;
     if (act == END_AUTO)
         act = cpu_is_qemu() ? END_EXIT : END_HALT;
     switch (act) {
@@ -72,6 +92,9 @@ static enum exit_code verdict(void)
 static void finish(enum exit_code code, const char *reason)
 {
     lapic_timer_start(VEC_WATCHDOG, 0, false);
+    /* Devices first, then the units: a device still running with IOVAs
+     * would DMA untranslated once translation is off. */
+    stop_test_dma();
     /* Translation off on the units the tests used; the units left alone
      * keep it as found (tests/leave_alone.h).  No-op without units. */
     vtd_shutdown_all();
@@ -86,11 +109,13 @@ static void finish(enum exit_code code, const char *reason)
     kprintf("# run time %llu ms, verdict %s\n", (unsigned long long)(uptime_us() / 1000),
             code == EXIT_PASS ? "PASS" : code == EXIT_ALL_SKIPPED ? "SKIPPED" : "FAIL");
     results_save(code, reason);
+    checkpoint_done(); /* after the result: a checkpoint alone means a dead run */
     char banner[64];
     ksnprintf(banner, sizeof(banner), "%s  %d passed %d failed %d skipped",
               code == EXIT_PASS ? "PASS" : code == EXIT_ALL_SKIPPED ? "SKIP" : "FAIL", t.passed,
               t.failed, t.skipped);
     console_screen_banner(banner, code == EXIT_PASS);
+    say_campaign();
     ktap_end();
     end_machine(code);
 }

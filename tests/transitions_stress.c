@@ -9,6 +9,7 @@
 #include "iommu/vtd_alias.h"
 #include "lib/ktap.h"
 #include "lib/printf.h"
+#include "tests/checkpoint.h"
 #include "tests/run.h"
 #include "tests/transitions.h"
 #include "tests/vtd_setup.h"
@@ -122,6 +123,8 @@ void tx_stress(struct tx *t)
                                              : ENTRY_SYNC_STRATEGY_HITLESS;
         struct tx_measure m;
         char why[160];
+        /* Rate-limited to one write a minute: stress=N may run for hours. */
+        checkpoint_at("transitions", "stress", i + 1, false);
         if (!tx_measure(t, t->current, to, strat, &m, why, sizeof(why))) {
             if (!t->stress_failures++)
                 ksnprintf(first_why, sizeof(first_why), "update %u: %s", i + 1, why);

@@ -48,3 +48,14 @@ void watchdog_suite(const char *suite, uint32_t seconds)
     suite_seconds = seconds;
     suite_deadline = seconds ? deadline_after_us((uint64_t)seconds * 1000000) : 0;
 }
+
+void watchdog_extend(uint32_t seconds)
+{
+    uint64_t more = us_to_ticks((uint64_t)seconds * 1000000);
+    if (run_deadline)
+        run_deadline += more;
+    if (suite_deadline) {
+        suite_deadline += more;
+        suite_seconds += seconds;
+    }
+}

@@ -20,6 +20,13 @@ A scenario is tests/scenarios/NAME.scn, lines of `key: value`:
             `make usb` disk image, cfg: lines added, on an xHCI USB stick)
   boots:    boot N times against the same OVMF variable store (default 1);
             expect/match/nomatch apply to the last boot
+  cfg_last: a line for \\vtdsync.cfg of the last boot only, after the cfg:
+            lines (repeatable; a later word wins)
+  kill_on:  a regex: the first boot's QEMU is killed (SIGKILL, as a machine
+            that dies) as soon as a serial line matches it
+  boot_expect: the verdict of every boot before the last (default: any):
+            killed (kill_on: matched), reset (the firmware reset the
+            machine: QEMU's -no-reboot exits 0), pass, fail, ...
   after:    a shell command run after the last boot ($WORK is the scenario's
             directory, $ROOT the repository); its output lines are checked
             by match:/nomatch: along with the serial log
@@ -67,7 +74,8 @@ SNAKEOIL_PASS = "snakeoil"
 REFUSED = re.compile(r"BdsDxe: failed to (load|start) .*: (Access Denied|Security Violation)")
 
 # isa-debug-exit status = (code << 1) | 1; codes from tests/run.h.
-VERDICTS = {33: "pass", 35: "fail", 37: "skip", 39: "crash", 41: "timeout"}
+VERDICTS = {33: "pass", 35: "fail", 37: "skip", 39: "crash", 41: "timeout",
+            0: "reset"}  # 0: the guest reset the machine (-no-reboot) or powered off
 
 
 def load_scenario(name):
@@ -76,7 +84,8 @@ def load_scenario(name):
           "mem": "512M", "devices": "nvme edu", "qemu": [], "cfg": [],
           "expect": "pass", "match": [], "nomatch": [], "timeout": "180",
           "image": "esp", "boots": "1", "screenshot": "", "after": "",
-          "firmware": "ovmf", "sign": "", "fixture": "",
+          "firmware": "ovmf", "sign": "", "fixture": "", "kill_on": "", "boot_expect": "",
+          "cfg_last": [],
           "ovmf": os.path.basename(OVMF_CODE)}
     with open(path) as f:
         for lineno, line in enumerate(f, 1):
@@ -275,11 +284,18 @@ def run_scenario(sc, accel="tcg", extra="", live=False, log_path=None):
     if sc["screenshot"] and "end=halt" not in " ".join(sc["cfg"]):
         sc = dict(sc, cfg=sc["cfg"] + ["end=halt"])
     start = time.time()
+    early = []  # problems of the boots before the last
     for boot in range(int(sc["boots"])):
         path = log_path or os.path.join(workdir, "serial.log")
         if int(sc["boots"]) > 1:
             path = os.path.join(workdir, f"serial-boot{boot + 1}.log")
-        verdict, lines = boot_once(sc, workdir, accel, extra, live, path, fresh_vars=boot == 0)
+        kill_on = sc["kill_on"] if boot == 0 else ""
+        last = boot + 1 == int(sc["boots"])
+        this = dict(sc, cfg=sc["cfg"] + sc["cfg_last"]) if last and sc["cfg_last"] else sc
+        verdict, lines = boot_once(this, workdir, accel, extra, live, path, fresh_vars=boot == 0,
+                                   kill_on=kill_on)
+        if boot + 1 < int(sc["boots"]) and sc["boot_expect"] and verdict != sc["boot_expect"]:
+            early.append(f"boot {boot + 1}: verdict {verdict}, expected {sc['boot_expect']}")
     seconds = time.time() - start
     after = []
     if sc["after"]:
@@ -288,7 +304,7 @@ def run_scenario(sc, accel="tcg", extra="", live=False, log_path=None):
         after = (p.stdout + p.stderr).splitlines()
         with open(os.path.join(workdir, "after.txt"), "w") as f:
             f.write("\n".join(after) + "\n")
-    problems = check_log(sc, lines, verdict, after)
+    problems = early + check_log(sc, lines, verdict, after)
     return not problems, verdict, seconds, lines, problems
 
 
@@ -300,7 +316,7 @@ def read_lines(path):
         return []
 
 
-def boot_once(sc, workdir, accel, extra, live, log_path, fresh_vars):
+def boot_once(sc, workdir, accel, extra, live, log_path, fresh_vars, kill_on=""):
     if os.path.exists(log_path):
         os.remove(log_path)
     if live:
@@ -320,7 +336,7 @@ def boot_once(sc, workdir, accel, extra, live, log_path, fresh_vars):
         if sc["screenshot"]:
             status = screenshot_when_done(sc, workdir, proc, log_path)
         else:
-            status = wait_unless_refused(proc, int(sc["timeout"]), log_path)
+            status = wait_unless_refused(proc, int(sc["timeout"]), log_path, kill_on)
     except subprocess.TimeoutExpired:
         kill_group(proc)
         proc.wait()
@@ -332,8 +348,8 @@ def boot_once(sc, workdir, accel, extra, live, log_path, fresh_vars):
     lines = read_lines(log_path)
     if status is None:
         verdict = "hang"
-    elif status == "refused":
-        verdict = "refused"
+    elif status in ("refused", "killed"):
+        verdict = status
     elif status == "screenshot":
         verdict = verdict_from_summary(lines)
     else:
@@ -341,15 +357,22 @@ def boot_once(sc, workdir, accel, extra, live, log_path, fresh_vars):
     return verdict, lines
 
 
-def wait_unless_refused(proc, timeout, log_path):
+def wait_unless_refused(proc, timeout, log_path, kill_on=""):
     """proc.wait(timeout), but a firmware that refuses to start the image
-    (Secure Boot) ends the wait at once: it would only sit in its boot menu."""
+    (Secure Boot) ends the wait at once: it would only sit in its boot menu.
+    With kill_on, QEMU is killed as soon as a serial line matches it."""
     deadline = time.time() + timeout
+    kill_re = re.compile(kill_on) if kill_on else None
     while True:
         try:
-            return proc.wait(timeout=0.5)
+            return proc.wait(timeout=0.1 if kill_re else 0.5)
         except subprocess.TimeoutExpired:
-            if any(REFUSED.search(l) for l in read_lines(log_path)):
+            lines = read_lines(log_path)
+            if kill_re and any(kill_re.search(l) for l in lines):
+                kill_group(proc)
+                proc.wait()
+                return "killed"
+            if any(REFUSED.search(l) for l in lines):
                 kill_group(proc)
                 proc.wait()
                 return "refused"

@@ -48,7 +48,7 @@ struct unit_plan {
     const struct regs *regs;      /* NULL without register values */
     struct vtd_unit_plan plan;
     bool has_ss;
-    const char *states[8];
+    const char *states[10];
     unsigned nstates;
     bool graphics;    /* the only PCI device in its scope is 00:02.0 */
     bool pci_devices; /* translates PCI devices other than graphics */
@@ -352,6 +352,12 @@ static void plan_states(struct unit_plan *p)
         add_state(p, "FS-A");
         add_state(p, "FS-B");
     }
+    /* The same translations with fault reporting disabled (FPD), as the
+     * transitions suite builds them. */
+    if (p->has_ss)
+        add_state(p, "SS-A+FPD");
+    if (p->plan.fs_levels)
+        add_state(p, "FS-A+FPD");
 }
 
 static const struct regs *regs_for(uint64_t base)
@@ -563,7 +569,8 @@ static void print_text_unit(unsigned i, const struct unit_plan *p)
     if (!c.qi)
         printf("  register-based invalidation (ECAP.QI=0)\n");
     printf("  leaves alone: devices not under test keep working (pass-through or RMRR "
-           "identity entries); interrupt remapping stays as the firmware left it\n");
+           "identity entries); what the firmware left on (translation, queue, PMEN, interrupt "
+           "remapping) is switched off first, except translation on a listed graphics unit\n");
     if (!p->nvme_slot)
         printf("  no NVMe can sit behind it: it translates only %s\n",
                p->graphics      ? "the graphics device"

@@ -1,7 +1,8 @@
 /* Identity page tables.
  *
  * RAM is mapped write-back with 2 MiB pages where a whole aligned 2 MiB
- * block shares one caching mode, 4 KiB pages at the edges.  MMIO is mapped
+ * block shares one caching mode, 4 KiB pages at the edges; firmware and
+ * reserved memory uncached or not at all (paging_policy.c).  MMIO is mapped
  * uncached on demand (paging_map_mmio) by the drivers that use it; anything
  * never mapped faults, so a stray pointer is caught, and page 0 stays
  * unmapped to catch NULL dereferences. */
@@ -149,13 +150,14 @@ bool paging_init(const struct boot_info *bi)
     pml4 = new_table();
     if (!pml4)
         return false;
-    /* The first MiB (trampoline, BIOS data) and every map range. */
-    if (!paging_map(0, 0x100000, CACHE_WB))
+    /* The first MiB (trampoline, BIOS data; the legacy VGA window and ROMs
+     * above 640 KiB uncached), then every map range, which may refine it. */
+    if (!paging_map(0, 0xa0000, CACHE_WB) || !paging_map(0xa0000, 0x60000, CACHE_UC))
         return false;
     for (uint32_t i = 0; i < bi->nranges; i++) {
         const struct mem_range *r = &bi->ranges[i];
-        enum cache_mode m = r->kind == MEM_MMIO ? CACHE_UC : CACHE_WB;
-        if (!paging_map(r->base, r->pages * PAGE_SIZE, m))
+        enum cache_mode m;
+        if (paging_range_mode(r, &m) && !paging_map(r->base, r->pages * PAGE_SIZE, m))
             return false;
     }
     if (bi->fb.base && !paging_map(bi->fb.base, bi->fb.size, CACHE_WC))

@@ -9,9 +9,15 @@
 
 enum cache_mode { CACHE_WB, CACHE_WC, CACHE_UC };
 
-/* Identity-map every range of the memory map (RAM write-back, firmware
- * MMIO uncached) except page 0, program the PAT, and switch CR3. */
+/* Identity-map the memory map as paging_range_mode says, except page 0,
+ * program the PAT, and switch CR3. */
 bool paging_init(const struct boot_info *bi);
+/* Whether and how range r of the memory map is mapped (paging_policy.c):
+ * free and loaded memory, ACPI reclaim and runtime services memory the EFI
+ * attributes allow WB for: write-back; MMIO, ACPI NVS, reserved and other
+ * firmware memory: uncached; unusable and unaccepted memory: false, not
+ * mapped. */
+bool paging_range_mode(const struct mem_range *r, enum cache_mode *mode);
 /* Map [phys, phys+size) identity with the given caching; splits large
  * pages as needed.  Returns false when out of memory for tables. */
 bool paging_map(uint64_t phys, uint64_t size, enum cache_mode mode);

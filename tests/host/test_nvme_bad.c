@@ -10,12 +10,18 @@
  *   - CSTS.RDY never sets after CC.EN: bounded, "CSTS.RDY did not become 1";
  *   - registers all ones (controller gone): refused at once;
  *   - CSTS.CFS (fatal) while enabling: refused with the status;
- *   - RDY never clears on disable (controller stuck on): bounded, said. */
+ *   - RDY never clears on disable (controller stuck on): bounded, said;
+ *   - nvme_stop_regs (the end of a run): stops a running controller (a
+ *     thread plays it, dropping RDY after EN clears), is bounded by the
+ *     caller's cap even with CAP.TO = 127.5 s, waits for a rising RDY
+ *     before clearing EN, and refuses a controller that reads all ones. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #include "drivers/dma.h"
 #include "drivers/nvme.h"
@@ -170,9 +176,91 @@ TEST(never_disables)
     CHECK(strstr(last_timeout, "NVMe CSTS.RDY=0"), "timeout: %s", last_timeout);
 }
 
+/* ---- nvme_stop_regs: the end of a run stops a controller by its registers ---- */
+
+/* A controller that drops RDY a little after EN is cleared. */
+static volatile bool emulate;
+static void *controller(void *arg)
+{
+    (void)arg;
+    while (emulate) {
+        if (!(__atomic_load_n((uint32_t *)(regs + NVME_REG_CC), __ATOMIC_ACQUIRE) & NVME_CC_EN)) {
+            usleep(200);
+            __atomic_store_n((uint32_t *)(regs + NVME_REG_CSTS), 0, __ATOMIC_RELEASE);
+        }
+        usleep(50);
+    }
+    return NULL;
+}
+
+TEST(stop_running_controller)
+{
+    reset_fake();
+    set_reg32(NVME_REG_CC, NVME_CC_EN | NVME_CC_IOSQES_64);
+    set_reg32(NVME_REG_CSTS, NVME_CSTS_RDY);
+    pthread_t th;
+    emulate = true;
+    pthread_create(&th, NULL, controller, NULL);
+    uint32_t csts = 0xdead;
+    uint64_t us = 0;
+    int rc = nvme_stop_regs((uint64_t)(uintptr_t)regs, 5000000, &csts, &us);
+    emulate = false;
+    pthread_join(th, NULL);
+    CHECK(rc == 0, "stop failed: CSTS %#x", csts);
+    CHECK(reg32(NVME_REG_CC) == NVME_CC_IOSQES_64, "CC %#x: only EN cleared", reg32(NVME_REG_CC));
+    CHECK(csts == 0 && timeouts == 0, "CSTS %#x, %u timeouts", csts, timeouts);
+}
+
+TEST(stop_stuck_controller_is_bounded)
+{
+    reset_fake();
+    /* CAP.TO = 255 (127.5 s): the caller's cap (1 ms) wins. */
+    set_reg64(NVME_REG_CAP, GOOD_CAP | 255ULL << 24);
+    set_reg32(NVME_REG_CC, NVME_CC_EN);
+    set_reg32(NVME_REG_CSTS, NVME_CSTS_RDY);
+    uint64_t t0 = host_ms();
+    uint32_t csts;
+    uint64_t us;
+    CHECK(nvme_stop_regs((uint64_t)(uintptr_t)regs, 1000, &csts, &us) == -1, "RDY stuck at 1");
+    CHECK(host_ms() - t0 < 1000, "bounded by max_us (%llu ms)",
+          (unsigned long long)(host_ms() - t0));
+    CHECK(!(reg32(NVME_REG_CC) & NVME_CC_EN), "EN cleared all the same");
+    CHECK(csts == NVME_CSTS_RDY && strstr(last_timeout, "NVMe CSTS.RDY=0 (stop)"),
+          "CSTS %#x, timeout: %s", csts, last_timeout);
+}
+
+TEST(stop_enabling_controller_waits_for_rdy_first)
+{
+    reset_fake();
+    /* EN set, RDY not yet: EN is cleared only after RDY rose or the
+     * budget ran out (here it never rises: both waits time out). */
+    set_reg32(NVME_REG_CC, NVME_CC_EN);
+    uint32_t csts;
+    uint64_t us;
+    CHECK(nvme_stop_regs((uint64_t)(uintptr_t)regs, 1000, &csts, &us) == 0, "RDY is 0: stopped");
+    CHECK(timeouts == 1 && strstr(last_timeout, "before stopping"), "timeout: %s", last_timeout);
+    CHECK(!(reg32(NVME_REG_CC) & NVME_CC_EN), "EN cleared");
+}
+
+TEST(stop_gone_or_idle)
+{
+    reset_fake();
+    uint32_t csts;
+    uint64_t us;
+    CHECK(nvme_stop_regs((uint64_t)(uintptr_t)regs, 1000, &csts, &us) == 0 && !timeouts,
+          "a disabled controller is stopped without waiting");
+    memset(regs, 0xff, sizeof(regs));
+    CHECK(nvme_stop_regs((uint64_t)(uintptr_t)regs, 1000, &csts, &us) == -1 && !timeouts,
+          "all ones: reported at once");
+}
+
 int main(void)
 {
 #if defined(__x86_64__)
+    RUN(stop_running_controller);
+    RUN(stop_stuck_controller_is_bounded);
+    RUN(stop_enabling_controller_waits_for_rdy_first);
+    RUN(stop_gone_or_idle);
     RUN(never_ready);
     RUN(all_ones_refused);
     RUN(fatal_status_while_enabling);

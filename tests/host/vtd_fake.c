@@ -57,7 +57,9 @@ void fake_process_queue(void)
     while (head != tail) {
         uint64_t *d = q + head * qw;
         unsigned type = d[0] & 0xf;
-        if (type == 0 || (type == VTD_DESC_WAIT && !(d[0] & (3u << 4)))) {
+        fk.last_desc_type = type; /* QEMU notes it before it checks it */
+        bool reserved = type == 0 || (type > VTD_DESC_PDEVTLB && !(d[0] & 0xe00)); /* 11:9 */
+        if (reserved || (type == VTD_DESC_WAIT && !(d[0] & (3u << 4)))) {
             fk.fsts |= VTD_FSTS_IQE; /* reserved type, or QEMU's no-flag wait */
             break;
         }
@@ -114,6 +116,18 @@ static uint64_t rd(unsigned off)
         return fk.iqa;
     case VTD_REG_IQERCD:
         return fk.iqercd;
+    case VTD_REG_PMEN:
+        return fk.pmen;
+    case VTD_REG_PLMBASE:
+        return fk.plmbase;
+    case VTD_REG_PLMLIMIT:
+        return fk.plmlimit;
+    case VTD_REG_PHMBASE:
+        return fk.phmbase;
+    case VTD_REG_PHMLIMIT:
+        return fk.phmlimit;
+    case VTD_REG_IRTA:
+        return fk.irta;
     default:
         break;
     }
@@ -124,8 +138,58 @@ static uint64_t rd(unsigned off)
     return 0;
 }
 
+/* QEMU turns the queue off only when it is empty and the last descriptor
+ * it fetched was a wait (vtd_queued_inv_disable_check); the spec asks
+ * software for that but the unit just stops. */
+static bool qie_may_turn_off(void)
+{
+    if (!fk.qemu_rules)
+        return true;
+    return (fk.iqh >> shift()) == (fk.iqt >> shift()) && fk.last_desc_type == VTD_DESC_WAIT;
+}
+
+static void log_write(unsigned off, uint64_t v)
+{
+    if (fk.nwrites < FAKE_WRITE_LOG)
+        fk.writes[fk.nwrites] = (struct fake_write){off, v, fk.gsts};
+    fk.nwrites++;
+}
+
+/* Protected memory regions: PRS follows EPM at once (or never). */
+static bool wr_pmr(unsigned off, uint64_t v)
+{
+    switch (off) {
+    case VTD_REG_PMEN:
+        fk.pmen = ((uint32_t)v & (uint32_t)VTD_PMEN_EPM) | (fk.pmen & (uint32_t)VTD_PMEN_PRS);
+        if (!fk.pmen_stuck)
+            fk.pmen = (fk.pmen & ~(uint32_t)VTD_PMEN_PRS) |
+                      ((fk.pmen & VTD_PMEN_EPM) ? (uint32_t)VTD_PMEN_PRS : 0);
+        return true;
+    case VTD_REG_PLMBASE:
+        fk.plmbase = (uint32_t)v;
+        return true;
+    case VTD_REG_PLMLIMIT:
+        fk.plmlimit = (uint32_t)v;
+        return true;
+    case VTD_REG_PHMBASE:
+        fk.phmbase = v;
+        return true;
+    case VTD_REG_PHMLIMIT:
+        fk.phmlimit = v;
+        return true;
+    case VTD_REG_IRTA:
+        fk.irta = v;
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void wr(unsigned off, uint64_t v, bool wide)
 {
+    log_write(off, v);
+    if (wr_pmr(off, v))
+        return;
     switch (off) {
     case VTD_REG_GCMD: {
         uint32_t cmd = (uint32_t)v;
@@ -135,19 +199,35 @@ static void wr(unsigned off, uint64_t v, bool wide)
         uint32_t next = (fk.gsts & ~persistent) | (cmd & persistent);
         if (cmd & VTD_GCMD_SRTP)
             next |= VTD_GCMD_SRTP;
+        if (cmd & VTD_GCMD_SIRTP)
+            next |= VTD_GCMD_SIRTP;
         if ((cmd & VTD_GCMD_QIE) && !(fk.gsts & VTD_GCMD_QIE))
             fk.iqh = 0;
+        if (!(cmd & VTD_GCMD_QIE) && (fk.gsts & VTD_GCMD_QIE) && !(fk.stuck & VTD_GCMD_QIE)) {
+            if (qie_may_turn_off())
+                fk.iqh = 0; /* IQH reads 0 while the queue is off (11.4.9.1) */
+            else
+                next |= VTD_GCMD_QIE;
+        }
         fk.gsts = (next & ~fk.stuck) | (fk.gsts & fk.stuck);
         return;
     }
     case VTD_REG_RTADDR:
+        if ((fk.gsts & VTD_GCMD_TE) && ((v ^ fk.rtaddr) & (3ULL << 10)))
+            fk.ttm_changes_under_te++;
         fk.rtaddr = v;
         return;
-    case VTD_REG_FSTS:
+    case VTD_REG_FSTS: {
+        bool iqe = fk.fsts & VTD_FSTS_IQE;
         fk.fsts &= ~((uint32_t)v & (uint32_t)VTD_FSTS_W1C);
         if (!(fk.fsts & VTD_FSTS_ITE))
             fk.iqercd &= ~(0xffffULL << 48);
+        /* The spec's unit fetches again once IQE is clear (6.5.2.10);
+         * QEMU's waits for the next IQT write. */
+        if (iqe && !(fk.fsts & VTD_FSTS_IQE) && !fk.qemu_rules)
+            fake_process_queue();
         return;
+    }
     case VTD_REG_FECTL:
         fk.fectl = (uint32_t)v;
         return;

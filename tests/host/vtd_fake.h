@@ -4,7 +4,9 @@
  * device-TLB invalidation that times out (`no_ats_sid`: FSTS.ITE), one
  * fault recording register, registers that read all ones (`all_ones`),
  * a log of every descriptor the unit consumed (`desc`), and a clock that
- * advances 1 ms per look.  Diagnostics printed by the
+ * advances 1 ms per look.  For takeover tests: protected memory regions,
+ * interrupt remapping, QEMU's queue rules (`qemu_rules`) and a log of
+ * every register write (`writes`).  Diagnostics printed by the
  * engine are captured in fake_out. */
 #ifndef TESTS_HOST_VTD_FAKE_H
 #define TESTS_HOST_VTD_FAKE_H
@@ -21,6 +23,7 @@
 #define QEMU_ECAP 0x490080f00f4aULL
 #define ECAP_DT (1ULL << 2)
 #define FAKE_DESC_LOG 64
+#define FAKE_WRITE_LOG 256
 
 struct fake {
     uint32_t ver; /* VER register; 0 reads as 1.0 */
@@ -42,6 +45,31 @@ struct fake {
      * checks.  ndesc counts them all; only the first FAKE_DESC_LOG are kept. */
     uint64_t desc[FAKE_DESC_LOG][4];
     unsigned ndesc;
+    /* ---- what firmware can leave on (tests/host/test_takeover.c) ---- */
+    /* Protected memory regions (11.4.13-17): PMEN.PRS follows EPM at once,
+     * unless pmen_stuck. */
+    uint32_t pmen, plmbase, plmlimit;
+    uint64_t phmbase, phmlimit;
+    bool pmen_stuck;
+    uint64_t irta; /* SIRTP latches it (GSTS.IRTPS), IRE is persistent */
+    /* QEMU's queue instead of the spec's: clearing FSTS.IQE does not
+     * restart the queue (only the next IQT write does), and QIE turns off
+     * only on an empty queue (IQH == IQT) whose last descriptor run was a
+     * wait; otherwise GSTS.QIES stays set. */
+    bool qemu_rules;
+    unsigned last_desc_type; /* of the last descriptor fetched; 0: none */
+    /* Every register write in order, with GSTS as it was just before it:
+     * what checks of the order of a bring-up read.  Only the first
+     * FAKE_WRITE_LOG are kept; nwrites counts them all. */
+    struct fake_write {
+        unsigned off;
+        uint64_t v;
+        uint32_t gsts;
+    } writes[FAKE_WRITE_LOG];
+    unsigned nwrites;
+    /* RTADDR writes that change RTADDR.TTM while GSTS.TES is set, which
+     * the spec forbids (11.4.6). */
+    unsigned ttm_changes_under_te;
 };
 extern struct fake fk;
 extern const struct vtd_ops fake_ops;
