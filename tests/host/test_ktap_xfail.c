@@ -15,7 +15,7 @@ CHECK_STATE_DEFINE;
 static void run_doc(enum ktap_result deviation)
 {
     ktap_reset();
-    capture_start();
+    start_capture();
     ktap_version();
     ktap_begin(1);
     ktap_suite_begin("iso", -1);
@@ -24,18 +24,17 @@ static void run_doc(enum ktap_result deviation)
     ktap_case(KTAP_SKIP, "nested", "not offered");
     ktap_suite_end();
     ktap_end();
-    capture_stop();
+    stop_capture();
 }
 
 TEST(xfail_is_an_ok_line_counted_as_passed)
 {
     run_doc(KTAP_XFAIL);
-    CHECK(capture_has_line("    ok 1 pt_fastpath_after_pt_exit # XFAIL known deviation"),
-          "case:\n%s", capture_out);
-    CHECK(capture_has_line("ok 1 iso"), "an XFAIL does not fail its suite:\n%s", capture_out);
-    CHECK(capture_has_line("# 1 expected failure(s) (XFAIL) counted as passed"), "diag:\n%s",
-          capture_out);
-    CHECK(capture_has_line("2 passed, 0 failed, 1 skipped"), "totals line:\n%s", capture_out);
+    CHECK(strstr(out, "\n    ok 1 pt_fastpath_after_pt_exit # XFAIL known deviation\n"),
+          "case:\n%s", out);
+    CHECK(strstr(out, "\nok 1 iso\n"), "an XFAIL does not fail its suite:\n%s", out);
+    CHECK(strstr(out, "\n# 1 expected failure(s) (XFAIL) counted as passed\n"), "diag:\n%s", out);
+    CHECK(strstr(out, "\n2 passed, 0 failed, 1 skipped\n"), "totals line:\n%s", out);
     struct ktap_totals t;
     ktap_totals(&t);
     CHECK(t.passed == 2 && t.failed == 0 && t.skipped == 1 && t.xfailed == 1,
@@ -45,10 +44,10 @@ TEST(xfail_is_an_ok_line_counted_as_passed)
 TEST(unacknowledged_deviation_fails_without_xfail_line)
 {
     run_doc(KTAP_FAIL);
-    CHECK(capture_has_line("    not ok 1 pt_fastpath_after_pt_exit"), "case:\n%s", capture_out);
-    CHECK(capture_has_line("not ok 1 iso"), "suite:\n%s", capture_out);
-    CHECK(!strstr(capture_out, "XFAIL"), "no XFAIL anywhere:\n%s", capture_out);
-    CHECK(capture_has_line("1 passed, 1 failed, 1 skipped"), "totals line:\n%s", capture_out);
+    CHECK(strstr(out, "\n    not ok 1 pt_fastpath_after_pt_exit\n"), "case:\n%s", out);
+    CHECK(strstr(out, "\nnot ok 1 iso\n"), "suite:\n%s", out);
+    CHECK(!strstr(out, "XFAIL"), "no XFAIL anywhere:\n%s", out);
+    CHECK(strstr(out, "\n1 passed, 1 failed, 1 skipped\n"), "totals line:\n%s", out);
 }
 
 int main(void)
