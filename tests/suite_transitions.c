@@ -41,6 +41,7 @@
 #include "tests/results.h"
 #include "tests/platform.h"
 #include "tests/pt_exit.h"
+#include "tests/pt_fastpath.h"
 #include "tests/run.h"
 #include "tests/suite.h"
 #include "tests/transitions.h"
@@ -856,6 +857,7 @@ static void suite_transitions(void)
         return;
     }
     ktap_suite_begin("transitions", -1);
+    pt_fastpath_probe();
     report_states(t);
     uint64_t start = uptime_us();
     if (cfg.strategy != STRATEGY_CLEAR)

@@ -103,6 +103,10 @@ void tr_case_bench(struct tr *s)
             ksnprintf(label, sizeof(label), "%s qd %u io %u KiB", tr_xl_names[x], rows[i].qd,
                       rows[i].io_kib);
             if (e || !tr_measured_run(s, rows[i].qd, rows[i].io_kib, us, &r)) {
+                if (!e && r.lost) {
+                    ktap_case(KTAP_SKIP, "bench", "%s", r.why);
+                    return;
+                }
                 if (!why[0])
                     ksnprintf(why, sizeof(why), "%s: %s", label, e ? e : r.why);
                 continue;

@@ -12,6 +12,7 @@
 #include "iommu/context_entry.h"
 #include "iommu/domain.h"
 #include "iommu/pasid_entry.h"
+#include "lib/ktap.h"
 
 struct vtd_unit;
 
@@ -26,6 +27,7 @@ struct run_result {
     struct traffic_stats st;
     uint32_t depth, io_bytes;
     unsigned faults;
+    bool lost; /* not run: the suite lost its device or CPU 1 earlier */
     char why[160];
 };
 
@@ -42,6 +44,10 @@ struct tr {
     struct pasid_entry pe[XL_COUNT];
     struct legacy_context_entry ce[XL_COUNT];
     bool on_ap, ap_stuck, used_pt;
+    /* Once set, the NVMe or CPU 1 is lost for good: the case that lost it
+     * failed, every later run is skipped with this (one root cause, one
+     * failure). */
+    char lost[128];
     struct nvme_ctrl nvme;
     bool nvme_up;
     uint32_t io_queue_depth;
@@ -55,6 +61,8 @@ const char *tr_select(struct tr *s, enum xl x);
 /* Pre-fill, `us` of steady traffic (CPU 1 when there is one), stop; fills
  * *r and returns whether the run was clean. */
 bool tr_measured_run(struct tr *s, uint32_t qd, uint32_t io_kib, uint64_t us, struct run_result *r);
+/* The KTAP result of a case that rests on run r: skip when r->lost. */
+enum ktap_result tr_result(const struct run_result *r);
 
 /* Figures, with integers only (the firmware has no floating point). */
 uint64_t tr_iops(const struct run_result *r);

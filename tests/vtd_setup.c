@@ -583,6 +583,21 @@ struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint
     return u;
 }
 
+bool vtd_setup_give_back(struct vtd_unit *u, uint16_t sid, bool had_entry)
+{
+    for (unsigned i = 0; i < vtd_nunits; i++) {
+        if (vtd_units[i] != u || !foreign[i])
+            continue;
+        if (had_entry && !install_foreign(u, i, sid, !u->caps.pt))
+            return false;
+        foreign[i][sid >> 3] |= (uint8_t)(1u << (sid & 7));
+        if (had_entry)
+            has_entry[i][sid >> 3] |= (uint8_t)(1u << (sid & 7));
+        return true;
+    }
+    return false;
+}
+
 /* Does sid still hold the foreign entry unit idx gave it?  Checked by
  * meaning, not bytes: present, the foreign domain id, and pass-through or
  * (no ECAP.PT) a translation through the RMRR identity table. */

@@ -28,6 +28,13 @@ void vtd_suite_unavailable(const char *suite, const char *why);
 struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
                                     const char **why);
 
+/* For a caller that only borrowed a function vtd_setup_unit_for took while
+ * it was foreign, and left it as taken (detached, or blocked in legacy
+ * mode): it is foreign again, with its foreign entry back when it held one
+ * (had_entry: vtd_setup_has_foreign_entry before the take).  False when
+ * the entry could not be written (the function stays taken). */
+bool vtd_setup_give_back(struct vtd_unit *u, uint16_t sid, bool had_entry);
+
 /* The same without taking the device. */
 struct vtd_unit *vtd_setup_unit_peek(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
                                      const char **why);
