@@ -125,6 +125,12 @@ $(foreach t,$(HOST_TESTS),$(eval $(call host_rule,$(t))))
 # Tests of the tools (results reader, LAVA pattern), run like host tests.
 TOOL_TESTS := $(sort $(wildcard tests/tools/test_*.py))
 
+# KUNIT_DIR=/path/to/linux/tools/testing/kunit: Linux's own KTAP parser also
+# reads the serial samples (tool test) and every scenario's log (its verdict).
+export KUNIT_DIR
+kunit-check:
+	@$(PYTHON) tools/kunit-check.py $(wildcard tests/data/serial/*.log $(BUILD)/scenarios/*/serial.log)
+
 host-build: $(HOST_TESTS:%=$(BUILD)/host/%)
 
 host-test: host-build
@@ -197,4 +203,5 @@ deps:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all run test host-test host-build scenarios fuzz deps clean usb mutants signed fixtures plan
+.PHONY: all run test host-test host-build scenarios fuzz deps clean usb mutants signed fixtures plan \
+    kunit-check

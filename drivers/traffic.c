@@ -92,6 +92,8 @@ static void note(struct traffic *t, const char *fmt, ...)
     ktap_diag("traffic: %s", line);
 }
 
+static void recheck_suspects(struct traffic *t);
+
 static void set_failed(struct traffic *t, const char *what)
 {
     if (!t->failed)
@@ -192,10 +194,6 @@ static int setup(struct traffic *t, struct nvme_ctrl *nvme, const struct traffic
         t->busy = tables + TRAFFIC_MAX_UNITS * 12;
         t->unread = tables + TRAFFIC_MAX_UNITS * 13;
     }
-    memset(t->gen, 0, TRAFFIC_MAX_UNITS * 4);
-    memset(t->sum, 0, TRAFFIC_MAX_UNITS * 8);
-    memset(t->busy, 0, TRAFFIC_MAX_UNITS);
-    memset(t->unread, 0, TRAFFIC_MAX_UNITS);
     if (alloc_buffers(t)) {
         ksnprintf(t->error, sizeof(t->error), "no DMA memory for %u x %u bytes", t->depth,
                   t->cfg.io_bytes);
@@ -209,6 +207,11 @@ static int setup(struct traffic *t, struct nvme_ctrl *nvme, const struct traffic
         s->prp_list = (uint64_t *)(t->lists + (uint64_t)i * t->list_stride);
         s->prp_list_iova = t->lists_iova + (uint64_t)i * t->list_stride;
     }
+    recheck_suspects(t);
+    memset(t->gen, 0, TRAFFIC_MAX_UNITS * 4);
+    memset(t->sum, 0, TRAFFIC_MAX_UNITS * 8);
+    memset(t->busy, 0, TRAFFIC_MAX_UNITS);
+    memset(t->unread, 0, TRAFFIC_MAX_UNITS);
     t->rng = 0x2545f4914f6cdd1dull ^ ((uint64_t)t->cfg.seed << 17 | 1);
     return 0;
 }
@@ -242,47 +245,160 @@ static bool submit(struct traffic *t, uint16_t slot, uint32_t unit, bool write)
     }
     s->write = write;
     s->unit = unit;
+    s->reread = -1;
+    s->window_gen = __atomic_load_n(&t->window_gen, __ATOMIC_ACQUIRE);
     s->submit_us = uptime_us();
     if (nvme_submit_rw(t->nvme, write, lba, t->blocks_per_unit, &prp, slot)) {
         set_failed(t, t->nvme->dead ? t->nvme->error : "I/O queue unexpectedly full");
         return false;
     }
+    /* Read by the CPU that changes translations: what was in flight. */
+    __atomic_store_n(&t->st.submitted, t->st.submitted + 1, __ATOMIC_RELEASE);
     s->busy = true;
     t->busy[unit] = 1;
     t->inflight++;
     return true;
 }
 
-static void verify_read(struct traffic *t, struct traffic_slot *s)
+static bool all_poison(const uint8_t *b, uint32_t n)
 {
-    uint64_t lba = unit_lba(t, s->unit);
+    for (uint32_t i = 0; i < n; i++)
+        if (b[i] != TRAFFIC_POISON)
+            return false;
+    return true;
+}
+
+/* Can a read of the unit be verified: a generation written, or (read-only
+ * disk) a checksum recorded? */
+static bool content_known(const struct traffic *t, uint32_t unit)
+{
+    return t->cfg.write ? t->gen[unit] != 0 : t->sum[unit] != 0;
+}
+
+/* Check a read's data against what the unit holds: why stays empty when
+ * it matches (or the content is unknown: counted as unverified). */
+static void check_read(struct traffic *t, uint8_t *buf, uint32_t unit, char *why, unsigned len)
+{
+    uint64_t lba = unit_lba(t, unit);
+    why[0] = 0;
     if (t->cfg.write) {
-        uint32_t gen = t->gen[s->unit];
+        uint32_t gen = t->gen[unit];
         if (!gen) {
             t->st.unverified++;
             return;
         }
         uint32_t bs = t->nvme->lba_size;
-        char why[120];
+        char w[120];
         for (uint32_t b = 0; b < t->blocks_per_unit; b++) {
-            check_block(s->buf + (uint64_t)b * bs, bs, lba + b, gen, why, sizeof(why));
-            if (why[0]) {
-                t->st.mismatches++;
-                note(t, "mismatch: READ LBA %llu: %s", (unsigned long long)(lba + b), why);
+            check_block(buf + (uint64_t)b * bs, bs, lba + b, gen, w, sizeof(w));
+            if (w[0]) {
+                ksnprintf(why, len, "READ LBA %llu: %s", (unsigned long long)(lba + b), w);
                 return;
             }
         }
         return;
     }
     /* Read-only disk: the data must be what the first read returned. */
-    uint64_t sum = checksum((const uint64_t *)s->buf, t->cfg.io_bytes / 8) | 1;
-    if (!t->sum[s->unit]) {
-        t->sum[s->unit] = sum;
-    } else if (t->sum[s->unit] != sum) {
+    uint64_t sum = checksum((const uint64_t *)buf, t->cfg.io_bytes / 8) | 1;
+    if (!t->sum[unit])
+        t->sum[unit] = sum;
+    else if (t->sum[unit] != sum)
+        ksnprintf(why, len, "READ LBA %llu: data changed between reads (%#llx then %#llx)",
+                  (unsigned long long)lba, (unsigned long long)t->sum[unit],
+                  (unsigned long long)sum);
+}
+
+/* A read that left its whole buffer poisoned, or a write in flight while
+ * a window was open, kept apart for the user to judge
+ * (cfg.poisoned_reads_apart), its unit held out of the mix until it is
+ * re-read.  False when it cannot be kept (not asked for, content unknown,
+ * too many waiting): then it is judged like any command. */
+static bool hold_suspect(struct traffic *t, const struct traffic_slot *s, uint64_t now)
+{
+    uint32_t head = t->suspect_head;
+    if (!t->cfg.poisoned_reads_apart || !content_known(t, s->unit) ||
+        head - __atomic_load_n(&t->suspect_tail, __ATOMIC_ACQUIRE) >= TRAFFIC_SUSPECTS ||
+        t->suspects_held + t->depth >= t->units)
+        return false;
+    struct traffic_suspect *x = &t->suspect[head % TRAFFIC_SUSPECTS];
+    x->write = s->write;
+    x->unit = s->unit;
+    x->lba = unit_lba(t, s->unit);
+    x->iova = s->buf_iova;
+    x->bytes = t->cfg.io_bytes;
+    x->done_us = now;
+    x->reread_sent = false;
+    x->state = SUSPECT_PENDING;
+    t->suspects_held++;
+    if (s->write)
+        t->st.window_writes++;
+    else
+        t->st.poisoned++;
+    __atomic_store_n(&t->suspect_head, head + 1, __ATOMIC_RELEASE);
+    return true;
+}
+
+/* Was a window open at some time while the command was in flight? */
+static bool in_window(const struct traffic *t, const struct traffic_slot *s)
+{
+    uint32_t g = __atomic_load_n(&t->window_gen, __ATOMIC_ACQUIRE);
+    return g != s->window_gen || (g & 1);
+}
+
+/* Returns true when the read was kept apart as a suspect. */
+static bool verify_read(struct traffic *t, struct traffic_slot *s, uint64_t now)
+{
+    if (all_poison(s->buf, t->cfg.io_bytes) && hold_suspect(t, s, now))
+        return true;
+    char why[160];
+    check_read(t, s->buf, s->unit, why, sizeof(why));
+    if (why[0]) {
         t->st.mismatches++;
-        note(t, "mismatch: READ LBA %llu: data changed between reads (%#llx then %#llx)",
-             (unsigned long long)lba, (unsigned long long)t->sum[s->unit], (unsigned long long)sum);
+        note(t, "mismatch: %s", why);
     }
+    return false;
+}
+
+/* The re-read of a suspect's unit (data in buf unless status failed):
+ * publish what it found. */
+static void suspect_verdict(struct traffic *t, struct traffic_suspect *x, uint8_t *buf, int status)
+{
+    char why[160] = "";
+    if (status)
+        ksnprintf(why, sizeof(why), "failed (status %#x)", (unsigned)status);
+    else
+        check_read(t, buf, x->unit, why, sizeof(why));
+    if (why[0])
+        note(t, "%s of LBA %llu %s, its re-read: %s", x->write ? "write" : "read",
+             (unsigned long long)x->lba,
+             x->write ? "was in flight in a window" : "left its buffer poisoned", why);
+    if (why[0] && x->write)
+        t->gen[x->unit] = 0; /* what the disk holds there is unknown now */
+    if (t->suspects_held)
+        t->suspects_held--;
+    __atomic_store_n(&x->state, why[0] ? SUSPECT_REREAD_BAD : SUSPECT_REREAD_OK,
+                     __ATOMIC_RELEASE);
+}
+
+/* After a controller reset the suspects still waiting are re-read now,
+ * one at a time on the idle queue, against the tables of the run that
+ * recorded them (the disk kept its content), before those are renewed. */
+static void recheck_suspects(struct traffic *t)
+{
+    struct traffic_slot *s = &t->slots[0];
+    for (uint32_t i = t->suspect_tail; i != t->suspect_head; i++) {
+        struct traffic_suspect *x = &t->suspect[i % TRAFFIC_SUSPECTS];
+        if (x->state != SUSPECT_PENDING)
+            continue;
+        struct nvme_prp prp;
+        int status = -1;
+        memset(s->buf, TRAFFIC_POISON, t->cfg.io_bytes);
+        if (x->unit < t->units &&
+            !nvme_build_prp(s->buf_iova, t->cfg.io_bytes, s->prp_list, s->prp_list_iova, &prp))
+            status = nvme_rw_sync(t->nvme, false, x->lba, t->blocks_per_unit, &prp);
+        suspect_verdict(t, x, s->buf, status);
+    }
+    t->suspects_held = 0;
 }
 
 static void complete(struct traffic *t, const struct nvme_done *d, uint64_t now)
@@ -300,6 +416,9 @@ static void complete(struct traffic *t, const struct nvme_done *d, uint64_t now)
     t->st.hist[bucket]++;
     if (lat > t->st.max_latency_us)
         t->st.max_latency_us = lat;
+    bool held = false;
+    if (s->reread >= 0)
+        suspect_verdict(t, &t->suspect[s->reread], s->buf, d->status);
     if (d->status) {
         char buf[48];
         t->st.errors++;
@@ -314,15 +433,16 @@ static void complete(struct traffic *t, const struct nvme_done *d, uint64_t now)
         t->gen[s->unit] = s->gen;
         t->unread[s->unit] = 1;
         t->st.writes++;
+        held = in_window(t, s) && hold_suspect(t, s, now);
     } else {
-        verify_read(t, s);
+        held = s->reread < 0 && verify_read(t, s, now);
         t->unread[s->unit] = 0;
         t->st.reads++;
     }
     t->st.ops++;
     t->st.bytes += t->cfg.io_bytes;
     s->busy = false;
-    t->busy[s->unit] = 0;
+    t->busy[s->unit] = held; /* a suspect's unit waits for its re-read */
     t->inflight--;
 }
 
@@ -383,10 +503,29 @@ static uint32_t pick_unit(struct traffic *t)
     return u;
 }
 
+/* The re-read of a suspect's unit, once no window is open. */
+static bool submit_reread(struct traffic *t, uint16_t slot)
+{
+    if (!t->suspects_held || (__atomic_load_n(&t->window_gen, __ATOMIC_ACQUIRE) & 1))
+        return false;
+    for (uint32_t i = t->suspect_tail; i != t->suspect_head; i++) {
+        struct traffic_suspect *x = &t->suspect[i % TRAFFIC_SUSPECTS];
+        if (x->state != SUSPECT_PENDING || x->reread_sent)
+            continue;
+        x->reread_sent = true;
+        if (submit(t, slot, x->unit, false))
+            t->slots[slot].reread = (int)(i % TRAFFIC_SUSPECTS);
+        return true;
+    }
+    return false;
+}
+
 static void fill_queue(struct traffic *t)
 {
     int slot;
     while (!t->failed && t->inflight < t->depth && (slot = free_slot(t)) >= 0) {
+        if (submit_reread(t, (uint16_t)slot))
+            continue;
         bool write = t->cfg.write && (xorshift(&t->rng) & 1);
         if (!submit(t, (uint16_t)slot, pick_unit(t), write))
             return;

@@ -23,6 +23,8 @@
 #define TRAFFIC_MAX_UNITS 16384
 #define TRAFFIC_HIST 32                 /* latency buckets: [2^i, 2^(i+1)) microseconds */
 #define TRAFFIC_BLOCK_MAGIC 0x76746473u /* "vtds" */
+#define TRAFFIC_POISON 0xa5           /* a read's buffer before the device fills it */
+#define TRAFFIC_SUSPECTS 64           /* poisoned reads awaiting their user's verdict */
 
 struct traffic_config {
     uint32_t queue_depth;  /* commands in flight (clamped to the I/O queue) */
@@ -32,13 +34,19 @@ struct traffic_config {
     bool write;          /* mix in writes; needs nvme->writable */
     uint32_t timeout_us; /* per command; 0: NVME_CMD_TIMEOUT_US */
     uint32_t seed;
+    /* Keep a read that left its buffer all poison apart (t->suspect) for
+     * the user to judge, instead of counting it a mismatch. */
+    bool poisoned_reads_apart;
 };
 
 struct traffic_stats {
+    uint64_t submitted; /* commands handed to the device (doorbell rung) */
     uint64_t ops, reads, writes, bytes;
     uint64_t errors;     /* failed commands and timeouts */
     uint64_t mismatches; /* reads whose data did not verify */
     uint64_t unverified; /* reads of units whose content is unknown */
+    uint64_t poisoned;   /* reads that completed with their buffer still all poison */
+    uint64_t window_writes; /* writes in flight while a window was open, re-read */
     uint64_t read_back;  /* units read back at stop (last write not yet read) */
     uint64_t read_back_mismatches; /* of those, how many did not verify */
     uint64_t max_gap_us; /* longest time without a completion while busy */
@@ -48,8 +56,30 @@ struct traffic_stats {
     uint64_t prefill_us;
 };
 
+/* Suspects, judged by the traffic's user, who knows the windows (the
+ * times a translation may be missing) and the faults:
+ *  - a read that completed with success but left its buffer all poison:
+ *    the device never wrote it.  Lost (its DMA faulted in a breaking
+ *    window, the disk is intact) or wrong?
+ *  - a write that was in flight while a window was open (window_gen):
+ *    did its data reach the disk?
+ * The traffic re-reads the unit once no window is open and says what the
+ * re-read found; the unit stays out of the random mix until then, so the
+ * re-read checks exactly what the suspect should have read or written. */
+enum traffic_suspect_state { SUSPECT_PENDING, SUSPECT_REREAD_OK, SUSPECT_REREAD_BAD };
+struct traffic_suspect {
+    bool write; /* a write that overlapped a window (else a poisoned read) */
+    uint32_t unit;
+    uint64_t lba, iova, bytes; /* the block and the command's buffer */
+    uint64_t done_us;          /* when the command completed */
+    bool reread_sent;
+    volatile uint32_t state; /* enum traffic_suspect_state, published last */
+};
+
 struct traffic_slot {
     bool busy, write;
+    int reread; /* >= 0: re-read of suspect (index into t->suspect) */
+    uint32_t window_gen; /* traffic.window_gen when submitted */
     uint32_t unit;
     uint32_t gen; /* written generation (writes) */
     uint64_t submit_us;
@@ -73,6 +103,16 @@ struct traffic {
     uint64_t rng;
     uint64_t start_us, last_done_us, last_timeout_check_us;
     bool running, failed;
+    /* Poisoned reads, a ring written by the traffic's CPU: suspect_head
+     * counts every one ever recorded (index % TRAFFIC_SUSPECTS). */
+    struct traffic_suspect suspect[TRAFFIC_SUSPECTS];
+    volatile uint32_t suspect_head;
+    volatile uint32_t suspect_tail; /* advanced by the user once judged */
+    uint32_t suspects_held; /* units held out of the mix for a re-read */
+    /* Bumped by the user as a window opens (odd) and closes (even); with
+     * poisoned_reads_apart, writes in flight across a change are
+     * suspects, and re-reads wait while it is odd. */
+    volatile uint32_t window_gen;
     unsigned reported; /* mismatch/error lines printed */
     char error[160];
     /* Buffers stay allocated (in the controller's pool) between runs. */

@@ -43,6 +43,10 @@ static const struct option options[] = {
       "comma-separated suites: boot,platform,vtd,isolation,devices,traffic,transitions,"
       "stale,faults,foreign (or all)"),
     U("iterations", iterations, 1, 100000, "2", "repetitions of each transition pair"),
+    U("evidence", evidence, 0, 1000000, "100",
+      "DMA operations each transition pair must overlap its updates with (0: no quota)"),
+    U("evidence_ms", evidence_ms, 1, 600000, "2000",
+      "how long a transition pair may alternate to reach its evidence= quota"),
     U("stress", stress, 0, 10000000, "0", "random transitions in stress mode (0: off)"),
     E("strategy", strategy, "entry_sync|clear|both", "both",
       "PASID update method: entry_sync, clear (clear-then-update), or both side by side"),

@@ -43,6 +43,8 @@ struct config {
     uint32_t soak_s;        /* soak mode: loop transitions and stress this long (0: off) */
     uint32_t soak_report_s; /* soak progress line every this many seconds */
     uint32_t runs;          /* with end=reboot: boots of the campaign (1: no campaign) */
+    uint32_t evidence;   /* overlapping DMA operations each transition pair must show */
+    uint32_t evidence_ms; /* how long a pair may try to reach its evidence */
     int problems; /* diagnostics printed while parsing */
 };
 

@@ -8,7 +8,8 @@
 static struct {
     int suite_no;      /* top-level test number */
     int case_no;       /* case number inside the open suite */
-    int planned_cases; /* -1: plan printed at the end */
+    int planned_cases; /* -1: no plan printed (count not known up front) */
+    int planned_suites; /* -1: no top-level plan printed */
     int suite_failed, suite_passed, suite_skipped;
     bool in_suite, bailed;
     char suite_name[64];
@@ -18,6 +19,7 @@ static struct {
 void ktap_reset(void)
 {
     memset(&k, 0, sizeof(k));
+    k.planned_suites = -1;
 }
 
 static const char *indent(void)
@@ -32,6 +34,7 @@ void ktap_version(void)
 
 void ktap_begin(int nsuites)
 {
+    k.planned_suites = nsuites;
     kprintf("1..%d\n", nsuites);
 }
 
@@ -43,6 +46,7 @@ void ktap_suite_begin(const char *name, int ncases)
     k.suite_failed = k.suite_passed = k.suite_skipped = 0;
     ksnprintf(k.suite_name, sizeof(k.suite_name), "%s", name);
     kprintf("    KTAP version 1\n    # Subtest: %s\n", name);
+    /* KTAP v1: the plan follows the version line or is left out. */
     if (ncases >= 0)
         kprintf("    1..%d\n", ncases);
 }
@@ -82,9 +86,7 @@ void ktap_suite_end(void)
 {
     if (!k.in_suite)
         return;
-    if (k.planned_cases < 0)
-        kprintf("    1..%d\n", k.case_no);
-    else if (k.planned_cases != k.case_no)
+    if (k.planned_cases >= 0 && k.planned_cases != k.case_no)
         kprintf("    # plan said %d cases, ran %d\n", k.planned_cases, k.case_no);
     k.in_suite = false;
     k.suite_no++;
@@ -120,20 +122,34 @@ void ktap_diag(const char *fmt, ...)
     kprintf("%s# %s\n", indent(), line);
 }
 
+/* After a bail-out, the tests a plan promised but that never ran are
+ * reported as skipped (and counted so), so that the document still holds
+ * as many results as its plan and a KTAP parser reads it without error. */
+static void skip_unrun(const char *ind, int from, int planned)
+{
+    for (int n = from; n <= planned; n++) {
+        k.totals.skipped++;
+        kprintf("%sok %d not-run # SKIP the run bailed out before it\n", ind, n);
+    }
+}
+
 void ktap_bail_out(const char *directive, const char *reason)
 {
     if (k.bailed)
         return;
     k.bailed = true;
+    /* The case in progress counts as failed, in its suite if one is open,
+     * else as a top-level test of its own. */
+    k.totals.failed++;
     if (k.in_suite) {
-        /* The case in progress counts as failed. */
-        k.totals.failed++;
         kprintf("    not ok %d in-progress # %s %s\n", k.case_no + 1, directive, reason);
+        skip_unrun("    ", k.case_no + 2, k.planned_cases);
         k.in_suite = false;
         kprintf("not ok %d %s\n", ++k.suite_no, k.suite_name);
     } else {
-        k.totals.failed++;
+        kprintf("not ok %d in-progress # %s %s\n", ++k.suite_no, directive, reason);
     }
+    skip_unrun("", k.suite_no + 1, k.planned_suites);
     kprintf("Bail out! %s\n", reason);
 }
 

@@ -6,7 +6,6 @@
 #include "lib/ktap.h"
 #include "lib/page.h"
 
-#define CASE "pt_exit_translates"
 #define PROBE_TRIES 4
 
 uint64_t pt_exit_iova(const struct pt_exit_probe *p)
@@ -106,8 +105,8 @@ void pt_exit_probe_free(struct pt_exit_probe *p)
     p->va = NULL;
 }
 
-void pt_exit_report(const struct pt_exit_probe *p, const char *dma, unsigned faults,
-                    const char *dma_error, bool quirk_on)
+void pt_exit_report(const struct pt_exit_probe *p, const char *name, const char *dma,
+                    unsigned faults, const char *dma_error, bool quirk_on)
 {
     struct pt_exit_damage d = pt_exit_check(p);
     unsigned long long iova = (unsigned long long)pt_exit_iova(p);
@@ -115,20 +114,20 @@ void pt_exit_report(const struct pt_exit_probe *p, const char *dma, unsigned fau
               "address): %u fault(s), %u of %llu target bytes written, %u guard bytes written",
               dma, iova, faults, d.target_bytes, PAGE_SIZE, d.guard_bytes);
     if (d.guard_bytes)
-        ktap_case(KTAP_FAIL, CASE, "DMA changed %u byte(s) of the guard pages around IOVA %#llx",
+        ktap_case(KTAP_FAIL, name, "DMA changed %u byte(s) of the guard pages around IOVA %#llx",
                   d.guard_bytes, iova);
     else if (d.target_bytes)
-        ktap_case(KTAP_FAIL, CASE,
+        ktap_case(KTAP_FAIL, name,
                   "finding: after leaving pass-through DMA is still untranslated: the %s "
                   "wrote %u byte(s) of vtdsync's poisoned page at physical = IOVA %#llx; "
                   "quirk=pt_ctx_flush adds a context-cache invalidation%s",
                   dma, d.target_bytes, iova, quirk_on ? " (already on: it did not help)" : "");
     else if (dma_error)
-        ktap_case(KTAP_FAIL, CASE, "%s", dma_error);
+        ktap_case(KTAP_FAIL, name, "%s", dma_error);
     else if (!faults)
-        ktap_case(KTAP_FAIL, CASE,
+        ktap_case(KTAP_FAIL, name,
                   "the %s to unmapped IOVA %#llx raised no fault although it did not land",
                   dma, iova);
     else
-        ktap_case(KTAP_PASS, CASE, NULL);
+        ktap_case(KTAP_PASS, name, NULL);
 }

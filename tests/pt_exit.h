@@ -49,11 +49,12 @@ bool pt_exit_probe_alloc(struct pt_exit_probe *p, uint64_t limit, const struct p
                          char *why, size_t whylen);
 void pt_exit_probe_free(struct pt_exit_probe *p);
 
-/* Report case pt_exit_translates.  dma: what was sent ("edu DMA write",
+/* Report the case `name` (each suite's own: KTAP and LAVA names must be
+ * unique in a run).  dma: what was sent ("edu DMA write",
  * "NVMe read"), faults: faults the unit recorded for the device since the
  * DMA, dma_error: NULL or why the DMA failed, quirk_on: quirk=pt_ctx_flush
  * was in force. */
-void pt_exit_report(const struct pt_exit_probe *p, const char *dma, unsigned faults,
-                    const char *dma_error, bool quirk_on);
+void pt_exit_report(const struct pt_exit_probe *p, const char *name, const char *dma,
+                    unsigned faults, const char *dma_error, bool quirk_on);
 
 #endif

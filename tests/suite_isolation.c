@@ -260,21 +260,22 @@ static bool ensure_translation(struct iso *s)
 static void case_pt_exit(struct iso *s, const struct vtd_domain *back, const char *skip_why)
 {
     if (!back) {
-        ktap_case(KTAP_SKIP, "pt_exit_translates", "%s", skip_why);
+        ktap_case(KTAP_SKIP, "edu_pt_exit_translates", "%s", skip_why);
         return;
     }
     char why[128];
     struct pt_exit_probe p;
     uint64_t limit = vtd_iova_limit(s->u) < EDU_DMA_LIMIT ? vtd_iova_limit(s->u) : EDU_DMA_LIMIT;
     if (!pt_exit_probe_alloc(&p, limit, &back->pt, why, sizeof(why))) {
-        ktap_case(KTAP_FAIL, "pt_exit_translates", "%s", why);
+        ktap_case(KTAP_FAIL, "edu_pt_exit_translates", "%s", why);
         return;
     }
     uint32_t mark = vtd_fault_seq();
     bool sent = dma(s, false, pt_exit_iova(&p), why, sizeof(why));
     vtd_fault_poll();
     unsigned n = vtd_faults_since(mark, s->sid, NULL, 0);
-    pt_exit_report(&p, "edu DMA write", n, sent ? NULL : why, vtd_options.pt_ctx_flush);
+    pt_exit_report(&p, "edu_pt_exit_translates", "edu DMA write", n, sent ? NULL : why,
+                   vtd_options.pt_ctx_flush);
     pt_exit_probe_free(&p);
 }
 

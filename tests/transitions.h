@@ -30,12 +30,18 @@ enum tx_state {
 #define TX_DOMAINS 4            /* SS-A, SS-B, FS-A, FS-B: dom[state - TX_SS_A] */
 #define TX_SETTLE_US 20000      /* traffic after an update, to see it recover */
 #define TX_RECOVER_OPS 8        /* completions that show traffic flows again */
-#define TX_RECOVER_US 2000000   /* how long recovery may take before it fails */
+/* How long recovery may take before it fails: a host running other
+ * emulators beside this one has stalled QEMU's NVMe for over 2 s. */
+#define TX_RECOVER_US 5000000
 /* How long a blocked probe waits for its fault: the wait ends at the fault,
  * so only a failure costs the whole time; on a loaded host QEMU's NVMe has
  * taken over 1 s to fetch the probe command. */
 #define TX_PROBE_US 5000000
 #define TX_SAMPLES 64           /* cycle samples kept per pair for the median */
+/* The evidence quota (evidence=N): a pair under traffic alternates
+ * FROM->TO->FROM until its updates overlapped N DMA operations, for at
+ * most evidence_ms= (its iterations= updates always run). */
+#define TX_DOORBELL_US 10000    /* the longest wait for the traffic's next doorbell */
 
 /* What one update did to the traffic. */
 struct tx_measure {
@@ -43,7 +49,14 @@ struct tx_measure {
     unsigned syncs;
     uint64_t cycles;
     uint64_t ops_during, ops_after;
+    /* DMA operations in flight or completing in the window (submitted
+     * before its last sync, not completed before its first store). */
+    uint64_t overlap;
+    unsigned waits; /* invalidation waits: the syncs that invalidated */
     unsigned faults;
+    bool faults_lost;    /* PFO or log overrun in the window: inconclusive */
+    unsigned lost_reads; /* reads lost in a breaking window (not corrupt) */
+    unsigned lost_writes; /* writes the device reported done but lost there */
     uint64_t errors, mismatches, max_gap_us;
     unsigned resets; /* controller resets needed after the update */
     bool recovered;
@@ -55,8 +68,11 @@ struct tx_row {
     enum entry_sync_class cls;
     unsigned n, syncs_min, syncs_max;
     uint64_t cycles[TX_SAMPLES], cycles_max;
+    uint8_t syncs[TX_SAMPLES], waits[TX_SAMPLES];
     uint64_t ops_during;
-    unsigned faults;
+    uint64_t overlap, evidence; /* evidence: overlap of conclusive windows */
+    unsigned faults, windows_lost, lost_reads, lost_writes;
+    bool inconclusive; /* under traffic, and its evidence fell short of the quota */
     uint64_t mismatches, errors, max_gap_us;
     unsigned resets;
 };
@@ -85,6 +101,7 @@ struct tx {
     uint64_t read_back, read_back_mismatches;
     volatile bool worker_stop;
     unsigned resets;
+    unsigned lost_named; /* lost commands a fault names by address */
     struct tx_row rows[2][TX_STATES * TX_STATES]; /* [0] entry_sync, [1] clear */
     /* Breaking updates under traffic whose non-present window has FPD set
      * (the old or the new entry sets it): how many, how many DMA ran into
@@ -102,9 +119,13 @@ struct vtd_write_result tx_switch(struct tx *t, int to, enum entry_sync_strategy
 bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strategy,
                 struct tx_measure *m, char *why, size_t whylen);
 void tx_let_traffic_run(struct tx *t, uint64_t us);
+bool tx_run_pair(struct tx *t, int from, int to, enum entry_sync_strategy strategy,
+                 struct tx_row *row, char *why, size_t whylen);
 
 void tx_row_add(struct tx_row *r, const struct tx_measure *m);
 uint64_t tx_row_median_cycles(const struct tx_row *r);
+/* The median of n samples (sorted in place). */
+uint64_t tx_median(uint64_t *s, unsigned n);
 void tx_print_summary(const struct tx *t, uint64_t run_us);
 void tx_stress(struct tx *t);
 /* soak=DURATION: the matrix and random pairs, both methods, for that long

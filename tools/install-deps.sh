@@ -6,13 +6,18 @@
 set -eu
 
 need_pkgs=(gcc make binutils nasm gnu-efi ovmf mtools dosfstools gdisk console-setup-linux
-           acpica-tools clang python3 sbsigntool openssl)
+           acpica-tools clang python3 sbsigntool openssl python3-pexpect python3-yaml
+           lava-common)
 need_cmds=(gcc make objcopy nasm mformat sgdisk iasl clang python3 sbsign sbverify openssl)
 
 have_all=1
 for c in "${need_cmds[@]}"; do command -v "$c" >/dev/null 2>&1 || have_all=0; done
 [ -f /usr/include/efi/efi.h ] || have_all=0
 [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] || have_all=0
+# The LAVA job's test streams logs through pexpect as LAVA does.
+[ -f /usr/lib/python3/dist-packages/pexpect/__init__.py ] || have_all=0
+[ -f /usr/lib/python3/dist-packages/yaml/__init__.py ] || have_all=0
+[ -d /usr/lib/python3/dist-packages/lava_common ] || have_all=0  # the job's schema
 [ -f /usr/share/consolefonts/Lat15-Terminus16.psf.gz ] || have_all=0
 
 qemu_major() {

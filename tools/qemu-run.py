@@ -467,6 +467,31 @@ def ppm_to_png(ppm, png):
                 + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
+def ktap_problems(lines):
+    """Strict KTAP v1 structure (tools/ktap_check.py) and, with KUNIT_DIR set
+    to a kernel tree's tools/testing/kunit, Linux's own parser's reading
+    (tools/kunit-check.py) of the log."""
+    import importlib.util
+    import tempfile
+
+    def load(name, file):
+        spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "tools", file))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+
+    doc = load("ktap_check", "ktap_check.py").parse(lines)
+    problems = [f"KTAP line {no}: {text}" for no, text in doc.problems[:10]]
+    kunit_dir = os.environ.get("KUNIT_DIR")
+    if kunit_dir:
+        with tempfile.NamedTemporaryFile("w", suffix=".log") as f:
+            f.write("\n".join(lines) + "\n")
+            f.flush()
+            problems += [f"kunit_parser: {p}" for p in
+                         load("kunit_check", "kunit-check.py").check(kunit_dir, f.name)]
+    return problems
+
+
 def check_log(sc, lines, verdict, extra_lines=()):
     problems = []
     if verdict != sc["expect"]:
@@ -481,6 +506,8 @@ def check_log(sc, lines, verdict, extra_lines=()):
     if verdict in ("pass", "fail", "skip", "crash", "timeout") and not sc["screenshot"] and \
             not re.match(r"^\d+ passed, \d+ failed, \d+ skipped$", last):
         problems.append(f"last line is not the summary: {last!r}")
+    if verdict in ("pass", "fail", "skip", "crash", "timeout") and not sc["screenshot"]:
+        problems += ktap_problems(lines)
     lines = list(lines) + list(extra_lines)
     for pat in sc["match"]:
         if not any(re.search(pat, l) for l in lines):

@@ -73,9 +73,10 @@ static inline void check_run(const char *name, void (*fn)(void))
 
 #define RUN(name) check_run(#name, test_##name)
 
+/* KTAP v1 has no trailing plan, and the count is not known up front:
+ * the document has none. */
 static inline int check_finish(void)
 {
-    printf("1..%d\n", check_state.cases);
     printf("# %d cases, %d failed, %d skipped\n", check_state.cases,
            check_state.failed_cases, check_state.skipped_cases);
     return check_state.failed_cases ? 1 : 0;

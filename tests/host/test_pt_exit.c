@@ -115,7 +115,8 @@ TEST(correct_unit_passes)
     struct pt_exit_probe p;
     char why[128];
     CHECK(pt_exit_probe_alloc(&p, 1ull << 48, &back, why, sizeof(why)), "alloc: %s", why);
-    pt_exit_report(&p, "NVMe read", 1, NULL, false); /* faulted, wrote nothing */
+    /* faulted, wrote nothing */
+    pt_exit_report(&p, "pt_exit_translates", "NVMe read", 1, NULL, false);
     CHECK(strstr(out, "ok 1 pt_exit_translates\n") && !strstr(out, "not ok"), "%s", out);
     CHECK(strstr(out, "0 of 4096 target bytes written, 0 guard bytes"), "%s", out);
     pt_exit_probe_free(&p);
@@ -135,7 +136,7 @@ TEST(stuck_unit_is_the_finding_and_lands_only_in_the_target)
     struct pt_exit_damage d = pt_exit_check(&p);
     CHECK(d.target_bytes > 4000 && d.guard_bytes == 0, "damage %u/%u", d.target_bytes,
           d.guard_bytes);
-    pt_exit_report(&p, "NVMe read", 0, NULL, true);
+    pt_exit_report(&p, "pt_exit_translates", "NVMe read", 0, NULL, true);
     CHECK(strstr(out, "not ok 1 pt_exit_translates"), "%s", out);
     CHECK(strstr(out, "finding: after leaving pass-through DMA is still untranslated"), "%s", out);
     CHECK(strstr(out, "(already on: it did not help)"), "%s", out);
@@ -151,7 +152,8 @@ TEST(one_byte_is_enough)
     CHECK(pt_exit_probe_alloc(&p, 1ull << 48, NULL, why, sizeof(why)), "alloc: %s", why);
     uint8_t b = (uint8_t)~p.va[PAGE_SIZE + 100];
     stuck_unit_write(pt_exit_iova(&p) + 100, &b, 1);
-    pt_exit_report(&p, "edu DMA write", 3, NULL, false); /* faults too: still a finding */
+    /* faults too: still a finding */
+    pt_exit_report(&p, "pt_exit_translates", "edu DMA write", 3, NULL, false);
     CHECK(strstr(out, "wrote 1 byte(s)") && strstr(out, "not ok 1"), "%s", out);
     pt_exit_probe_free(&p);
 }
@@ -167,7 +169,7 @@ TEST(spill_into_a_guard_is_reported)
     struct pt_exit_damage d = pt_exit_check(&p);
     CHECK(d.guard_bytes > 0 && d.target_bytes == 0, "damage %u/%u", d.target_bytes,
           d.guard_bytes);
-    pt_exit_report(&p, "NVMe read", 1, NULL, false);
+    pt_exit_report(&p, "pt_exit_translates", "NVMe read", 1, NULL, false);
     CHECK(strstr(out, "of the guard pages") && strstr(out, "not ok 1"), "%s", out);
     pt_exit_probe_free(&p);
 }
@@ -178,12 +180,12 @@ TEST(no_fault_and_no_write_fails)
     struct pt_exit_probe p;
     char why[128];
     CHECK(pt_exit_probe_alloc(&p, 1ull << 48, NULL, why, sizeof(why)), "alloc: %s", why);
-    pt_exit_report(&p, "NVMe read", 0, NULL, false);
+    pt_exit_report(&p, "pt_exit_translates", "NVMe read", 0, NULL, false);
     CHECK(strstr(out, "raised no fault although it did not land") && strstr(out, "not ok 1"),
           "%s", out);
     out[0] = '\0';
     ktap_reset();
-    pt_exit_report(&p, "edu DMA write", 1, "edu DMA to 0x1000: timeout", false);
+    pt_exit_report(&p, "pt_exit_translates", "edu DMA write", 1, "edu DMA to 0x1000: timeout", false);
     CHECK(strstr(out, "not ok 1 pt_exit_translates # edu DMA to 0x1000: timeout") ||
           strstr(out, "edu DMA to 0x1000: timeout"), "%s", out);
     CHECK(strstr(out, "not ok 1"), "%s", out);

@@ -29,6 +29,8 @@ def main():
     cases = [("fits", screen(40, 280), "banner fits"),
              ("cut_right", screen(40, W), "banner cut at the edge"),
              ("cut_left", screen(0, 200), "banner cut at the edge")]
+    print("KTAP version 1")
+    print(f"1..{len(cases)}")
     failures = 0
     with tempfile.TemporaryDirectory() as d:
         for i, (name, data, want) in enumerate(cases, 1):
@@ -41,7 +43,6 @@ def main():
             print(f"{'ok' if ok else 'not ok'} {i} {name}")
             if not ok:
                 print(f"# output: {p.stdout!r} {p.stderr!r}")
-    print(f"1..{len(cases)}")
     sys.exit(1 if failures else 0)
 
 

@@ -260,13 +260,14 @@ def main():
             rc, out, err = run(*args)
             case("exit_2_" + name, rc == 2 and err.strip(), f"rc {rc} {out!r} {err!r}")
 
+    print("KTAP version 1")
+    print(f"1..{len(results)}")
     failed = 0
     for i, (name, ok, detail) in enumerate(results, 1):
         print(f"{'ok' if ok else 'not ok'} {i} {name}")
         if not ok:
             failed += 1
             print(f"# {detail}")
-    print(f"1..{len(results)}")
     sys.exit(1 if failed else 0)
 
 
