@@ -370,7 +370,7 @@ static int enable(struct nvme_ctrl *c)
 int nvme_init(struct nvme_ctrl *c, struct pci_dev *d, const struct dma_space *space,
               uint64_t dma_limit)
 {
-    memset(c, 0, offsetof(struct nvme_ctrl, retired)); /* the retired pools stay */
+    memset(c, 0, sizeof(*c));
     c->pci = d;
     dma_pool_init(&c->pool, space, dma_limit);
     c->regs = pci_map_bar(d, 0, 0x2000);

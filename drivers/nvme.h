@@ -44,9 +44,6 @@ struct nvme_done {
     uint32_t dw0;
 };
 
-/* Controller generations whose memory is held after a reset (nvme_reset.c). */
-#define NVME_RETIRED 8
-
 struct nvme_ctrl {
     struct pci_dev *pci;
     uint64_t regs;
@@ -72,14 +69,6 @@ struct nvme_ctrl {
     char write_why[112]; /* why writes are allowed or refused */
     bool dead;           /* fatal status or no response: no more commands */
     char error[128];
-    /* Everything from here on survives nvme_init (nvme_reset.c): the queues
-     * and buffers of the last NVME_RETIRED generations, poisoned, and how
-     * many of their pages were found written after the controller had been
-     * disabled. */
-    struct dma_pool retired[NVME_RETIRED];
-    unsigned retired_next;
-    unsigned late_dma_pages;
-    unsigned kept_pages; /* retired but never handed back (QEMU) */
 };
 
 /* Map BAR0, reset and enable the controller, identify it and its first
@@ -99,11 +88,13 @@ void nvme_disable(struct nvme_ctrl *c);
  * ones.  *csts: the last CSTS read; *waited_us: time spent. */
 int nvme_stop_regs(uint64_t regs, uint64_t max_us, uint32_t *csts, uint64_t *waited_us);
 /* nvme_init for a controller that may have been in use: disable it, retire
- * its queues and buffers (poisoned and held until the next reset, then
- * checked for writes after the disable), and initialise it afresh. */
+ * its queues and buffers to the quarantine (drivers/nvme_quarantine.h:
+ * poisoned, held, checked for writes after the disable before reuse), and
+ * initialise it afresh. */
 int nvme_reset(struct nvme_ctrl *c, struct pci_dev *d, const struct dma_space *space,
                uint64_t dma_limit);
-/* Disable the controller and hand all its DMA memory back, checked. */
+/* Disable the controller and retire all its DMA memory to the quarantine;
+ * everything held is checked once more and what is ripe handed back. */
 void nvme_release(struct nvme_ctrl *c);
 /* Decide whether writes are allowed: policy is cfg.nvme_write ("deny",
  * "allow" or a namespace id).  QEMU's scratch disk (model "QEMU NVMe Ctrl",

@@ -1,10 +1,10 @@
 /* Resetting a controller that has been in use, and handing its memory back.
  *
- * A reset gives the controller fresh queues and buffers.  The old ones are
- * filled with a poison pattern and held for NVME_RETIRED more resets (or
- * until the release), then checked: any page written meanwhile is reported
- * as DMA after reset.  On real machines they then go back to the page
- * allocator.  Under QEMU they never do.
+ * A reset gives the controller fresh queues and buffers.  The old ones go
+ * to the quarantine (drivers/nvme_quarantine.c): poisoned, held for a
+ * number of later resets and a time, and checked before the allocator gets
+ * them back; a page written meanwhile is reported as DMA after reset and
+ * stays out of use.
  *
  * Why: handing the pages straight back made the stress run under QEMU
  * 10.0.2 (transitions-smp4) fail in 2 runs of 4 with garbage in the new
@@ -18,70 +18,23 @@
  * taken waits for it outside the block layer, which is all QEMU's
  * controller reset drains, and finishes whenever a later faulting DMA
  * frees the buffer, however many resets later, into pages that by then
- * belong to something else.  A controller that honours CC.EN=0 cannot do
- * that, so real machines get their memory back. */
-#include "arch/x86/cpu.h"
+ * belong to something else.  Never reusing the memory under QEMU ran a
+ * long soak out of memory (about 90 KiB a reset), so the quarantine holds
+ * it for many resets and seconds instead, which is bounded.  A controller
+ * that honours CC.EN=0 cannot write late at all. */
 #include "arch/x86/tsc.h"
 #include "drivers/nvme.h"
-#include "lib/kstring.h"
+#include "drivers/nvme_quarantine.h"
 #include "lib/ktap.h"
-#include "lib/page.h"
-
-#define RETIRED_POISON 0x6bu
-
-static void poison(const struct dma_pool *p)
-{
-    for (unsigned i = 0; i < p->count; i++)
-        memset(phys_to_virt(p->regions[i].phys), RETIRED_POISON, p->regions[i].len);
-}
-
-/* Pages of a poisoned pool that no longer hold the poison. */
-static unsigned changed_pages(const struct dma_pool *p)
-{
-    unsigned changed = 0;
-    for (unsigned i = 0; i < p->count; i++) {
-        const uint64_t *w = phys_to_virt(p->regions[i].phys);
-        uint64_t pages = p->regions[i].len / PAGE_SIZE;
-        for (uint64_t pg = 0; pg < pages; pg++, w += PAGE_SIZE / 8) {
-            for (unsigned k = 0; k < PAGE_SIZE / 8; k++) {
-                if (w[k] != RETIRED_POISON * 0x0101010101010101ull) {
-                    changed++;
-                    break;
-                }
-            }
-        }
-    }
-    return changed;
-}
-
-static void retire(struct nvme_ctrl *c, struct dma_pool *held)
-{
-    unsigned n = changed_pages(held);
-    if (n) {
-        c->late_dma_pages += n;
-        ktap_diag("nvme: %u page(s) of a reset controller's old queues and buffers were written "
-                  "after it was disabled (CC.EN=0, CSTS.RDY=0): DMA after reset",
-                  n);
-    }
-    if (cpu_is_qemu()) {
-        for (unsigned i = 0; i < held->count; i++)
-            c->kept_pages += held->regions[i].len / PAGE_SIZE;
-        held->count = 0; /* never reused: see above */
-        return;
-    }
-    dma_pool_release(held);
-}
 
 int nvme_reset(struct nvme_ctrl *c, struct pci_dev *d, const struct dma_space *space,
                uint64_t dma_limit)
 {
     if (c->regs)
         nvme_disable(c);
-    struct dma_pool *slot = &c->retired[c->retired_next];
-    retire(c, slot); /* the oldest generation: held long enough */
-    poison(&c->pool);
-    *slot = c->pool;
-    c->retired_next = (c->retired_next + 1) % NVME_RETIRED;
+    uint64_t now = uptime_us();
+    nvmeq_recycle(now); /* the oldest generations: held long enough */
+    nvmeq_retire(&c->pool, now);
     return nvme_init(c, d, space, dma_limit);
 }
 
@@ -89,14 +42,17 @@ void nvme_release(struct nvme_ctrl *c)
 {
     if (c->regs)
         nvme_disable(c);
-    poison(&c->pool);
-    /* Give a late writer a moment to show itself. */
+    nvmeq_retire(&c->pool, uptime_us());
+    /* Give a late writer a moment to show itself, then check all held. */
     udelay(2000);
-    for (unsigned i = 0; i < NVME_RETIRED; i++)
-        retire(c, &c->retired[i]);
-    retire(c, &c->pool);
-    if (c->kept_pages)
-        ktap_diag("nvme: %u KiB of reset controllers' queues and buffers kept out of use "
-                  "(QEMU can write to them after a reset)",
-                  c->kept_pages * 4);
+    uint64_t now = uptime_us();
+    nvmeq_check_all(now);
+    nvmeq_recycle(now);
+    struct nvmeq_stats st;
+    nvmeq_get_stats(&st);
+    ktap_diag("nvme: reset controllers' memory: %llu KiB in quarantine, %llu KiB handed back "
+              "after its checks, %llu KiB kept out after DMA after reset (%u region(s)); "
+              "%u generations",
+              (unsigned long long)st.held_pages * 4, (unsigned long long)st.recycled_pages * 4,
+              (unsigned long long)st.kept_pages * 4, st.late_regions, st.generation);
 }

@@ -4,12 +4,14 @@
  * update is judged like a matrix pair and counted in the summary tables.
  *
  * Every soak_report= seconds a progress line gives the counts so far and
- * the resources a long run could leak: memory in use, invalidation-queue
- * descriptors pending, NVMe commands in flight and the reset controllers'
- * memory kept out of use.  At the end, case soak judges the updates and
- * case soak_resources_flat the memory. */
+ * the resources a long run could leak: memory in use, the domains' page
+ * tables, the reset controllers' memory in quarantine and kept out of use,
+ * invalidation-queue descriptors pending and NVMe commands in flight.  At
+ * the end, case soak judges the updates and case soak_resources_flat the
+ * memory. */
 #include "arch/x86/tsc.h"
 #include "drivers/fbcon.h"
+#include "drivers/nvme_quarantine.h"
 #include "iommu/vtd.h"
 #include "iommu/vtd_regs.h"
 #include "lib/alloc.h"
@@ -21,12 +23,12 @@
 #include "tests/run.h"
 #include "tests/transitions.h"
 
-/* Memory in use (less the page tables and what reset controllers keep out
- * under QEMU, both judged apart) may grow by this much over a soak. */
+/* Memory in use (less the page tables and the NVMe quarantine, both judged
+ * apart; memory kept out after DMA after reset included) may grow by this
+ * much over a soak. */
 #define SOAK_MEM_SLACK_KIB 256
-/* The soak stops early, and fails, when free memory falls below this: under
- * QEMU every controller reset keeps its memory out of use for good
- * (drivers/nvme_reset.c), so a long QEMU soak can run out of it. */
+/* The soak stops early, and fails, when free memory falls below this: a
+ * leak must end the run with a verdict, not a crash. */
 #define SOAK_MIN_FREE_KIB (32 * 1024)
 
 struct soak {
@@ -34,9 +36,9 @@ struct soak {
     uint64_t updates, ops_during, faults, mismatches, errors, resets, failures, rounds;
     uint32_t pair_n[2][TX_STATES * TX_STATES];
     char first_why[200];
-    uint64_t mem0_kib, mem_last_kib, mem_max_kib; /* in use, less kept-out */
-    unsigned reports, kept0_kib;
-    uint64_t pt0_kib;
+    uint64_t mem0_kib, mem_last_kib, mem_max_kib; /* in use, less quarantine and tables */
+    unsigned reports;
+    uint64_t pt0_kib, pt_max_kib, held0_kib, held_max_kib;
     uint64_t resets0;
     bool out_of_memory;
 };
@@ -69,14 +71,29 @@ static uint64_t page_tables_kib(const struct tx *t)
     return pages * 4;
 }
 
-/* Less the kept-out memory and the domains' page tables, both shown apart:
- * under QEMU new buffers land at new addresses after every reset, and
- * their identity maps need new table pages. */
+/* Reset controllers' memory waiting in the quarantine. */
+static uint64_t held_kib(void)
+{
+    struct nvmeq_stats q;
+    nvmeq_get_stats(&q);
+    return q.held_pages * 4;
+}
+
+static uint64_t kept_kib(void)
+{
+    struct nvmeq_stats q;
+    nvmeq_get_stats(&q);
+    return q.kept_pages * 4;
+}
+
+/* Less the NVMe quarantine and the domains' page tables, both shown apart:
+ * until the quarantine hands memory back, new buffers land at new
+ * addresses, and their identity maps need new table pages. */
 static uint64_t mem_in_use_kib(const struct tx *t)
 {
     struct alloc_stats st;
     alloc_get_stats(&st);
-    return (st.used_pages - t->nvme.kept_pages) * 4 - page_tables_kib(t);
+    return st.used_pages * 4 - held_kib() - page_tables_kib(t);
 }
 
 static void hms(uint64_t us, char *buf, size_t size)
@@ -114,23 +131,25 @@ static void report(struct tx *t, struct soak *s, bool final)
     char el[16], total[16];
     hms(now - s->start_us, el, sizeof(el));
     hms(s->end_us - s->start_us, total, sizeof(total));
-    struct alloc_stats st;
-    alloc_get_stats(&st);
-    uint64_t mem = mem_in_use_kib(t);
+    uint64_t mem = mem_in_use_kib(t), pt = page_tables_kib(t), held = held_kib();
     s->mem_last_kib = mem;
     if (mem > s->mem_max_kib)
         s->mem_max_kib = mem;
+    if (pt > s->pt_max_kib)
+        s->pt_max_kib = pt;
+    if (held > s->held_max_kib)
+        s->held_max_kib = held;
     ktap_diag("soak: %s %s of %s: %llu updates (%llu rounds), %llu DMA ops during updates, "
               "%llu faults, %llu mismatches, %llu lost reads, %llu resets, %llu failed; "
-              "memory %llu KiB in use + %llu KiB page tables + %u KiB NVMe kept out, queue %u "
-              "pending, NVMe %u in flight",
+              "memory %llu KiB in use + %llu KiB page tables + %llu KiB NVMe quarantine + %llu "
+              "KiB NVMe kept out, queue %u pending, NVMe %u in flight",
               final ? "end" : "progress", el, total, (unsigned long long)s->updates,
               (unsigned long long)s->rounds, (unsigned long long)s->ops_during,
               (unsigned long long)s->faults, (unsigned long long)s->mismatches,
               (unsigned long long)s->errors, (unsigned long long)s->resets,
-              (unsigned long long)s->failures, (unsigned long long)mem,
-              (unsigned long long)page_tables_kib(t), t->nvme.kept_pages * 4,
-              qi_pending(t->u), t->traffic.inflight);
+              (unsigned long long)s->failures, (unsigned long long)mem, (unsigned long long)pt,
+              (unsigned long long)held, (unsigned long long)kept_kib(), qi_pending(t->u),
+              t->traffic.inflight);
     print_pairs(s);
     s->reports++;
 }
@@ -243,6 +262,56 @@ static void round_once(struct tx *t, struct soak *s, const int *states, int n, u
     s->rounds++;
 }
 
+/* soak_resources_flat: memory in use (kept-out NVMe memory included) may
+ * grow only by a slack; the NVMe quarantine must stay within its bound; the
+ * page tables may grow only with the addresses the quarantine newly held:
+ * per domain, one table page per 2 MiB of them, plus a few for upper
+ * levels.  The queue and in-flight figures are printed for the reader. */
+static void judge_resources(const struct soak *s, uint64_t ran_s)
+{
+    struct nvmeq_stats q;
+    nvmeq_get_stats(&q);
+    uint64_t growth = s->mem_max_kib - s->mem0_kib;
+    uint64_t pt_growth = s->pt_max_kib - s->pt0_kib;
+    uint64_t new_kib = s->held_max_kib - s->held0_kib + SOAK_MEM_SLACK_KIB;
+    uint64_t pt_bound = TX_DOMAINS * (new_kib / 2048 + 3) * 4;
+    if (s->held_max_kib > NVMEQ_MAX_PAGES * 4ull)
+        ktap_case(KTAP_FAIL, "soak_resources_flat",
+                  "the NVMe quarantine held %llu KiB, more than its bound of %u KiB",
+                  (unsigned long long)s->held_max_kib, NVMEQ_MAX_PAGES * 4);
+    else if (pt_growth > pt_bound)
+        ktap_case(KTAP_FAIL, "soak_resources_flat",
+                  "the domains' page tables grew by %llu KiB over the soak, more than the %llu "
+                  "KiB that maps of the quarantine's %llu KiB of new buffers explain",
+                  (unsigned long long)pt_growth, (unsigned long long)pt_bound,
+                  (unsigned long long)new_kib);
+    else if (growth > SOAK_MEM_SLACK_KIB)
+        ktap_case(KTAP_FAIL, "soak_resources_flat",
+                  "memory in use grew by %llu KiB over the soak (%llu KiB at the start, %llu KiB "
+                  "at most, %llu KiB at the end, %llu KiB of it NVMe memory kept out after DMA "
+                  "after reset; page tables and NVMe quarantine not counted)",
+                  (unsigned long long)growth, (unsigned long long)s->mem0_kib,
+                  (unsigned long long)s->mem_max_kib, (unsigned long long)s->mem_last_kib,
+                  (unsigned long long)q.kept_pages * 4);
+    else
+        ktap_case(KTAP_PASS, "soak_resources_flat", NULL);
+    ktap_diag("soak: memory in use %llu KiB at the start, %llu KiB at most, %llu KiB at the end; "
+              "page tables %llu KiB at the start, %llu KiB at most; NVMe quarantine %llu KiB at "
+              "the start, %llu KiB at most, %llu KiB at the end (bound %u KiB)",
+              (unsigned long long)s->mem0_kib, (unsigned long long)s->mem_max_kib,
+              (unsigned long long)s->mem_last_kib, (unsigned long long)s->pt0_kib,
+              (unsigned long long)s->pt_max_kib, (unsigned long long)s->held0_kib,
+              (unsigned long long)s->held_max_kib, (unsigned long long)q.held_pages * 4,
+              NVMEQ_MAX_PAGES * 4);
+    ktap_diag("soak: NVMe quarantine over the run: %u generations, %llu KiB handed back after "
+              "%u resets and %llu s, %u region(s) early (quarantine full), %u region(s) written "
+              "after a reset (%llu KiB kept out); %llu resets in %llu s of soak",
+              q.generation, (unsigned long long)q.recycled_pages * 4, NVMEQ_GENERATIONS,
+              NVMEQ_HOLD_US / 1000000, q.early_regions, q.late_regions,
+              (unsigned long long)q.kept_pages * 4, (unsigned long long)s->resets,
+              (unsigned long long)ran_s);
+}
+
 void tx_soak(struct tx *t)
 {
     int states[TX_STATES], n = 0;
@@ -265,8 +334,8 @@ void tx_soak(struct tx *t)
     ktap_diag("soak: %u s of transitions under traffic, %d states, a progress line every %u s",
               cfg.soak_s, n, cfg.soak_report_s);
     s.resets0 = t->resets;
-    s.kept0_kib = t->nvme.kept_pages * 4;
     s.pt0_kib = page_tables_kib(t);
+    s.held0_kib = held_kib();
     report(t, &s, false); /* the starting figures */
     s.mem0_kib = s.mem_max_kib = s.mem_last_kib;
     while (time_left(&s))
@@ -281,10 +350,12 @@ void tx_soak(struct tx *t)
     results_note_soak(figures);
     if (s.out_of_memory)
         ktap_case(KTAP_FAIL, "soak",
-                  "stopped after %llu of %u s: free memory ran low, %u KiB of it kept out of use "
-                  "after %u NVMe resets (drivers/nvme_reset.c); %llu of %llu updates failed",
-                  (unsigned long long)ran_s, cfg.soak_s, t->nvme.kept_pages * 4,
-                  t->resets, (unsigned long long)s.failures, (unsigned long long)s.updates);
+                  "stopped after %llu of %u s: free memory ran low (%llu KiB in use, %llu KiB "
+                  "NVMe quarantine, %llu KiB kept out after %u NVMe resets); %llu of %llu "
+                  "updates failed",
+                  (unsigned long long)ran_s, cfg.soak_s, (unsigned long long)s.mem_last_kib,
+                  (unsigned long long)held_kib(), (unsigned long long)kept_kib(), t->resets,
+                  (unsigned long long)s.failures, (unsigned long long)s.updates);
     else if (s.failures)
         ktap_case(KTAP_FAIL, "soak", "%llu of %llu updates failed; first: %s",
                   (unsigned long long)s.failures, (unsigned long long)s.updates, s.first_why);
@@ -292,46 +363,5 @@ void tx_soak(struct tx *t)
         ktap_case(KTAP_FAIL, "soak", "no update was made in %u s", cfg.soak_s);
     else
         ktap_case(KTAP_PASS, "soak", NULL);
-    /* Judged on memory only: the queue and in-flight figures are printed
-     * for the log reader; kept-out memory grows by design under QEMU
-     * (drivers/nvme_reset.c) and is shown apart. */
-    uint64_t growth = s.mem_max_kib - s.mem0_kib;
-    /* Page tables may grow only with the memory newly mapped: per domain,
-     * one table page per 2 MiB of it, plus a few for upper levels. */
-    uint64_t kept_growth = t->nvme.kept_pages * 4 - s.kept0_kib;
-    uint64_t pt_growth = page_tables_kib(t) - s.pt0_kib;
-    uint64_t pt_bound = TX_DOMAINS * (kept_growth / 2048 + 3) * 4;
-    if (pt_growth > pt_bound)
-        ktap_case(KTAP_FAIL, "soak_resources_flat",
-                  "the domains' page tables grew by %llu KiB over the soak, more than the %llu "
-                  "KiB that maps of the %llu KiB of new buffers explain",
-                  (unsigned long long)pt_growth, (unsigned long long)pt_bound,
-                  (unsigned long long)kept_growth);
-    else if (growth > SOAK_MEM_SLACK_KIB)
-        ktap_case(KTAP_FAIL, "soak_resources_flat",
-                  "memory in use grew by %llu KiB over the soak (%llu KiB at the start, %llu KiB "
-                  "at most, %llu KiB at the end; page tables and kept-out NVMe memory not "
-                  "counted)",
-                  (unsigned long long)growth, (unsigned long long)s.mem0_kib,
-                  (unsigned long long)s.mem_max_kib, (unsigned long long)s.mem_last_kib);
-    else
-        ktap_case(KTAP_PASS, "soak_resources_flat", NULL);
-    ktap_diag("soak: memory in use %llu KiB at the start, %llu KiB at most, %llu KiB at the end "
-              "(apart: %llu KiB page tables, was %llu; %u KiB NVMe kept out)",
-              (unsigned long long)s.mem0_kib, (unsigned long long)s.mem_max_kib,
-              (unsigned long long)s.mem_last_kib, (unsigned long long)page_tables_kib(t),
-              (unsigned long long)s.pt0_kib, t->nvme.kept_pages * 4);
-    unsigned kept = t->nvme.kept_pages * 4 - s.kept0_kib;
-    if (kept && ran_s) {
-        struct alloc_stats st;
-        alloc_get_stats(&st);
-        uint64_t per_hour = (uint64_t)kept * 3600 / ran_s;
-        ktap_diag("soak: NVMe memory kept out of use grew by %u KiB over %llu resets (%llu KiB "
-                  "an hour at this rate; the %llu MiB free would last about %llu min): reset "
-                  "controllers' memory is never reused under QEMU (README: writes after an "
-                  "NVMe reset)",
-                  kept, (unsigned long long)s.resets, (unsigned long long)per_hour,
-                  (unsigned long long)(st.free_pages / 256),
-                  (unsigned long long)(st.free_pages * 4 * 60 / (per_hour ? per_hour : 1)));
-    }
+    judge_resources(&s, ran_s);
 }
