@@ -9,7 +9,7 @@
 static char out[16384];
 static size_t out_len;
 
-static void capture(const char *s, size_t len)
+static inline void capture(const char *s, size_t len)
 {
     if (out_len + len < sizeof(out)) {
         memcpy(out + out_len, s, len);
@@ -18,14 +18,14 @@ static void capture(const char *s, size_t len)
     }
 }
 
-static void start_capture(void)
+static inline void start_capture(void)
 {
     out_len = 0;
     out[0] = '\0';
     printf_set_sink(capture);
 }
 
-static void stop_capture(void)
+static inline void stop_capture(void)
 {
     printf_set_sink(NULL);
 }

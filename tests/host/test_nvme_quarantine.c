@@ -19,6 +19,7 @@
 #include "lib/ktap.h"
 #include "lib/page.h"
 #include "lib/printf.h"
+#include "tests/host/capture.h"
 #include "tests/host/check.h"
 
 CHECK_STATE_DEFINE;
@@ -26,23 +27,13 @@ CHECK_STATE_DEFINE;
 #define ARENA_PAGES 6000u
 #define SEC 1000000ull
 static uint8_t *arena;
-static char out[16384];
-
-static void to_out(const char *s, size_t n)
-{
-    size_t have = strlen(out);
-    if (have + n < sizeof(out)) {
-        memcpy(out + have, s, n);
-        out[have + n] = '\0';
-    }
-}
 
 static void fresh(void)
 {
     nvmeq_forget();
     alloc_reset();
     alloc_add_free((uint64_t)(uintptr_t)arena, (uint64_t)ARENA_PAGES * PAGE_SIZE);
-    out[0] = '\0';
+    start_capture();
     ktap_reset();
 }
 
@@ -235,7 +226,7 @@ int main(void)
     arena = aligned_alloc(4096, (size_t)ARENA_PAGES * PAGE_SIZE);
     if (!arena)
         return 2;
-    printf_set_sink(to_out);
+    start_capture();
     RUN(poisoned_and_held_until_both_rules);
     RUN(late_write_reported_once_and_kept_out);
     RUN(check_all_finds_before_ripe);

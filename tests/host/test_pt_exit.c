@@ -20,6 +20,7 @@
 #include "lib/ktap.h"
 #include "lib/page.h"
 #include "lib/printf.h"
+#include "tests/host/capture.h"
 #include "tests/host/check.h"
 #include "tests/host/pgtable_testmem.h"
 #include "tests/pt_exit.h"
@@ -28,23 +29,13 @@ CHECK_STATE_DEFINE;
 
 #define ARENA_BYTES (64u * 4096u)
 static uint8_t *arena;
-static char out[8192];
-
-static void to_out(const char *s, size_t n)
-{
-    size_t have = strlen(out);
-    if (have + n < sizeof(out)) {
-        memcpy(out + have, s, n);
-        out[have + n] = '\0';
-    }
-}
 
 static void fresh(void)
 {
     alloc_reset();
     memset(arena, 0xee, ARENA_BYTES);
     alloc_add_free((uint64_t)(uintptr_t)arena, ARENA_BYTES);
-    out[0] = '\0';
+    start_capture();
     ktap_reset();
 }
 
@@ -183,7 +174,7 @@ TEST(no_fault_and_no_write_fails)
     pt_exit_report(&p, "pt_exit_translates", "NVMe read", 0, NULL, false);
     CHECK(strstr(out, "raised no fault although it did not land") && strstr(out, "not ok 1"),
           "%s", out);
-    out[0] = '\0';
+    start_capture();
     ktap_reset();
     pt_exit_report(&p, "pt_exit_translates", "edu DMA write", 1, "edu DMA to 0x1000: timeout", false);
     CHECK(strstr(out, "not ok 1 pt_exit_translates # edu DMA to 0x1000: timeout") ||
@@ -243,7 +234,7 @@ int main(void)
     arena = aligned_alloc(4096, ARENA_BYTES);
     if (!arena)
         return 2;
-    printf_set_sink(to_out);
+    start_capture();
     RUN(probe_is_our_target_between_guards);
     RUN(correct_unit_passes);
     RUN(stuck_unit_is_the_finding_and_lands_only_in_the_target);
