@@ -675,16 +675,9 @@ bool vtd_enable_translation(struct vtd_unit *u)
         return false;
     if (!vtd_gcmd_enable(u, VTD_GCMD_TE, true))
         return false;
+    /* Protected memory regions need no attention here: vtd_takeover
+     * turned them off at bring-up and nothing turns them on again. */
     u->translating = true;
-    /* Protected memory regions block DMA independently of the tables;
-     * firmware with pre-boot DMA protection leaves them on.  Turn them off
-     * only now that our tables govern every request (spec 10.4.16). */
-    if ((u->caps.plmr || u->caps.phmr) && (vtd_read32(u, VTD_REG_PMEN) & VTD_PMEN_EPM)) {
-        vtd_write32(u, VTD_REG_PMEN, 0);
-        if (!vtd_wait32(u, VTD_REG_PMEN, VTD_PMEN_PRS, 0, "PMEN.PRS=0"))
-            return false;
-        ktap_diag("vtd: unit=%d protected memory regions disabled", u->index);
-    }
     return true;
 }
 
