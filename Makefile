@@ -25,7 +25,7 @@ EFI_LIB      ?= /usr/lib
 VERSION      := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 # --- the firmware image ------------------------------------------------------
-FW_DIRS  := boot arch/x86 lib acpi drivers iommu tests
+FW_DIRS  := boot arch/x86 lib acpi drivers iommu app suites
 FW_C     := $(filter-out $(FW_EXCLUDE),$(sort $(foreach d,$(FW_DIRS),$(wildcard $(d)/*.c))))
 FW_ASM   := $(sort $(wildcard arch/x86/*.asm))
 FW_OBJS  := $(FW_C:%.c=$(BUILD)/fw/%.o) $(FW_ASM:%.asm=$(BUILD)/fw/%.asm.o) \

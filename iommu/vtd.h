@@ -115,7 +115,7 @@ struct vtd_options {
 };
 extern struct vtd_options vtd_options;
 /* Called just before translation is enabled on a unit (a step that can
- * hang a real machine): the runner records it (tests/checkpoint.c). */
+ * hang a real machine): the runner records it (app/checkpoint.c). */
 extern void (*vtd_before_translation)(const struct vtd_unit *u);
 
 struct vtd_unit {

@@ -73,7 +73,7 @@ SNAKEOIL_PASS = "snakeoil"
 # OVMF's boot manager line when Secure Boot refuses an image.
 REFUSED = re.compile(r"BdsDxe: failed to (load|start) .*: (Access Denied|Security Violation)")
 
-# isa-debug-exit status = (code << 1) | 1; codes from tests/run.h.
+# isa-debug-exit status = (code << 1) | 1; codes from app/run.h.
 VERDICTS = {33: "pass", 35: "fail", 37: "skip", 39: "crash", 41: "timeout",
             0: "reset"}  # 0: the guest reset the machine (-no-reboot) or powered off
 

@@ -1,5 +1,5 @@
-// HOST-DEPS: tests/pt_exit.c lib/printf.c lib/ktap.c lib/page.c lib/alloc.c iommu/pgtable.c iommu/pgtable_walk.c
-/* The pt_exit probe (tests/pt_exit.c) touches no memory outside vtdsync's
+// HOST-DEPS: suites/pt_exit.c lib/printf.c lib/ktap.c lib/page.c lib/alloc.c iommu/pgtable.c iommu/pgtable_walk.c
+/* The pt_exit probe (suites/pt_exit.c) touches no memory outside vtdsync's
  * own pages.  Host memory stands in for the firmware's identity-mapped RAM:
  * the page allocator hands out pointers of an arena, so "physical address"
  * and pointer are the same, as on the machine.  A unit stuck in
@@ -23,7 +23,7 @@
 #include "tests/host/capture.h"
 #include "tests/host/check.h"
 #include "tests/host/pgtable_testmem.h"
-#include "tests/pt_exit.h"
+#include "suites/pt_exit.h"
 
 CHECK_STATE_DEFINE;
 

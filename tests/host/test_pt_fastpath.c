@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c lib/config.c lib/parse.c tests/pt_fastpath.c
+// HOST-DEPS: lib/printf.c lib/ktap.c lib/config.c lib/parse.c suites/pt_fastpath.c
 /* The pass-through fast-path probe against a fake device and unit: one
  * case per run, failed with the workaround switched on when a DMA after
  * leaving pass-through lands, XFAIL with quirk=pt_ctx_flush, ok when it
@@ -12,8 +12,8 @@
 #include "lib/page.h"
 #include "tests/host/capture.h"
 #include "tests/host/check.h"
-#include "tests/pt_fastpath.h"
-#include "tests/run.h"
+#include "suites/pt_fastpath.h"
+#include "app/run.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,10 +1,10 @@
-// HOST-DEPS: lib/printf.c lib/parse.c lib/config.c tests/results_text.c
+// HOST-DEPS: lib/printf.c lib/parse.c lib/config.c app/results_text.c
 /* The text of the results and checkpoint variables: the bounded history,
  * campaign counting, the unfinished-run report; and the soak= durations. */
 #include "lib/config.h"
 #include "lib/printf.h"
 #include "tests/host/check.h"
-#include "tests/results_text.h"
+#include "app/results_text.h"
 
 #include <string.h>
 

@@ -1,8 +1,8 @@
-// HOST-DEPS: tests/transitions_judge.c
+// HOST-DEPS: suites/transitions_judge.c
 /* Lost or wrong: the verdict on a suspect command of the transitions
- * suite (tests/transitions_judge.c). */
+ * suite (suites/transitions_judge.c). */
 #include "tests/host/check.h"
-#include "tests/transitions_judge.h"
+#include "suites/transitions_judge.h"
 
 #include <string.h>
 

@@ -1,0 +1,635 @@
+/* Suite `traffic`: what each translation costs, and what a bad mapping does.
+ *
+ * The NVMe controller keeps verified traffic going for cfg.traffic_ms under
+ * every translation its unit supports: translation off (the baseline), then
+ * pass-through, second stage and first stage (legacy mode: PT and second
+ * stage through the context entry).  Each run must be clean (no command
+ * error, no data mismatch, no fault from the device) and is measured: IOPS,
+ * MB/s, completion latency percentiles, longest completion gap; the last
+ * line compares each translation with the baseline.
+ *
+ * Every DMA buffer is mapped at its physical address in every domain
+ * (identity IOVAs), so one controller set-up serves all translations.  That
+ * also makes the bad-mapping case simple: one data buffer's page is
+ * unmapped in the domain while traffic runs, the faults must come from the
+ * NVMe's source id at that page, the traffic generator must see the damage,
+ * and after the page is mapped again traffic must be clean.
+ *
+ * bench=traffic adds a longer table over queue depths and transfer sizes;
+ * high_mem=1 puts the DMA buffers (and page tables) above 4 GiB. */
+#include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
+#include "arch/x86/tsc.h"
+#include "drivers/fbcon.h"
+#include "drivers/nvme.h"
+#include "drivers/pci.h"
+#include "drivers/traffic.h"
+#include "iommu/domain.h"
+#include "iommu/pasid_write.h"
+#include "iommu/vtd.h"
+#include "lib/kstring.h"
+#include "lib/ktap.h"
+#include "lib/page.h"
+#include "lib/parse.h"
+#include "lib/printf.h"
+#include "app/results.h"
+#include "app/platform.h"
+#include "suites/pt_fastpath.h"
+#include "app/run.h"
+#include "app/suite.h"
+#include "suites/traffic.h"
+#include "app/vtd_setup.h"
+
+#define AP_MARGIN_US 10000000 /* on top of a run's length before CPU 1 counts as stuck */
+
+static struct tr tr;
+
+const char *const tr_xl_names[XL_COUNT] = {"off", "PT", "SS", "FS"};
+
+/* ---- DMA space: identity IOVAs in every domain ------------------------------ */
+
+static uint64_t map_identity(void *ctx, uint64_t phys, uint64_t len)
+{
+    struct tr *s = ctx;
+    for (int i = 0; i < 2; i++) {
+        int rc = s->dom_ok[i] ? vtd_domain_map_identity(&s->dom[i], phys, len) : 0;
+        if (rc) {
+            ktap_diag("traffic: cannot map %#llx+%#llx: %s", (unsigned long long)phys,
+                      (unsigned long long)len, pgtable_strerror(rc));
+            return DMA_MAP_FAILED;
+        }
+    }
+    return phys;
+}
+
+/* ---- translations ------------------------------------------------------------- */
+
+static void unsupported(struct tr *s, enum xl x, const char *why)
+{
+    s->supported[x] = false;
+    s->why[x] = why;
+}
+
+static bool make_domain(struct tr *s, int i, enum pgtable_format f)
+{
+    s->dom_ok[i] = !vtd_domain_init(&s->dom[i], s->u, f);
+    return s->dom_ok[i];
+}
+
+static void build_scalable(struct tr *s)
+{
+    const struct vtd_caps *c = &s->u->caps;
+    struct pasid_entry_cfg pc = {.did = vtd_alloc_did(s->u), .aw = vtd_unit_aw(s->u)};
+    vtd_pasid_snoop(s->u, &pc);
+    if (c->pt)
+        pasid_entry_build_pt(&s->pe[XL_PT], &pc);
+    else
+        unsupported(s, XL_PT, "pass-through not supported (ECAP.PT=0)");
+    if (!c->slts)
+        unsupported(s, XL_SS, "second-stage translation not supported (ECAP.SLTS=0)");
+    else if (!make_domain(s, 0, PGTABLE_SECOND_STAGE))
+        unsupported(s, XL_SS, "cannot build the second-stage table (out of memory?)");
+    else
+        vtd_domain_pasid_entry(&s->dom[0], &s->pe[XL_SS]);
+    if (!c->flts)
+        unsupported(s, XL_FS, "first-stage translation not supported (ECAP.FLTS=0)");
+    else if (!make_domain(s, 1, PGTABLE_FIRST_STAGE))
+        unsupported(s, XL_FS, "cannot build the first-stage table (out of memory?)");
+    else
+        vtd_domain_pasid_entry(&s->dom[1], &s->pe[XL_FS]);
+}
+
+static void build_legacy(struct tr *s)
+{
+    struct legacy_context_cfg lc = {.aw = vtd_unit_aw(s->u)};
+    if (s->u->caps.pt) {
+        lc.did = vtd_alloc_did(s->u);
+        lc.tt = LEGACY_TT_PASS_THROUGH;
+        legacy_context_build(&s->ce[XL_PT], &lc);
+    } else {
+        unsupported(s, XL_PT, "pass-through not supported (ECAP.PT=0)");
+    }
+    if (make_domain(s, 0, PGTABLE_SECOND_STAGE)) {
+        lc.did = s->dom[0].did;
+        lc.tt = LEGACY_TT_UNTRANSLATED;
+        lc.slptptr = pgtable_root(&s->dom[0].pt);
+        legacy_context_build(&s->ce[XL_SS], &lc);
+    } else {
+        unsupported(s, XL_SS, "cannot build the second-level table (out of memory?)");
+    }
+    unsupported(s, XL_FS, "legacy mode has no first-stage translation");
+}
+
+/* Which translations can run; the unit's tables are built here. */
+static void plan_translations(struct tr *s, const char *no_unit_why)
+{
+    for (int x = 0; x < XL_COUNT; x++)
+        s->supported[x] = true;
+    if (!s->u) {
+        for (int x = XL_PT; x < XL_COUNT; x++)
+            unsupported(s, x, no_unit_why);
+        return;
+    }
+    s->legacy = s->u->mode == VTD_MODE_LEGACY;
+    if (!s->legacy && !s->u->ops->store128) {
+        for (int x = XL_PT; x < XL_COUNT; x++)
+            unsupported(s, x, "CMPXCHG16B missing: PASID entries cannot be updated atomically");
+        return;
+    }
+    if (s->legacy) {
+        build_legacy(s);
+        return;
+    }
+    if (vtd_attach_scalable(s->u, s->sid, 0)) {
+        for (int x = XL_PT; x < XL_COUNT; x++)
+            unsupported(s, x, "cannot attach the NVMe controller (scalable context entry)");
+        return;
+    }
+    s->attached = true;
+    s->pasid = vtd_rid_pasid(s->u, s->sid);
+    build_scalable(s);
+}
+
+/* Put the device under translation x; NULL, or why not.  The controller
+ * must be idle: these are not hitless-update tests. */
+const char *tr_select(struct tr *s, enum xl x)
+{
+    if (x == XL_OFF) {
+        if (s->u && s->u->translating && !vtd_disable_translation(s->u))
+            return "could not turn translation off (GSTS.TES stays set)";
+        return NULL;
+    }
+    struct vtd_write_result r =
+        s->legacy ? vtd_context_write(s->u, s->sid, &s->ce[x], ENTRY_SYNC_STRATEGY_HITLESS)
+                  : vtd_pasid_write(s->u, s->sid, s->pasid, &s->pe[x], ENTRY_SYNC_STRATEGY_HITLESS);
+    if (!r.ok)
+        return r.error ? r.error : "entry update refused";
+    s->used_pt |= x == XL_PT;
+    if (!s->u->translating && !vtd_enable_translation(s->u))
+        return "could not turn translation on (GSTS.TES never set)";
+    return NULL;
+}
+
+/* ---- the controller and its traffic ------------------------------------------ */
+
+/* (Re)initialise the controller: after a fatal status, or with deeper queues. */
+static bool nvme_bringup(struct tr *s, uint32_t depth)
+{
+    s->nvme_up = false;
+    /* The traffic buffers went back with the pool: identity IOVAs would
+     * make stale pointers look valid in the new one, so forget them. */
+    s->traffic.data = NULL;
+    struct dma_space space = {map_identity, s};
+    if (nvme_reset(&s->nvme, s->pci, &space, vtd_iova_limit(s->u)) ||
+        nvme_create_io_queues(&s->nvme, depth + 1))
+        return false;
+    nvme_write_policy(&s->nvme, cfg.nvme_write);
+    s->io_queue_depth = depth;
+    s->nvme_up = true;
+    return true;
+}
+
+static struct traffic_config traffic_cfg(struct tr *s, uint32_t qd, uint32_t io_kib)
+{
+    uint64_t io = io_kib * 1024ull, window = 4ull * qd * io;
+    /* Room for four times the data in flight, so units rarely collide. */
+    struct traffic_config tc = {
+        .queue_depth = qd,
+        .io_bytes = (uint32_t)io,
+        .window_bytes = window > (4u << 20) ? window : 4u << 20,
+        .write = s->nvme.writable,
+        .seed = ++s->seed,
+    };
+    return tc;
+}
+
+struct ap_job {
+    struct traffic *t;
+    uint64_t us;
+    bool ok;
+};
+
+static void ap_worker(void *arg)
+{
+    struct ap_job *j = arg;
+    percpu_set_activity("NVMe traffic (suite traffic)");
+    j->ok = traffic_run_for(j->t, j->us);
+}
+
+/* Start a timed stretch of traffic on CPU 1 when there is one; with one
+ * CPU the caller polls it (traffic_run_for). */
+static bool ap_start(struct tr *s, struct ap_job *j, uint64_t us)
+{
+    *j = (struct ap_job){&s->traffic, us, false};
+    s->on_ap = !s->ap_stuck && cpus_online > 1 && smp_run_on(1, ap_worker, j);
+    return s->on_ap;
+}
+
+static bool ap_finish(struct tr *s, struct ap_job *j)
+{
+    if (!s->on_ap)
+        return traffic_run_for(&s->traffic, j->us);
+    if (!smp_wait(1, j->us + AP_MARGIN_US)) {
+        /* It still polls the queue: nothing else may touch the traffic. */
+        s->ap_stuck = true;
+        ktap_diag("traffic: CPU 1 did not finish a %llu us run", (unsigned long long)j->us);
+        ksnprintf(s->lost, sizeof(s->lost),
+                  "CPU 1 has been stuck in a traffic run since an earlier case (reported there)");
+        return false;
+    }
+    return j->ok;
+}
+
+static bool run_traffic(struct tr *s, uint64_t us)
+{
+    struct ap_job j;
+    ap_start(s, &j, us);
+    return ap_finish(s, &j);
+}
+
+static void print_fault_lines(uint32_t mark, int sid)
+{
+    struct vtd_fault_record rec[4];
+    char line[200];
+    unsigned n = vtd_faults_since(mark, sid, rec, 4);
+    for (unsigned i = 0; i < n && i < 4; i++) {
+        vtd_fault_format(&rec[i], line, sizeof(line));
+        ktap_diag("%s", line);
+    }
+}
+
+/* One measured run: start (pre-fill), `us` of steady traffic, stop. */
+bool tr_measured_run(struct tr *s, uint32_t qd, uint32_t io_kib, uint64_t us, struct run_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->ran = true;
+    if (s->lost[0]) {
+        r->lost = true;
+        ksnprintf(r->why, sizeof(r->why), "%s", s->lost);
+        return false;
+    }
+    if (!s->nvme_up || s->nvme.dead || nvme_check_fatal(&s->nvme) ||
+        qd + 1 > s->io_queue_depth + 1) {
+        uint32_t depth = qd > s->io_queue_depth ? qd : s->io_queue_depth;
+        if (!nvme_bringup(s, depth)) {
+            ksnprintf(r->why, sizeof(r->why), "NVMe reset failed: %s", s->nvme.error);
+            ksnprintf(s->lost, sizeof(s->lost),
+                      "the NVMe could not be reset in an earlier case (reported there)");
+            return false;
+        }
+    }
+    struct traffic_config tc = traffic_cfg(s, qd, io_kib);
+    uint32_t mark = vtd_fault_seq();
+    bool ok = traffic_start(&s->traffic, &s->nvme, &tc) == 0;
+    if (ok)
+        ok = run_traffic(s, us);
+    if (!s->ap_stuck)
+        traffic_stop(&s->traffic);
+    vtd_fault_poll();
+    r->faults = s->u ? vtd_faults_since(mark, s->sid, NULL, 0) : 0;
+    r->st = s->traffic.st;
+    r->depth = s->traffic.depth;
+    r->io_bytes = tc.io_bytes;
+    if (s->traffic.failed || !ok)
+        ksnprintf(r->why, sizeof(r->why), "%s",
+                  s->traffic.error[0] ? s->traffic.error : "traffic did not run");
+    else if (r->st.errors || r->st.mismatches || r->faults)
+        ksnprintf(r->why, sizeof(r->why), "%llu errors, %llu mismatches, %u faults",
+                  (unsigned long long)r->st.errors, (unsigned long long)r->st.mismatches,
+                  r->faults);
+    else if (!r->st.ops)
+        ksnprintf(r->why, sizeof(r->why), "no command completed");
+    if (r->faults && r->why[0])
+        print_fault_lines(mark, s->sid);
+    r->pass = !r->why[0];
+    return r->pass;
+}
+
+enum ktap_result tr_result(const struct run_result *r)
+{
+    return r->lost ? KTAP_SKIP : r->pass ? KTAP_PASS : KTAP_FAIL;
+}
+
+/* ---- cases ------------------------------------------------------------------------ */
+
+static void case_steady(struct tr *s, enum xl x)
+{
+    char name[32];
+    ksnprintf(name, sizeof(name), "steady_%s", tr_xl_names[x]);
+    if (!s->supported[x]) {
+        ktap_case(KTAP_SKIP, name, "%s", s->why[x]);
+        return;
+    }
+    fbcon_status(name);
+    struct run_result *r = &s->res[x];
+    const char *why = tr_select(s, x);
+    if (why) {
+        r->ran = true;
+        ksnprintf(r->why, sizeof(r->why), "cannot select %s: %s", tr_xl_names[x], why);
+    } else {
+        tr_measured_run(s, cfg.queue_depth, cfg.io_kib, (uint64_t)cfg.traffic_ms * 1000, r);
+        tr_print_run(tr_xl_names[x], r);
+    }
+    if (tr_result(r) == KTAP_FAIL)
+        results_note_failure("traffic", name);
+    ktap_case(tr_result(r), name, "%s", r->why);
+}
+
+static int bad_mapping_target(const struct tr *s, struct vtd_domain **d)
+{
+    if (s->supported[XL_SS] && s->dom_ok[0]) {
+        *d = (struct vtd_domain *)&s->dom[0];
+        return XL_SS;
+    }
+    if (s->supported[XL_FS] && s->dom_ok[1]) {
+        *d = (struct vtd_domain *)&s->dom[1];
+        return XL_FS;
+    }
+    return -1;
+}
+
+/* Faults in [mark, now) from the NVMe, and whether every one of them (and
+ * no other device's) is at `page`. */
+static unsigned bad_mapping_faults(const struct tr *s, uint32_t mark, uint64_t page,
+                                   bool *attributed)
+{
+    struct vtd_fault_record rec[16];
+    unsigned n = vtd_faults_since(mark, s->sid, rec, 16);
+    unsigned all = vtd_faults_since(mark, -1, NULL, 0);
+    /* A foreign device's faults are not a misattribution (real-hardware.md). */
+    unsigned foreign = vtd_setup_foreign_faults_since(s->u, mark);
+    *attributed = n > 0 && all == n + foreign;
+    for (unsigned i = 0; i < n && i < 16; i++)
+        *attributed &= (rec[i].addr & ~0xfffull) == page;
+    char line[200];
+    for (unsigned i = 0; i < n && i < 2; i++) {
+        vtd_fault_format(&rec[i], line, sizeof(line));
+        ktap_diag("wrong_mapping: %s", line);
+    }
+    if (all != n)
+        ktap_diag("wrong_mapping: %u fault(s) from other sources (%u foreign)", all - n, foreign);
+    return n;
+}
+
+/* A timed run during which slot 0's data page disappears from domain d
+ * (under load when CPU 1 carries the traffic).  Slot 0 is the lowest free
+ * slot, which the generator always reuses first, so it is always busy.
+ * Returns the unmapped page (0: traffic did not start), *r the run. */
+static uint64_t run_with_hole(struct tr *s, enum xl x, struct vtd_domain *d, uint32_t *mark,
+                              struct run_result *r)
+{
+    struct traffic_config tc = traffic_cfg(s, cfg.queue_depth, cfg.io_kib);
+    memset(r, 0, sizeof(*r));
+    r->ran = true;
+    if (traffic_start(&s->traffic, &s->nvme, &tc)) {
+        ksnprintf(r->why, sizeof(r->why), "traffic start: %s", s->traffic.error);
+        return 0;
+    }
+    uint64_t page = s->traffic.slots[0].buf_iova & ~0xfffull;
+    uint64_t us = (uint64_t)cfg.traffic_ms * 1000;
+    struct ap_job j;
+    bool ap = ap_start(s, &j, us);
+    if (ap)
+        udelay(us / 4);
+    *mark = vtd_fault_seq();
+    int rc = vtd_domain_unmap(d, page, 0x1000, s->pasid);
+    ktap_diag("wrong_mapping: %s domain %u: IOVA %#llx (slot 0 data, phys %#llx) unmapped%s "
+              "while traffic runs on %s",
+              tr_xl_names[x], d->did, (unsigned long long)page,
+              (unsigned long long)virt_to_phys(s->traffic.slots[0].buf), rc ? " (FAILED)" : "",
+              ap ? "CPU 1" : "the bootstrap CPU");
+    if (ap)
+        ap_finish(s, &j);
+    else
+        traffic_run_for(&s->traffic, us);
+    if (!s->ap_stuck)
+        traffic_stop(&s->traffic);
+    vtd_fault_poll();
+    r->st = s->traffic.st;
+    r->depth = s->traffic.depth;
+    r->io_bytes = tc.io_bytes;
+    if (rc)
+        ksnprintf(r->why, sizeof(r->why), "unmap failed: %s", pgtable_strerror(rc));
+    return page;
+}
+
+/* What the hole must have caused: faults from the NVMe, all at the page,
+ * and damage the traffic generator saw.  Empty why when it did. */
+static void judge_hole(const struct tr *s, uint32_t mark, uint64_t page, struct run_result *r,
+                       char *why, unsigned len)
+{
+    bool attributed;
+    r->faults = bad_mapping_faults(s, mark, page, &attributed);
+    tr_print_run("with the bad mapping", r);
+    if (!r->faults)
+        ksnprintf(why, len, "no fault from the NVMe%s",
+                  s->used_pt && !vtd_options.pt_ctx_flush
+                      ? "; the device used pass-through before: try quirk=pt_ctx_flush"
+                      : "");
+    else if (!attributed)
+        ksnprintf(why, len, "faults not all from the NVMe at IOVA %#llx", (unsigned long long)page);
+    else if (!r->st.errors && !r->st.mismatches)
+        ksnprintf(why, len, "%u faults but the traffic generator saw no error or mismatch",
+                  r->faults);
+    else
+        ktap_diag("wrong_mapping: %u fault(s) from the NVMe at the unmapped page; the traffic "
+                  "generator saw %llu errors and %llu mismatches",
+                  r->faults, (unsigned long long)r->st.errors,
+                  (unsigned long long)r->st.mismatches);
+}
+
+/* While traffic runs, one data buffer page disappears from the domain;
+ * then it is mapped again and a fresh run must be clean. */
+static void case_wrong_mapping(struct tr *s)
+{
+    const char *name = "wrong_mapping";
+    struct vtd_domain *d;
+    int x = bad_mapping_target(s, &d);
+    if (x < 0) {
+        ktap_case(KTAP_SKIP, name, "needs a translating domain (second or first stage): %s",
+                  s->why[XL_SS]);
+        return;
+    }
+    fbcon_status(name);
+    char why[200] = "";
+    const char *e = tr_select(s, x);
+    struct run_result r;
+    if (e || !tr_measured_run(s, cfg.queue_depth, cfg.io_kib, 20000, &r)) {
+        ktap_case(e ? KTAP_FAIL : tr_result(&r), name, "%s before the bad mapping: %s",
+                  tr_xl_names[x], e ? e : r.why);
+        return;
+    }
+    uint32_t mark = 0;
+    uint64_t page = run_with_hole(s, x, d, &mark, &r);
+    if (r.why[0])
+        ksnprintf(why, sizeof(why), "%s", r.why);
+    else
+        judge_hole(s, mark, page, &r, why, sizeof(why));
+    /* Fix the mapping; tr_measured_run resets the controller if the damage
+     * left it failed. */
+    if (page) {
+        int rc = vtd_domain_map(d, page, page, 0x1000, PGTABLE_R | PGTABLE_W);
+        if (rc && !why[0])
+            ksnprintf(why, sizeof(why), "remap failed: %s", pgtable_strerror(rc));
+    }
+    bool recovered =
+        tr_measured_run(s, cfg.queue_depth, cfg.io_kib, (uint64_t)cfg.traffic_ms * 1000, &r);
+    tr_print_run("after the fix", &r);
+    if (!why[0] && !recovered)
+        ksnprintf(why, sizeof(why), "traffic did not recover after the fix: %s", r.why);
+    if (why[0])
+        results_note_failure("traffic", name);
+    ktap_case(why[0] ? KTAP_FAIL : KTAP_PASS, name, "%s", why);
+}
+
+/* ---- the pass-through fast-path probe without an edu (suites/pt_fastpath.h) ---- */
+
+static bool probe_to_pt(void *ctx)
+{
+    return !tr_select(ctx, XL_PT);
+}
+
+static bool probe_to_translating(void *ctx)
+{
+    struct tr *s = ctx;
+    return !tr_select(s, s->supported[XL_SS] ? XL_SS : XL_FS);
+}
+
+/* One page read from the disk into IOVA phys: the controller writes it. */
+static bool probe_write(void *ctx, uint64_t phys)
+{
+    struct tr *s = ctx;
+    struct nvme_prp prp = {phys, 0};
+    return nvme_rw_sync(&s->nvme, false, 0, PAGE_SIZE / s->nvme.lba_size, &prp) >= 0;
+}
+
+/* The NVMe as the probe's DMA engine when no edu ran it (a lab machine):
+ * the page it reads into comes from the allocator, not the controller's
+ * DMA space, so the translating domains do not map it. */
+static void probe_pt_fastpath(struct tr *s)
+{
+    bool translating = s->supported[XL_SS] || s->supported[XL_FS];
+    if (!pt_fastpath_pending() || s->legacy || !s->supported[XL_PT] || !translating ||
+        !s->nvme.lba_size || s->nvme.lba_size > PAGE_SIZE)
+        return;
+    struct pt_fastpath_dev dev = {
+        .name = "NVMe",
+        .translating = s->supported[XL_SS] ? "SS" : "FS",
+        .u = s->u,
+        .sid = s->sid,
+        .dma_limit = vtd_iova_limit(s->u),
+        .ctx = s,
+        .to_pt = probe_to_pt,
+        .to_translating = probe_to_translating,
+        .write = probe_write,
+    };
+    pt_fastpath_probe_with(&dev);
+}
+
+/* ---- set-up and tear-down ------------------------------------------------------ */
+
+static const char *find_nvme(struct tr *s)
+{
+    if (cfg.device[0]) {
+        uint16_t seg;
+        uint8_t b, d, f;
+        if (parse_bdf(cfg.device, &seg, &b, &d, &f))
+            s->pci = pci_find_bdf(seg, b, d, f);
+        if (!s->pci || s->pci->class_code != 0x010802)
+            return "device= is not an NVMe controller (class 01:08:02)";
+        return NULL;
+    }
+    s->pci = pci_find_class(0x010802, 0xffffff, 0);
+    return s->pci ? NULL : platform_no_nvme_reason(" to generate traffic");
+}
+
+static void report_setup(const struct tr *s)
+{
+    char sid[8];
+    ktap_diag("traffic: NVMe %s \"%s\" on %s%s, %s, queue depth %u, %u KiB per command, "
+              "%u ms per translation, traffic on %s",
+              vtd_sid_str(s->sid, sid), s->nvme.model,
+              s->u ? (s->legacy ? "a legacy-mode unit" : "a scalable-mode unit") : "no unit",
+              cfg.high_mem ? ", buffers preferred above 4 GiB" : "",
+              s->nvme.writable ? "read/write" : "read-only", cfg.queue_depth, cfg.io_kib,
+              cfg.traffic_ms, cpus_online > 1 ? "CPU 1" : "the bootstrap CPU");
+}
+
+/* Leave nothing behind: controller off, its entry blocked, the unit's
+ * translation as found. */
+static void teardown(struct tr *s)
+{
+    if (s->nvme.regs && !s->ap_stuck) {
+        nvme_release(&s->nvme);
+        s->traffic.data = NULL;
+    }
+    if (s->u && !s->ap_stuck) {
+        if (s->legacy) {
+            struct legacy_context_entry b;
+            legacy_context_build_blocked(&b);
+            vtd_context_write(s->u, s->sid, &b, ENTRY_SYNC_STRATEGY_HITLESS);
+        } else if (s->attached) {
+            struct pasid_entry b;
+            pasid_entry_build_blocked(&b);
+            vtd_pasid_write(s->u, s->sid, s->pasid, &b, ENTRY_SYNC_STRATEGY_HITLESS);
+        }
+        for (int i = 0; i < 2; i++)
+            if (s->dom_ok[i])
+                vtd_domain_destroy(&s->dom[i]);
+        if (s->te_before != s->u->translating) {
+            if (s->te_before)
+                vtd_enable_translation(s->u);
+            else
+                vtd_disable_translation(s->u);
+        }
+    }
+    alloc_prefer_high(false);
+    vtd_fault_poll();
+}
+
+static void suite_traffic(void)
+{
+    struct tr *s = &tr;
+    memset(s, 0, sizeof(*s));
+    const char *why = find_nvme(s);
+    if (why) {
+        vtd_suite_unavailable("traffic", why);
+        return;
+    }
+    /* From here on, queues, buffers and IOMMU tables (root, context and
+     * PASID tables too when this suite brings the unit up) come from the top
+     * of memory: the IOMMU must reach and produce addresses above 4 GiB. */
+    alloc_prefer_high(cfg.high_mem != 0);
+    const char *no_unit = NULL;
+    s->sid = vtd_sid(s->pci->bus, s->pci->dev, s->pci->fn);
+    s->u = vtd_setup_unit_for(s->pci->seg, s->pci->bus, s->pci->dev, s->pci->fn, &no_unit);
+    s->te_before = s->u && s->u->translating;
+    plan_translations(s, no_unit);
+    ktap_suite_begin("traffic", -1);
+    pt_fastpath_probe();
+    /* Set up with translation off: every identity IOVA is also valid. */
+    why = tr_select(s, XL_OFF);
+    uint32_t depth = cfg.queue_depth;
+    if (config_list_has(cfg.bench, "traffic") && depth < BENCH_QD_MAX)
+        depth = BENCH_QD_MAX;
+    if (why || !nvme_bringup(s, depth)) {
+        ktap_case(KTAP_FAIL, "nvme_setup", "%s", why ? why : s->nvme.error);
+        results_note_failure("traffic", "nvme_setup");
+        teardown(s);
+        ktap_suite_end();
+        return;
+    }
+    report_setup(s);
+    probe_pt_fastpath(s);
+    for (int x = 0; x < XL_COUNT; x++)
+        case_steady(s, x);
+    tr_print_overhead(s);
+    case_wrong_mapping(s);
+    tr_case_high_mem(s);
+    tr_case_bench(s);
+    teardown(s);
+    fbcon_status("traffic: done");
+    ktap_suite_end();
+}
+
+SUITE("traffic", 50, suite_traffic);
