@@ -196,6 +196,11 @@ static void *controller(void *arg)
 TEST(stop_running_controller)
 {
     reset_fake();
+    /* The thread that plays the controller may be scheduled late on a busy
+     * host (make test beside other jobs): give the stop CAP.TO = 127.5 s
+     * and a 100 s cap, about 4 s of real time at the fake 100 MHz rate.  A
+     * working stop returns as soon as RDY drops. */
+    set_reg64(NVME_REG_CAP, GOOD_CAP | 255ULL << 24);
     set_reg32(NVME_REG_CC, NVME_CC_EN | NVME_CC_IOSQES_64);
     set_reg32(NVME_REG_CSTS, NVME_CSTS_RDY);
     pthread_t th;
@@ -203,7 +208,7 @@ TEST(stop_running_controller)
     pthread_create(&th, NULL, controller, NULL);
     uint32_t csts = 0xdead;
     uint64_t us = 0;
-    int rc = nvme_stop_regs((uint64_t)(uintptr_t)regs, 5000000, &csts, &us);
+    int rc = nvme_stop_regs((uint64_t)(uintptr_t)regs, 100000000, &csts, &us);
     emulate = false;
     pthread_join(th, NULL);
     CHECK(rc == 0, "stop failed: CSTS %#x", csts);
