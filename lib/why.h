@@ -24,9 +24,10 @@
 
 #include "lib/printf.h"
 
-/* Long enough for the longest reason vtdsync prints (a refused TSC rate
- * with the timer's name, about 200 characters); longer text is cut. */
-#define WHY_TEXT 256
+/* Long enough for the longest reason vtdsync prints (no NVMe controller,
+ * with the note on a VMD that hides it: about 260 characters); longer text
+ * is cut. */
+#define WHY_TEXT 320
 
 struct why {
     char text[WHY_TEXT];
