@@ -25,8 +25,8 @@
 #include "lib/printf.h"
 
 /* Long enough for the longest reason vtdsync prints (no NVMe controller,
- * with the note on a VMD that hides it: about 260 characters); longer text
- * is cut. */
+ * with the note on a VMD that hides it: up to about 290 characters);
+ * longer text is cut. */
 #define WHY_TEXT 320
 
 struct why {
