@@ -223,14 +223,14 @@ static void choose_console(void)
     if (!strcmp(want, "com1") || !strcmp(want, "none"))
         return; /* COM1 is already on; "none" keeps it quiet on screen only */
     if (!strcmp(want, "auto") || !strcmp(want, "spcr")) {
-        char why[120];
+        struct why why;
         if (!platform.spcr_present || !platform.spcr.valid) {
             if (!strcmp(want, "spcr"))
                 kprintf("# console: console=spcr but no usable SPCR; staying on COM1\n");
             return;
         }
-        if (uart_from_spcr(&platform.spcr, &u, why, sizeof(why))) {
-            kprintf("# console: %s; staying on COM1\n", why);
+        if (!uart_from_spcr(&platform.spcr, &u, &why)) {
+            kprintf("# console: %s; staying on COM1\n", why.text);
             return;
         }
         if (u.mmio && !paging_map_mmio(u.base & ~0xfffull, 4096))
@@ -258,11 +258,11 @@ void platform_early_init(void)
                  &d);
     parse_acpi();
     choose_console();
-    char why[240];
-    if (tsc_calibrate(&platform.timers, why, sizeof(why))) {
+    struct why why;
+    if (!tsc_calibrate(&platform.timers, &why)) {
         /* Every deadline and the watchdog count TSC ticks: nothing after
          * this could be trusted to end. */
-        kprintf("Bail out! %s\n", why);
+        kprintf("Bail out! %s\n", why.text);
         run_abort(EXIT_CRASH, "TSC calibration");
     }
 }

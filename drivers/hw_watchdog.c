@@ -113,5 +113,5 @@ void hw_watchdog_probe_ipmi(const struct smbios_ipmi *p, struct ipmi_probe *out)
     if (!p->present || !kcs_ports_from_smbios(p->interface, p->base, p->modifier, &k.data,
                                               &k.status))
         return;
-    out->state = ipmi_get_watchdog(&k, &out->w, &out->why) ? -1 : 1;
+    out->state = ipmi_get_watchdog(&k, &out->w, &out->why) ? 1 : -1;
 }

@@ -39,7 +39,7 @@ struct tco_state {
 struct ipmi_probe {
     int state;         /* 0: not asked (no KCS in I/O space), 1: answered, -1: failed */
     struct ipmi_watchdog w;
-    const char *why;   /* state -1 */
+    struct why why;    /* state -1 */
 };
 
 /* Find and read the TCO (firmware: PCI configuration and I/O ports). */

@@ -139,7 +139,7 @@ static void describe_ipmi(struct text *o, const struct smbios_ipmi *p, const str
         return;
     }
     if (q && q->state < 0)
-        add(o, "; Get Watchdog Timer failed: %s", q->why);
+        add(o, "; Get Watchdog Timer failed: %s", q->why.text);
     add(o, "): its watchdog may reset the machine during a long run (vtdsync does not %s)",
         q && q->state < 0 ? "know its state" : "talk to it");
 }

@@ -2,6 +2,7 @@
 #include "drivers/ipmi_kcs.h"
 
 #include "arch/x86/tsc.h"
+#include "lib/why.h"
 
 static uint8_t status(const struct kcs_port *p)
 {
@@ -22,18 +23,16 @@ static bool obf_set(const struct kcs_port *p, uint8_t *s)
 
 /* Wait until the BMC took the last byte, then check it is in `state` and
  * drop whatever it left in the output buffer (9.15: clear OBF). */
-static bool settle(const struct kcs_port *p, int state, const char **why)
+static bool settle(const struct kcs_port *p, int state, struct why *why)
 {
     uint8_t s;
-    if (!WAIT_FOR(ibf_clear(p, &s), p->timeout_us, "IPMI KCS IBF=0")) {
-        *why = "the BMC did not take a byte (IBF stayed set)";
-        return false;
-    }
-    if (KCS_STATE(s) != state) {
-        *why = KCS_STATE(s) == KCS_ERROR_STATE ? "the BMC's KCS interface is in its error state"
-                                               : "the BMC's KCS interface is in an unexpected state";
-        return false;
-    }
+    if (!WAIT_FOR(ibf_clear(p, &s), p->timeout_us, "IPMI KCS IBF=0"))
+        return why_set(why, "the BMC did not take a byte (IBF stayed set)");
+    if (KCS_STATE(s) != state)
+        return why_set(why, "%s",
+                       KCS_STATE(s) == KCS_ERROR_STATE
+                           ? "the BMC's KCS interface is in its error state"
+                           : "the BMC's KCS interface is in an unexpected state");
     if (s & KCS_OBF)
         p->io->in(p->io->ctx, p->data);
     return true;
@@ -50,13 +49,11 @@ static void data(const struct kcs_port *p, uint8_t b)
 }
 
 static bool write_request(const struct kcs_port *p, const uint8_t *req, size_t n,
-                          const char **why)
+                          struct why *why)
 {
     uint8_t s;
-    if (!WAIT_FOR(ibf_clear(p, &s), p->timeout_us, "IPMI KCS IBF=0")) {
-        *why = "the BMC's KCS interface stays busy (IBF set)";
-        return false;
-    }
+    if (!WAIT_FOR(ibf_clear(p, &s), p->timeout_us, "IPMI KCS IBF=0"))
+        return why_set(why, "the BMC's KCS interface stays busy (IBF set)");
     if (s & KCS_OBF)
         p->io->in(p->io->ctx, p->data);
     command(p, KCS_WRITE_START);
@@ -75,10 +72,14 @@ static bool write_request(const struct kcs_port *p, const uint8_t *req, size_t n
 }
 
 int kcs_transact(const struct kcs_port *p, const uint8_t *req, size_t n, uint8_t *rsp,
-                 size_t max, const char **why)
+                 size_t max, struct why *why)
 {
-    if (n < 2 || !write_request(p, req, n, why))
-        return n < 2 ? (*why = "request too short", -1) : -1;
+    if (n < 2) {
+        why_set(why, "request too short");
+        return -1;
+    }
+    if (!write_request(p, req, n, why))
+        return -1;
     size_t got = 0;
     /* Each response byte: IBF clear, state READ, OBF set, read it, ask for
      * the next; state IDLE ends it with a dummy byte.  At most max + 1
@@ -86,16 +87,16 @@ int kcs_transact(const struct kcs_port *p, const uint8_t *req, size_t n, uint8_t
     for (size_t round = 0; round <= max; round++) {
         uint8_t s;
         if (!WAIT_FOR(ibf_clear(p, &s), p->timeout_us, "IPMI KCS IBF=0")) {
-            *why = "the BMC did not answer (IBF stayed set)";
+            why_set(why, "the BMC did not answer (IBF stayed set)");
             return -1;
         }
         int st = KCS_STATE(s);
         if (st != KCS_READ_STATE && st != KCS_IDLE) {
-            *why = "the BMC's KCS interface left the read phase in an error";
+            why_set(why, "the BMC's KCS interface left the read phase in an error");
             return -1;
         }
         if (!WAIT_FOR(obf_set(p, &s), p->timeout_us, "IPMI KCS OBF=1")) {
-            *why = "the BMC did not answer (OBF stayed clear)";
+            why_set(why, "the BMC did not answer (OBF stayed clear)");
             return -1;
         }
         uint8_t b = p->io->in(p->io->ctx, p->data);
@@ -105,36 +106,30 @@ int kcs_transact(const struct kcs_port *p, const uint8_t *req, size_t n, uint8_t
             rsp[got++] = b;
         data(p, KCS_READ);
     }
-    *why = "the BMC's response is longer than expected";
+    why_set(why, "the BMC's response is longer than expected");
     return -1;
 }
 
-int ipmi_get_watchdog(const struct kcs_port *p, struct ipmi_watchdog *w, const char **why)
+bool ipmi_get_watchdog(const struct kcs_port *p, struct ipmi_watchdog *w, struct why *why)
 {
     static const uint8_t req[] = {0x06 << 2, 0x25}; /* netfn App, LUN 0; Get Watchdog Timer */
     uint8_t r[16];
     int n = kcs_transact(p, req, sizeof(req), r, sizeof(r), why);
     if (n < 0)
-        return -1;
-    if (n < 3 || r[0] != (0x07 << 2) || r[1] != 0x25) {
-        *why = "the BMC's response is not one to Get Watchdog Timer";
-        return -1;
-    }
-    if (r[2] != 0) {
-        *why = "the BMC refused Get Watchdog Timer (completion code not 0)";
-        return -1;
-    }
-    if (n < 11) {
-        *why = "the BMC's Get Watchdog Timer response is short";
-        return -1;
-    }
+        return false;
+    if (n < 3 || r[0] != (0x07 << 2) || r[1] != 0x25)
+        return why_set(why, "the BMC's response is not one to Get Watchdog Timer");
+    if (r[2] != 0)
+        return why_set(why, "the BMC refused Get Watchdog Timer (completion code not 0)");
+    if (n < 11)
+        return why_set(why, "the BMC's Get Watchdog Timer response is short");
     /* Timer use bit 6: running; action bits 2:0; countdowns in 100 ms. */
     w->running = r[3] & 0x40;
     w->use = r[3] & 7;
     w->action = r[4] & 7;
     w->initial = (uint16_t)(r[7] | r[8] << 8);
     w->present = (uint16_t)(r[9] | r[10] << 8);
-    return 0;
+    return true;
 }
 
 bool kcs_ports_from_smbios(uint8_t interface, uint64_t base, uint8_t modifier, uint16_t *data,

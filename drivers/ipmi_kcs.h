@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/why.h"
+
 /* Port access, so the host tests can play the BMC. */
 struct kcs_io {
     uint8_t (*in)(void *ctx, uint16_t port);
@@ -32,9 +34,9 @@ enum { KCS_IDLE, KCS_READ_STATE, KCS_WRITE_STATE, KCS_ERROR_STATE };
 #define KCS_READ 0x68
 
 /* One request (netfn/LUN, command, data) and its response; the response
- * length, or -1 with *why set. */
+ * length, or -1 with why set. */
 int kcs_transact(const struct kcs_port *p, const uint8_t *req, size_t n, uint8_t *rsp,
-                 size_t max, const char **why);
+                 size_t max, struct why *why);
 
 struct ipmi_watchdog {
     bool running;
@@ -42,8 +44,9 @@ struct ipmi_watchdog {
     uint16_t initial, present;  /* countdown, 100 ms units */
 };
 
-/* Get Watchdog Timer (netfn App, command 0x25).  0, or -1 with *why. */
-int ipmi_get_watchdog(const struct kcs_port *p, struct ipmi_watchdog *w, const char **why);
+/* Get Watchdog Timer (netfn App, command 0x25).  False with why when the
+ * BMC did not answer it. */
+bool ipmi_get_watchdog(const struct kcs_port *p, struct ipmi_watchdog *w, struct why *why);
 
 /* The KCS interface of an SMBIOS type 38 record in I/O space: data port,
  * status port (register spacing from the modifier).  false when the record

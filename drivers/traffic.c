@@ -50,33 +50,26 @@ static void fill_block(uint8_t *b, uint32_t size, uint64_t lba, uint32_t gen)
     h->sum = checksum(w, size / 8);
 }
 
-/* Empty string when the block is what generation `gen` of `lba` wrote. */
-static void check_block(uint8_t *b, uint32_t size, uint64_t lba, uint32_t gen, char *why,
-                        unsigned len)
+/* True when the block is what generation `gen` of `lba` wrote. */
+static bool check_block(uint8_t *b, uint32_t size, uint64_t lba, uint32_t gen, struct why *why)
 {
     struct block_header *h = (struct block_header *)b;
-    why[0] = 0;
-    if (h->magic != TRAFFIC_BLOCK_MAGIC) {
-        ksnprintf(why, len, "no block header (magic %#x)", h->magic);
-        return;
-    }
-    if (h->lba != lba) {
-        ksnprintf(why, len, "block of LBA %llu read at LBA %llu (misdirected)",
-                  (unsigned long long)h->lba, (unsigned long long)lba);
-        return;
-    }
+    if (h->magic != TRAFFIC_BLOCK_MAGIC)
+        return why_set(why, "no block header (magic %#x)", h->magic);
+    if (h->lba != lba)
+        return why_set(why, "block of LBA %llu read at LBA %llu (misdirected)",
+                       (unsigned long long)h->lba, (unsigned long long)lba);
     uint64_t sum = h->sum;
     h->sum = 0;
     uint64_t want = checksum((uint64_t *)b, size / 8);
     h->sum = sum;
-    if (sum != want) {
-        ksnprintf(why, len, "checksum %#llx, content gives %#llx (torn or corrupt)",
-                  (unsigned long long)sum, (unsigned long long)want);
-        return;
-    }
+    if (sum != want)
+        return why_set(why, "checksum %#llx, content gives %#llx (torn or corrupt)",
+                       (unsigned long long)sum, (unsigned long long)want);
     if (h->gen != gen)
-        ksnprintf(why, len, "generation %u, expected %u (%s)", h->gen, gen,
-                  h->gen < gen ? "stale" : "from the future");
+        return why_set(why, "generation %u, expected %u (%s)", h->gen, gen,
+                       h->gen < gen ? "stale" : "from the future");
+    return true;
 }
 
 static void note(struct traffic *t, const char *fmt, ...) PRINTF_LIKE(2, 3);
@@ -275,37 +268,33 @@ static bool content_known(const struct traffic *t, uint32_t unit)
     return t->cfg.write ? t->gen[unit] != 0 : t->sum[unit] != 0;
 }
 
-/* Check a read's data against what the unit holds: why stays empty when
- * it matches (or the content is unknown: counted as unverified). */
-static void check_read(struct traffic *t, uint8_t *buf, uint32_t unit, char *why, unsigned len)
+/* Check a read's data against what the unit holds: true when it matches
+ * (or the content is unknown: counted as unverified). */
+static bool check_read(struct traffic *t, uint8_t *buf, uint32_t unit, struct why *why)
 {
     uint64_t lba = unit_lba(t, unit);
-    why[0] = 0;
     if (t->cfg.write) {
         uint32_t gen = t->gen[unit];
         if (!gen) {
             t->st.unverified++;
-            return;
+            return true;
         }
         uint32_t bs = t->nvme->lba_size;
-        char w[120];
-        for (uint32_t b = 0; b < t->blocks_per_unit; b++) {
-            check_block(buf + (uint64_t)b * bs, bs, lba + b, gen, w, sizeof(w));
-            if (w[0]) {
-                ksnprintf(why, len, "READ LBA %llu: %s", (unsigned long long)(lba + b), w);
-                return;
-            }
-        }
-        return;
+        for (uint32_t b = 0; b < t->blocks_per_unit; b++)
+            if (!check_block(buf + (uint64_t)b * bs, bs, lba + b, gen, why))
+                return why_set(why, "READ LBA %llu: %s", (unsigned long long)(lba + b),
+                               why->text);
+        return true;
     }
     /* Read-only disk: the data must be what the first read returned. */
     uint64_t sum = checksum((const uint64_t *)buf, t->cfg.io_bytes / 8) | 1;
     if (!t->sum[unit])
         t->sum[unit] = sum;
     else if (t->sum[unit] != sum)
-        ksnprintf(why, len, "READ LBA %llu: data changed between reads (%#llx then %#llx)",
-                  (unsigned long long)lba, (unsigned long long)t->sum[unit],
-                  (unsigned long long)sum);
+        return why_set(why, "READ LBA %llu: data changed between reads (%#llx then %#llx)",
+                       (unsigned long long)lba, (unsigned long long)t->sum[unit],
+                       (unsigned long long)sum);
+    return true;
 }
 
 /* A read that left its whole buffer poisoned, or a write in flight while
@@ -350,11 +339,10 @@ static bool verify_read(struct traffic *t, struct traffic_slot *s, uint64_t now)
 {
     if (all_poison(s->buf, t->cfg.io_bytes) && hold_suspect(t, s, now))
         return true;
-    char why[160];
-    check_read(t, s->buf, s->unit, why, sizeof(why));
-    if (why[0]) {
+    struct why why;
+    if (!check_read(t, s->buf, s->unit, &why)) {
         t->st.mismatches++;
-        note(t, "mismatch: %s", why);
+        note(t, "mismatch: %s", why.text);
     }
     return false;
 }
@@ -363,21 +351,18 @@ static bool verify_read(struct traffic *t, struct traffic_slot *s, uint64_t now)
  * publish what it found. */
 static void suspect_verdict(struct traffic *t, struct traffic_suspect *x, uint8_t *buf, int status)
 {
-    char why[160] = "";
-    if (status)
-        ksnprintf(why, sizeof(why), "failed (status %#x)", (unsigned)status);
-    else
-        check_read(t, buf, x->unit, why, sizeof(why));
-    if (why[0])
+    struct why why;
+    bool good = status ? why_set(&why, "failed (status %#x)", (unsigned)status)
+                       : check_read(t, buf, x->unit, &why);
+    if (!good)
         note(t, "%s of LBA %llu %s, its re-read: %s", x->write ? "write" : "read",
              (unsigned long long)x->lba,
-             x->write ? "was in flight in a window" : "left its buffer poisoned", why);
-    if (why[0] && x->write)
+             x->write ? "was in flight in a window" : "left its buffer poisoned", why.text);
+    if (!good && x->write)
         t->gen[x->unit] = 0; /* what the disk holds there is unknown now */
     if (t->suspects_held)
         t->suspects_held--;
-    __atomic_store_n(&x->state, why[0] ? SUSPECT_REREAD_BAD : SUSPECT_REREAD_OK,
-                     __ATOMIC_RELEASE);
+    __atomic_store_n(&x->state, good ? SUSPECT_REREAD_OK : SUSPECT_REREAD_BAD, __ATOMIC_RELEASE);
 }
 
 /* After a controller reset the suspects still waiting are re-read now,
@@ -675,24 +660,20 @@ int traffic_summary(const struct traffic *t, const char *label, char *buf, unsig
                      (unsigned long long)s->max_latency_us, (unsigned long long)s->max_gap_us);
 }
 
-const char *traffic_self_test(void)
+bool traffic_self_test(struct why *why)
 {
     static uint64_t words[512 / 8];
     uint8_t *b = (uint8_t *)words;
-    char why[120];
     fill_block(b, sizeof(words), 77, 5);
-    check_block(b, sizeof(words), 77, 5, why, sizeof(why));
-    if (why[0])
-        return "a good block does not verify";
-    check_block(b, sizeof(words), 78, 5, why, sizeof(why));
-    if (!why[0])
-        return "a misdirected block verifies";
-    check_block(b, sizeof(words), 77, 6, why, sizeof(why));
-    if (!why[0])
-        return "a stale block verifies";
+    if (!check_block(b, sizeof(words), 77, 5, why))
+        return why_set(why, "a good block does not verify");
+    if (check_block(b, sizeof(words), 78, 5, why))
+        return why_set(why, "a misdirected block verifies");
+    if (check_block(b, sizeof(words), 77, 6, why))
+        return why_set(why, "a stale block verifies");
     b[300] ^= 1;
-    check_block(b, sizeof(words), 77, 5, why, sizeof(why));
-    if (!why[0])
-        return "a corrupted block verifies";
-    return 0;
+    if (check_block(b, sizeof(words), 77, 5, why))
+        return why_set(why, "a corrupted block verifies");
+    why_clear(why);
+    return true;
 }

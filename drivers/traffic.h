@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "drivers/nvme.h"
+#include "lib/why.h"
 
 #define TRAFFIC_MAX_DEPTH 256
 #define TRAFFIC_MAX_UNITS 16384
@@ -138,7 +139,7 @@ uint64_t traffic_percentile_us(const struct traffic_stats *s, unsigned permille)
 /* One summary line: ops, IOPS, KB/s, errors, latency percentiles, max gap. */
 int traffic_summary(const struct traffic *t, const char *label, char *buf, unsigned size);
 /* Checks that the block verifier catches a misdirected, stale and corrupt
- * block; NULL when it does, else what it missed. */
-const char *traffic_self_test(void);
+ * block; false, with what it missed, when it does not. */
+bool traffic_self_test(struct why *why);
 
 #endif

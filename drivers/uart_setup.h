@@ -9,6 +9,7 @@
 
 #include "acpi/spcr.h"
 #include "drivers/serial.h"
+#include "lib/why.h"
 
 /* The PC's classic UART clock (16 x 115200 Hz); SPCR revision 3+ may give
  * another one (LPSS and BMC UARTs run at tens of MHz). */
@@ -22,8 +23,8 @@
 uint32_t uart_divisor(uint32_t clock_hz, uint32_t baud, uint32_t *actual);
 
 /* The UART an SPCR describes: port or MMIO address, register stride from the
- * access width, baud rate (0: keep the firmware's), input clock.  Returns 0,
- * or -1 with *why when the console cannot be driven as described. */
-int uart_from_spcr(const struct spcr_info *s, struct uart *u, char *why, size_t len);
+ * access width, baud rate (0: keep the firmware's), input clock.  False,
+ * with why, when the console cannot be driven as described. */
+bool uart_from_spcr(const struct spcr_info *s, struct uart *u, struct why *why);
 
 #endif

@@ -6,6 +6,7 @@
 #include "lib/kstring.h"
 #include "lib/parse.h"
 #include "lib/printf.h"
+#include "lib/why.h"
 
 /* OPT_ENUM stores the value's index, OPT_WORD the value's text. */
 /* OPT_DURATION stores seconds, given as N, Ns, Nm, Nh or Nd. */
@@ -236,8 +237,8 @@ static void enum_name(const char *values, int idx, char *out, size_t size)
     ksnprintf(out, size, "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
 }
 
-/* Set one option; returns an error message or NULL. */
-static const char *set_option(struct config *c, const struct option *o, const char *v)
+/* Set one option; false, with why, when v is not a value it takes. */
+static bool set_option(struct config *c, const struct option *o, const char *v, struct why *why)
 {
     char *field = (char *)c + o->offset;
     uint64_t n;
@@ -245,32 +246,32 @@ static const char *set_option(struct config *c, const struct option *o, const ch
     switch (o->type) {
     case OPT_UINT:
         if (!parse_u64(v, &n) || n < o->min || n > o->max)
-            return "out of range or not a number";
+            return why_set(why, "out of range or not a number");
         *(uint32_t *)field = (uint32_t)n;
-        return NULL;
+        return true;
     case OPT_DURATION:
         if (!config_parse_duration(v, o->max, (uint32_t *)field) || *(uint32_t *)field < o->min)
-            return "out of range or not a duration";
-        return NULL;
+            return why_set(why, "out of range or not a duration");
+        return true;
     case OPT_ENUM:
     case OPT_WORD:
         idx = enum_index(o->values, v);
         if (idx < 0)
-            return "not one of the allowed values";
+            return why_set(why, "not one of the allowed values");
         if (o->type == OPT_WORD)
             ksnprintf(field, o->size, "%s", v);
         else
             *(uint32_t *)field = (uint32_t)idx;
-        return NULL;
+        return true;
     case OPT_STRING:
         if (strlen(v) >= o->size)
-            return "too long";
+            return why_set(why, "too long");
         if (o->valid && !o->valid(v))
-            return "not a valid value";
+            return why_set(why, "not a valid value");
         ksnprintf(field, o->size, "%s", v);
-        return NULL;
+        return true;
     }
-    return "bad option type";
+    return why_set(why, "bad option type");
 }
 
 static const struct option *find_option(const char *name, size_t len)
@@ -285,7 +286,7 @@ void config_defaults(struct config *c)
 {
     memset(c, 0, sizeof(*c));
     for (size_t i = 0; i < ARRAY_SIZE(options); i++)
-        set_option(c, &options[i], options[i].def);
+        set_option(c, &options[i], options[i].def, NULL);
 }
 
 static void describe_allowed(const struct option *o, char *buf, size_t size)
@@ -331,14 +332,14 @@ static void apply_word(struct config *c, const char *w, size_t len, const char *
         c->problems++;
         return;
     }
-    const char *err = set_option(c, o, eq + 1);
-    if (err) {
+    struct why why;
+    if (!set_option(c, o, eq + 1, &why)) {
         char allowed[160];
         describe_allowed(o, allowed, sizeof(allowed));
         kprintf("# config: %s line %d: bad value '%s' for %s= (%s; expected %s); using %s\n",
-                source, line, eq + 1, o->name, err, allowed, o->def[0] ? o->def : "(empty)");
+                source, line, eq + 1, o->name, why.text, allowed, o->def[0] ? o->def : "(empty)");
         c->problems++;
-        set_option(c, o, o->def);
+        set_option(c, o, o->def, NULL);
     }
 }
 

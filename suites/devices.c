@@ -11,6 +11,7 @@
 #include "lib/ktap.h"
 #include "lib/page.h"
 #include "lib/parse.h"
+#include "lib/why.h"
 #include "app/platform.h"
 #include "app/run.h"
 #include "app/suite.h"
@@ -225,8 +226,8 @@ static void case_nvme_identify(void)
 }
 
 /* One synchronous transfer of buf[0, len) at lba; on failure, why says so. */
-static int xfer(bool write, uint64_t lba, uint8_t *buf, uint32_t len, uint64_t *list, char *why,
-                unsigned wlen)
+static bool xfer(bool write, uint64_t lba, uint8_t *buf, uint32_t len, uint64_t *list,
+                 struct why *why)
 {
     struct nvme_prp prp;
     char name[48];
@@ -234,36 +235,32 @@ static int xfer(bool write, uint64_t lba, uint8_t *buf, uint32_t len, uint64_t *
                    &prp);
     int s = nvme_rw_sync(&nvme, write, lba, len / nvme.lba_size, &prp);
     if (s)
-        ksnprintf(why, wlen, "%s %u bytes at page offset %u: %s", write ? "WRITE" : "READ", len,
-                  (unsigned)(virt_to_phys(buf) & 0xfff),
-                  s < 0 ? nvme.error : nvme_status_name((uint16_t)s, name, sizeof(name)));
-    return s ? -1 : 0;
+        return why_set(why, "%s %u bytes at page offset %u: %s", write ? "WRITE" : "READ", len,
+                       (unsigned)(virt_to_phys(buf) & 0xfff),
+                       s < 0 ? nvme.error : nvme_status_name((uint16_t)s, name, sizeof(name)));
+    return true;
 }
 
 /* Transfers that take each PRP form: PRP1 only, PRP1 + PRP2, an unaligned
  * start that spills into a second page, and PRP lists.  Read-only disks:
  * the first read is the reference for the second. */
-static int rw_one(uint8_t *wbuf, uint8_t *rbuf, uint64_t *list, uint64_t lba, uint32_t off,
-                  uint32_t len, char *why, unsigned wlen)
+static bool rw_one(uint8_t *wbuf, uint8_t *rbuf, uint64_t *list, uint64_t lba, uint32_t off,
+                   uint32_t len, struct why *why)
 {
     if (nvme.writable)
         for (uint32_t i = 0; i < len; i++)
             wbuf[off + i] = (uint8_t)(lba * 31 + i * 13 + (i >> 9));
-    if (xfer(nvme.writable, lba, wbuf + off, len, list, why, wlen))
-        return -1;
+    if (!xfer(nvme.writable, lba, wbuf + off, len, list, why))
+        return false;
     memset(rbuf, 0xa5, off + len + 64);
-    if (xfer(false, lba, rbuf + off, len, list, why, wlen))
-        return -1;
-    if (memcmp(wbuf + off, rbuf + off, len)) {
-        ksnprintf(why, wlen, "%u bytes at +%u read back differently", len, off);
-        return -1;
-    }
+    if (!xfer(false, lba, rbuf + off, len, list, why))
+        return false;
+    if (memcmp(wbuf + off, rbuf + off, len))
+        return why_set(why, "%u bytes at +%u read back differently", len, off);
     for (uint32_t i = 0; i < 64; i++)
-        if (rbuf[off + len + i] != 0xa5) {
-            ksnprintf(why, wlen, "READ of %u bytes wrote past its end", len);
-            return -1;
-        }
-    return 0;
+        if (rbuf[off + len + i] != 0xa5)
+            return why_set(why, "READ of %u bytes wrote past its end", len);
+    return true;
 }
 
 static void case_nvme_rw(void)
@@ -288,28 +285,30 @@ static void case_nvme_rw(void)
         {0, 4096}, {0, 8192}, {bs, 4096}, {0, 16384}, {bs, 3 * 4096}, {0, cfg.io_kib * 1024},
         {0, max},
     };
-    char why[128] = "";
+    struct why why = {""};
+    bool ok = true;
     unsigned done = 0;
     uint64_t lba = 0;
     for (unsigned i = 0; i < ARRAY_SIZE(cases); i++) {
         uint32_t len = cases[i].len, off = cases[i].off;
         if (len % bs || len > nvme.max_xfer || off + len > (max / PAGE_SIZE + 2) * PAGE_SIZE)
             continue;
-        if (rw_one(wbuf, rbuf, list, lba, off, len, why, sizeof(why)))
+        ok = rw_one(wbuf, rbuf, list, lba, off, len, &why);
+        if (!ok)
             break;
         lba += len / bs;
         done++;
     }
     ktap_diag("nvme %s: %u transfers of 4 KiB..%u KiB verified",
               nvme.writable ? "write+read" : "read+re-read", done, max / 1024);
-    ktap_case(why[0] ? KTAP_FAIL : KTAP_PASS, "nvme_rw_prp", "%s", why);
+    ktap_case(ok ? KTAP_PASS : KTAP_FAIL, "nvme_rw_prp", "%s", why.text);
 }
 
 static void case_nvme_traffic(void)
 {
-    const char *broken = traffic_self_test();
-    if (broken) {
-        ktap_case(KTAP_FAIL, "nvme_traffic", "block verifier: %s", broken);
+    struct why why;
+    if (!traffic_self_test(&why)) {
+        ktap_case(KTAP_FAIL, "nvme_traffic", "block verifier: %s", why.text);
         return;
     }
     if (!nvme_ready) {

@@ -23,6 +23,7 @@
 #include "lib/kstring.h"
 #include "lib/ktap.h"
 #include "lib/page.h"
+#include "lib/why.h"
 #include "suites/faults.h"
 #include "app/platform.h"
 #include "app/run.h"
@@ -297,19 +298,15 @@ static void case_overflow(struct fx *f)
 
 /* ---- afterwards: clean DMA --------------------------------------------------- */
 
-static bool nvme_roundtrip(struct fx *f, char *why, size_t n)
+static bool nvme_roundtrip(struct fx *f, struct why *why)
 {
     struct nvme_ctrl *c = &f->nvme;
-    if (c->dead && !nvme_bring_up(f)) {
-        ksnprintf(why, n, "NVMe reset after the storm failed: %s", c->error);
-        return false;
-    }
+    if (c->dead && !nvme_bring_up(f))
+        return why_set(why, "NVMe reset after the storm failed: %s", c->error);
     uint64_t iova;
     uint8_t *b = dma_pool_alloc(&c->pool, 2, &iova);
-    if (!b || c->lba_size > PAGE_SIZE) {
-        ksnprintf(why, n, "no NVMe buffer (or LBA size %u > 4 KiB)", c->lba_size);
-        return false;
-    }
+    if (!b || c->lba_size > PAGE_SIZE)
+        return why_set(why, "no NVMe buffer (or LBA size %u > 4 KiB)", c->lba_size);
     uint32_t nblocks = PAGE_SIZE / c->lba_size;
     struct nvme_prp p0 = {iova, 0}, p1 = {iova + PAGE_SIZE, 0};
     uint64_t lba = 64; /* away from anything a partition table uses */
@@ -317,27 +314,20 @@ static bool nvme_roundtrip(struct fx *f, char *why, size_t n)
     if (c->writable) {
         for (unsigned i = 0; i < PAGE_SIZE; i++)
             b[i] = (uint8_t)(i * 13 + (i >> 8) + 0x21);
-        if (nvme_rw_sync(c, true, lba, nblocks, &p0)) {
-            ksnprintf(why, n, "WRITE failed: %s", c->error[0] ? c->error : "error status");
-            return false;
-        }
+        if (nvme_rw_sync(c, true, lba, nblocks, &p0))
+            return why_set(why, "WRITE failed: %s", c->error[0] ? c->error : "error status");
     } else if (nvme_rw_sync(c, false, lba, nblocks, &p0)) {
-        ksnprintf(why, n, "READ failed: %s", c->error[0] ? c->error : "error status");
-        return false;
+        return why_set(why, "READ failed: %s", c->error[0] ? c->error : "error status");
     }
-    if (nvme_rw_sync(c, false, lba, nblocks, &p1)) {
-        ksnprintf(why, n, "READ back failed: %s", c->error[0] ? c->error : "error status");
-        return false;
-    }
-    if (memcmp(b, b + PAGE_SIZE, PAGE_SIZE)) {
-        ksnprintf(why, n, "NVMe data read back differs from what was %s",
-                  c->writable ? "written" : "read first");
-        return false;
-    }
+    if (nvme_rw_sync(c, false, lba, nblocks, &p1))
+        return why_set(why, "READ back failed: %s", c->error[0] ? c->error : "error status");
+    if (memcmp(b, b + PAGE_SIZE, PAGE_SIZE))
+        return why_set(why, "NVMe data read back differs from what was %s",
+                       c->writable ? "written" : "read first");
     return true;
 }
 
-static bool edu_roundtrip(struct fx *f, char *why, size_t n)
+static bool edu_roundtrip(struct fx *f, struct why *why)
 {
     for (unsigned i = 0; i < PAGE_SIZE; i++)
         f->buf[i] = (uint8_t)(i * 7 + 3);
@@ -345,27 +335,19 @@ static bool edu_roundtrip(struct fx *f, char *why, size_t n)
     enum edu_status st = edu_dma_to_device(&f->edu, f->buf_phys, 0, PAGE_SIZE);
     if (st == EDU_OK)
         st = edu_dma_from_device(&f->edu, f->buf_phys + PAGE_SIZE, 0, PAGE_SIZE);
-    if (st != EDU_OK) {
-        ksnprintf(why, n, "edu DMA: %s", edu_status_name(st));
-        return false;
-    }
-    if (memcmp(f->buf, f->buf + PAGE_SIZE, PAGE_SIZE)) {
-        ksnprintf(why, n, "edu round trip data differs");
-        return false;
-    }
+    if (st != EDU_OK)
+        return why_set(why, "edu DMA: %s", edu_status_name(st));
+    if (memcmp(f->buf, f->buf + PAGE_SIZE, PAGE_SIZE))
+        return why_set(why, "edu round trip data differs");
     return true;
 }
 
 static void case_dma_after(struct fx *f)
 {
-    char why[160];
+    struct why why;
     uint32_t mark = vtd_fault_seq();
-    if (f->nvme_ok && !nvme_roundtrip(f, why, sizeof(why))) {
-        ktap_case(KTAP_FAIL, "dma_after_storm", "%s", why);
-        return;
-    }
-    if (f->edu_ok && !edu_roundtrip(f, why, sizeof(why))) {
-        ktap_case(KTAP_FAIL, "dma_after_storm", "%s", why);
+    if ((f->nvme_ok && !nvme_roundtrip(f, &why)) || (f->edu_ok && !edu_roundtrip(f, &why))) {
+        ktap_case(KTAP_FAIL, "dma_after_storm", "%s", why.text);
         return;
     }
     vtd_fault_poll();
@@ -388,21 +370,20 @@ static void case_dma_after(struct fx *f)
 
 /* ---- setup ------------------------------------------------------------------- */
 
-static const char *setup(struct fx *f)
+static bool setup(struct fx *f, struct why *why)
 {
-    const char *why = NULL;
+    const char *unit_why;
     f->nvme_pci = pci_find_class(0x010802, 0xffffff, 0);
     f->edu_pci = pci_find_id(EDU_VENDOR, EDU_DEVICE, NULL);
     struct pci_dev *first = f->nvme_pci ? f->nvme_pci : f->edu_pci;
     if (!first)
-        return "no DMA device to storm with (NVMe or QEMU edu)";
-    f->u = vtd_setup_unit_for(first->seg, first->bus, first->dev, first->fn, &why);
+        return why_set(why, "no DMA device to storm with (NVMe or QEMU edu)");
+    f->u = vtd_setup_unit_for(first->seg, first->bus, first->dev, first->fn, &unit_why);
     if (!f->u)
-        return why;
+        return why_set(why, "%s", unit_why);
     if (!f->u->ops->store128)
-        return "CMPXCHG16B missing: entries cannot be updated atomically";
+        return why_set(why, "CMPXCHG16B missing: entries cannot be updated atomically");
     if (f->edu_pci && f->nvme_pci) {
-        const char *w;
         struct pci_dev *e = f->edu_pci, *n = f->nvme_pci;
         char b[8];
         /* Behind one PCIe-to-PCI bridge both reach the unit as one source
@@ -413,8 +394,8 @@ static const char *setup(struct fx *f)
                       "not used",
                       vtd_sid_str(vtd_sid(e->bus, e->dev, e->fn), b));
             f->edu_pci = NULL;
-        } else if (vtd_setup_unit_peek(e->seg, e->bus, e->dev, e->fn, &w) != f->u ||
-                   vtd_setup_unit_for(e->seg, e->bus, e->dev, e->fn, &w) != f->u) {
+        } else if (vtd_setup_unit_peek(e->seg, e->bus, e->dev, e->fn, &unit_why) != f->u ||
+                   vtd_setup_unit_for(e->seg, e->bus, e->dev, e->fn, &unit_why) != f->u) {
             /* Peek first: taking an edu the storm does not use would end
              * its foreign entry for nothing. */
             f->edu_pci = NULL; /* another unit: the storm stays on one */
@@ -422,22 +403,22 @@ static const char *setup(struct fx *f)
     }
     bool fs = f->u->mode == VTD_MODE_SCALABLE && !f->u->caps.slts;
     if (vtd_domain_init(&f->dom, f->u, fs ? PGTABLE_FIRST_STAGE : PGTABLE_SECOND_STAGE))
-        return "cannot build the domain (out of memory?)";
+        return why_set(why, "cannot build the domain (out of memory?)");
     f->dom_ok = true;
     /* Below the edu's 28-bit DMA mask; the sacrifice page is never mapped. */
     f->sacrifice = page_alloc_constrained(1, PAGE_SIZE, EDU_DMA_LIMIT);
     f->buf = page_alloc_constrained(2, PAGE_SIZE, EDU_DMA_LIMIT);
     if (!f->sacrifice || !f->buf)
-        return "no memory below 256 MiB";
+        return why_set(why, "no memory below 256 MiB");
     f->sacrifice_phys = virt_to_phys(f->sacrifice);
     f->buf_phys = virt_to_phys(f->buf);
     memset(f->sacrifice, CANARY, PAGE_SIZE);
     if (map_identity(f, f->buf_phys, 2 * PAGE_SIZE) == DMA_MAP_FAILED)
-        return "cannot map the round-trip buffer";
+        return why_set(why, "cannot map the round-trip buffer");
     if (!f->u->translating) {
         f->enabled_here = true;
         if (!vtd_enable_translation(f->u))
-            return "translation did not switch on";
+            return why_set(why, "translation did not switch on");
     }
     if (f->nvme_pci) {
         f->nvme_sid = vtd_sid(f->nvme_pci->bus, f->nvme_pci->dev, f->nvme_pci->fn);
@@ -448,10 +429,11 @@ static const char *setup(struct fx *f)
         f->edu_ok = attach(f, f->edu_sid) && edu_init(&f->edu, f->edu_pci) == EDU_OK;
     }
     if (!f->nvme_ok)
-        return f->nvme_pci ? "the NVMe controller did not come up under translation"
-                           : platform_no_nvme_reason(": the storm needs one (edu is too slow: "
-                                                     "one transfer per 100 ms)");
-    return NULL;
+        return why_set(why, "%s",
+                       f->nvme_pci ? "the NVMe controller did not come up under translation"
+                                   : platform_no_nvme_reason(": the storm needs one (edu is too "
+                                                             "slow: one transfer per 100 ms)"));
+    return true;
 }
 
 static void teardown(struct fx *f)
@@ -469,9 +451,9 @@ static void teardown(struct fx *f)
 static void suite_faults(void)
 {
     struct fx *f = &fx;
-    const char *why = setup(f);
-    if (why) {
-        vtd_suite_unavailable("faults", why);
+    struct why why;
+    if (!setup(f, &why)) {
+        vtd_suite_unavailable("faults", why.text);
         teardown(f);
         return;
     }

@@ -8,6 +8,7 @@
 #include "lib/kstring.h"
 #include "lib/ktap.h"
 #include "lib/page.h"
+#include "lib/why.h"
 #include "app/run.h"
 
 /* What the probe page holds before each DMA. */
@@ -49,16 +50,16 @@ enum verdict { V_CANNOT, V_TRANSLATES, V_DEVIATES, V_SILENT };
 /* PT, a DMA that must land, then the translating entry (the page is not
  * mapped there) with the workaround held off for that one update, then a
  * DMA that must fault.  why: what the verdict rests on. */
-static enum verdict probe_run(const struct pt_fastpath_dev *d, uint8_t *page, char *why, size_t n)
+static enum verdict probe_run(const struct pt_fastpath_dev *d, uint8_t *page, struct why *why)
 {
     uint64_t phys = virt_to_phys(page);
     bool done;
     if (!d->to_pt(d->ctx)) {
-        ksnprintf(why, n, "the %s's pass-through entry could not be written", d->name);
+        why_set(why, "the %s's pass-through entry could not be written", d->name);
         return V_CANNOT;
     }
     if (!write_lands(d, page, phys, &done) || !done) {
-        ksnprintf(why, n, "a pass-through DMA of the %s did not land", d->name);
+        why_set(why, "a pass-through DMA of the %s did not land", d->name);
         return V_CANNOT;
     }
     bool workaround = vtd_options.pt_ctx_flush;
@@ -66,22 +67,22 @@ static enum verdict probe_run(const struct pt_fastpath_dev *d, uint8_t *page, ch
     bool left = d->to_translating(d->ctx);
     vtd_options.pt_ctx_flush = workaround;
     if (!left) {
-        ksnprintf(why, n, "the %s's translating entry could not be written", d->name);
+        why_set(why, "the %s's translating entry could not be written", d->name);
         return V_CANNOT;
     }
     uint32_t mark = vtd_fault_seq();
     bool landed = write_lands(d, page, phys, &done);
     vtd_fault_poll();
     unsigned faults = vtd_faults_since(mark, d->sid, NULL, 0);
-    ksnprintf(why, n,
-              "after PT -> %s with the spec's PASID-cache and IOTLB invalidations, the %s's "
-              "DMA write to unmapped IOVA %#llx %s and raised %u fault(s)",
-              d->translating, d->name, (unsigned long long)phys,
-              landed ? "reached that physical page" : "was stopped", faults);
+    why_set(why,
+            "after PT -> %s with the spec's PASID-cache and IOTLB invalidations, the %s's "
+            "DMA write to unmapped IOVA %#llx %s and raised %u fault(s)",
+            d->translating, d->name, (unsigned long long)phys,
+            landed ? "reached that physical page" : "was stopped", faults);
     if (landed)
         return V_DEVIATES;
     if (!done && !faults) {
-        ksnprintf(why, n, "the %s DMA after leaving pass-through did not complete", d->name);
+        why_set(why, "the %s DMA after leaving pass-through did not complete", d->name);
         return V_CANNOT;
     }
     return faults ? V_TRANSLATES : V_SILENT;
@@ -128,18 +129,18 @@ void pt_fastpath_probe_with(const struct pt_fastpath_dev *d)
     if (probed || !pt_fastpath_unit_can_probe(d->u))
         return;
     probed = true;
-    char why[224];
+    struct why why;
     enum verdict v = V_CANNOT;
     uint8_t *page = page_alloc_constrained(1, PAGE_SIZE, d->dma_limit);
     if (!page) {
-        ksnprintf(why, sizeof(why), "no page within the %s's DMA reach", d->name);
+        why_set(&why, "no page within the %s's DMA reach", d->name);
     } else {
-        v = probe_run(d, page, why, sizeof(why));
+        v = probe_run(d, page, &why);
         /* Through pass-through once more, now with the workaround if it
          * was just switched on: its context-cache invalidation drops the
          * fast path the probe left, before anyone relies on the entry. */
         if (v == V_DEVIATES) {
-            report(v, why);
+            report(v, why.text);
             if (!d->to_pt(d->ctx) || !d->to_translating(d->ctx))
                 ktap_diag("%s: the %s's entry could not be restored", PT_FASTPATH_CASE, d->name);
         }
@@ -147,9 +148,9 @@ void pt_fastpath_probe_with(const struct pt_fastpath_dev *d)
     }
     vtd_fault_poll();
     if (v == V_CANNOT)
-        ktap_case(KTAP_SKIP, PT_FASTPATH_CASE, "cannot probe: %s", why);
+        ktap_case(KTAP_SKIP, PT_FASTPATH_CASE, "cannot probe: %s", why.text);
     else if (v != V_DEVIATES)
-        report(v, why);
+        report(v, why.text);
 }
 
 void pt_fastpath_cannot(const char *why)

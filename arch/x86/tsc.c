@@ -122,21 +122,19 @@ static void machine_clocks(struct machine_clocks *m, struct tsc_clocks *c, char 
 
 static char tsc_source_buf[240];
 
-int tsc_calibrate(const struct tsc_timers *t, char *why, size_t len)
+bool tsc_calibrate(const struct tsc_timers *t, struct why *why)
 {
     struct machine_clocks m = {.t = t};
     struct tsc_clocks c;
     struct tsc_calibration cal;
     char pm_name[48] = "";
     machine_clocks(&m, &c, pm_name, sizeof(pm_name));
-    if (tsc_calibrate_clocks(&c, &cal)) {
-        ksnprintf(why, len, "tsc: %s", cal.note);
-        return -1;
-    }
+    if (tsc_calibrate_clocks(&c, &cal))
+        return why_set(why, "tsc: %s", cal.note);
     tsc_hz = cal.hz;
     ksnprintf(tsc_source_buf, sizeof(tsc_source_buf), "%s; %s", cal.source, cal.note);
     tsc_source = tsc_source_buf;
-    return 0;
+    return true;
 }
 
 uint64_t tsc_measure_against_pm(const struct tsc_timers *t, uint32_t ms)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "arch/x86/cpu.h"
+#include "lib/why.h"
 
 extern uint64_t tsc_hz; /* ticks per second; a 2 GHz guess until calibrated */
 extern const char *tsc_source; /* what it was calibrated against */
@@ -23,10 +24,10 @@ struct tsc_timers {
 };
 
 /* Sets tsc_hz and tsc_source from CPUID 15h/16h and the best timer, cross-
- * checked (arch/x86/tsc_cal.h).  Returns 0, or -1 with *why naming the clock
- * when no believable rate exists: every deadline would be wrong, so the
- * caller must end the run. */
-int tsc_calibrate(const struct tsc_timers *t, char *why, size_t len);
+ * checked (arch/x86/tsc_cal.h).  False, with why naming the clock, when no
+ * believable rate exists: every deadline would be wrong, so the caller
+ * must end the run. */
+bool tsc_calibrate(const struct tsc_timers *t, struct why *why);
 /* Measure the TSC against the PM timer over ms milliseconds (for the boot
  * suite's cross-check). Returns Hz, or 0 without a PM timer. */
 uint64_t tsc_measure_against_pm(const struct tsc_timers *t, uint32_t ms);

@@ -1,4 +1,4 @@
-// HOST-DEPS: drivers/ipmi_kcs.c drivers/hw_watchdog_desc.c lib/printf.c
+// HOST-DEPS: drivers/ipmi_kcs.c lib/why.c drivers/hw_watchdog_desc.c lib/printf.c
 /* Get Watchdog Timer over KCS (drivers/ipmi_kcs.c) against a fake BMC that
  * follows the KCS state machine of IPMI 2.0 chapter 9: the request bytes
  * the BMC receives, a running and a stopped watchdog decoded and described,
@@ -111,8 +111,8 @@ TEST(running_watchdog)
 {
     bmc_reset(running, sizeof(running));
     struct ipmi_watchdog w;
-    const char *why = "unset";
-    CHECK(ipmi_get_watchdog(&port, &w, &why) == 0, "failed: %s", why);
+    struct why why = {"unset"};
+    CHECK(ipmi_get_watchdog(&port, &w, &why), "failed: %s", why.text);
     CHECK(bmc.nreq == 2 && bmc.req[0] == 0x18 && bmc.req[1] == 0x25, "request %zu bytes %#x %#x",
           bmc.nreq, bmc.req[0], bmc.req[1]);
     CHECK(w.running && w.use == 4 && w.action == 1 && w.initial == 600 && w.present == 123,
@@ -138,8 +138,8 @@ TEST(stopped_watchdog)
     r[4] = 0x02; /* power down */
     bmc_reset(r, sizeof(r));
     struct ipmi_watchdog w;
-    const char *why;
-    CHECK(ipmi_get_watchdog(&port, &w, &why) == 0, "failed: %s", why);
+    struct why why = {""};
+    CHECK(ipmi_get_watchdog(&port, &w, &why), "failed: %s", why.text);
     struct smbios_ipmi p = {.present = true, .interface = 1, .spec_rev = 0x20, .base = 0xca3};
     struct ipmi_probe q = {.state = 1, .w = w};
     struct tco_state t = {.no_reboot = -1};
@@ -147,7 +147,7 @@ TEST(stopped_watchdog)
     hw_watchdog_describe(&t, &p, &q, line, sizeof(line));
     CHECK(strstr(line, "(KCS at I/O 0xca2): watchdog stopped (on expiry: power down; countdown "
                        "60.0 s)"), "%s", line);
-    q = (struct ipmi_probe){.state = -1, .why = "the BMC did not answer (OBF stayed clear)"};
+    q = (struct ipmi_probe){.state = -1, .why = {"the BMC did not answer (OBF stayed clear)"}};
     hw_watchdog_describe(&t, &p, &q, line, sizeof(line));
     CHECK(strstr(line, "(KCS at I/O 0xca2; Get Watchdog Timer failed: the BMC did not answer "
                        "(OBF stayed clear)): its watchdog may reset the machine during a long "
@@ -159,8 +159,8 @@ TEST(completion_code)
     static const uint8_t r[] = {0x1c, 0x25, 0xc1};
     bmc_reset(r, sizeof(r));
     struct ipmi_watchdog w;
-    const char *why = "";
-    CHECK(ipmi_get_watchdog(&port, &w, &why) == -1 && strstr(why, "refused"), "why: %s", why);
+    struct why why = {""};
+    CHECK(!ipmi_get_watchdog(&port, &w, &why) && strstr(why.text, "refused"), "why: %s", why.text);
 }
 
 TEST(wrong_response)
@@ -168,9 +168,9 @@ TEST(wrong_response)
     static const uint8_t r[] = {0x1c, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0};
     bmc_reset(r, sizeof(r));
     struct ipmi_watchdog w;
-    const char *why = "";
-    CHECK(ipmi_get_watchdog(&port, &w, &why) == -1 && strstr(why, "not one to Get Watchdog"),
-          "why: %s", why);
+    struct why why = {""};
+    CHECK(!ipmi_get_watchdog(&port, &w, &why) && strstr(why.text, "not one to Get Watchdog"),
+          "why: %s", why.text);
 }
 
 TEST(stuck_bmc_is_bounded)
@@ -178,8 +178,9 @@ TEST(stuck_bmc_is_bounded)
     bmc_reset(running, sizeof(running));
     bmc.stuck = true;
     struct ipmi_watchdog w;
-    const char *why = "";
-    CHECK(ipmi_get_watchdog(&port, &w, &why) == -1 && strstr(why, "stays busy"), "why: %s", why);
+    struct why why = {""};
+    CHECK(!ipmi_get_watchdog(&port, &w, &why) && strstr(why.text, "stays busy"), "why: %s",
+          why.text);
     CHECK(timeouts == 1, "%u timeouts", timeouts);
 }
 
@@ -188,9 +189,9 @@ TEST(endless_response_cut_off)
     bmc_reset(running, sizeof(running));
     bmc.endless = true;
     struct ipmi_watchdog w;
-    const char *why = "";
-    CHECK(ipmi_get_watchdog(&port, &w, &why) == -1 && strstr(why, "longer than expected"),
-          "why: %s", why);
+    struct why why = {""};
+    CHECK(!ipmi_get_watchdog(&port, &w, &why) && strstr(why.text, "longer than expected"),
+          "why: %s", why.text);
 }
 
 TEST(ports_from_smbios)

@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c lib/config.c lib/parse.c
+// HOST-DEPS: lib/printf.c lib/ktap.c lib/config.c lib/why.c lib/parse.c
 /* The KTAP reporter's exact output and counters, and the option parser:
  * defaults, precedence, diagnostics for unknown keys and bad values. */
 #include "lib/config.h"

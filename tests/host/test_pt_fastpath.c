@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c lib/config.c lib/parse.c suites/pt_fastpath.c
+// HOST-DEPS: lib/printf.c lib/why.c lib/ktap.c lib/config.c lib/parse.c suites/pt_fastpath.c
 /* The pass-through fast-path probe against a fake device and unit: one
  * case per run, failed with the workaround switched on when a DMA after
  * leaving pass-through lands, XFAIL with quirk=pt_ctx_flush, ok when it

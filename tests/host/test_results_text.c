@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/parse.c lib/config.c app/results_text.c
+// HOST-DEPS: lib/printf.c lib/parse.c lib/config.c lib/why.c app/results_text.c
 /* The text of the results and checkpoint variables: the bounded history,
  * campaign counting, the unfinished-run report; and the soak= durations. */
 #include "lib/config.h"

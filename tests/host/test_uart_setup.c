@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c acpi/diag.c acpi/table.c acpi/spcr.c drivers/uart_setup.c tests/host/acpi_testlib.c
+// HOST-DEPS: lib/printf.c lib/why.c acpi/diag.c acpi/table.c acpi/spcr.c drivers/uart_setup.c tests/host/acpi_testlib.c
 /* The console UART as SPCR describes it: baud rate (code and precise),
  * UART input clock (revision 3+), register access width, and the 16550
  * divisor that results.  Each variant is an SPCR built the way firmware
@@ -64,10 +64,10 @@ static struct spcr_info parsed(const struct spcr_spec *s)
     return info;
 }
 
-static int uart_of(const struct spcr_spec *s, struct uart *u, char *why)
+static bool uart_of(const struct spcr_spec *s, struct uart *u, struct why *why)
 {
     struct spcr_info info = parsed(s);
-    return uart_from_spcr(&info, u, why, 120);
+    return uart_from_spcr(&info, u, why);
 }
 
 TEST(divisor_classic_clock)
@@ -109,8 +109,8 @@ TEST(spcr_com1_at_another_rate)
     struct spcr_spec s = {.revision = 2, .space = 1, .access_size = 1, .address = 0x3f8,
                           .baud_code = 6};
     struct uart u;
-    char why[120];
-    CHECK(uart_of(&s, &u, why) == 0, "usable: %s", why);
+    struct why why;
+    CHECK(uart_of(&s, &u, &why), "usable: %s", why.text);
     CHECK(!u.mmio && u.base == 0x3f8 && u.reg_width == 1, "COM1 bytewise");
     CHECK_EQ_U64(u.baud, 57600);
     CHECK_EQ_U64(u.clock_hz, UART_DEFAULT_CLOCK_HZ);
@@ -120,8 +120,8 @@ TEST(spcr_baud_as_is_keeps_the_firmware_rate)
 {
     struct spcr_spec s = {.revision = 2, .space = 1, .access_size = 1, .address = 0x2f8};
     struct uart u;
-    char why[120];
-    CHECK(uart_of(&s, &u, why) == 0, "usable: %s", why);
+    struct why why;
+    CHECK(uart_of(&s, &u, &why), "usable: %s", why.text);
     CHECK_EQ_U64(u.baud, 0);
 }
 
@@ -132,8 +132,8 @@ TEST(spcr_rev3_uart_clock_and_dword_access)
                           .access_size = 3, .address = 0xfe032000, .baud_code = 7,
                           .clock_hz = 48000000};
     struct uart u;
-    char why[120];
-    CHECK(uart_of(&s, &u, why) == 0, "usable: %s", why);
+    struct why why;
+    CHECK(uart_of(&s, &u, &why), "usable: %s", why.text);
     CHECK(u.mmio && u.base == 0xfe032000 && u.reg_width == 4, "MMIO, 4-byte stride");
     CHECK_EQ_U64(u.clock_hz, 48000000);
     CHECK_EQ_U64(u.baud, 115200);
@@ -144,8 +144,8 @@ TEST(spcr_rev2_ignores_the_clock_field)
     struct spcr_spec s = {.revision = 2, .space = 0, .access_size = 1, .address = 0xfe030000,
                           .baud_code = 7, .clock_hz = 48000000};
     struct uart u;
-    char why[120];
-    CHECK(uart_of(&s, &u, why) == 0, "usable: %s", why);
+    struct why why;
+    CHECK(uart_of(&s, &u, &why), "usable: %s", why.text);
     CHECK_EQ_U64(u.clock_hz, UART_DEFAULT_CLOCK_HZ);
     CHECK_EQ_U64(u.reg_width, 1);
 }
@@ -155,8 +155,8 @@ TEST(spcr_rev4_precise_baud)
     struct spcr_spec s = {.revision = 4, .space = 0, .access_size = 3, .address = 0xfe032000,
                           .baud_code = 7, .clock_hz = 24000000, .precise_baud = 1500000};
     struct uart u;
-    char why[120];
-    CHECK(uart_of(&s, &u, why) == 0, "usable: %s", why);
+    struct why why;
+    CHECK(uart_of(&s, &u, &why), "usable: %s", why.text);
     CHECK_EQ_U64(u.baud, 1500000);
     uint32_t actual;
     CHECK_EQ_U64(uart_divisor(u.clock_hz, u.baud, &actual), 1);
@@ -165,21 +165,21 @@ TEST(spcr_rev4_precise_baud)
 TEST(spcr_refusals_say_why)
 {
     struct uart u;
-    char why[120];
+    struct why why;
     struct spcr_spec fast = {.revision = 4, .space = 1, .access_size = 1, .address = 0x3f8,
                              .baud_code = 7, .precise_baud = 1500000};
-    CHECK(uart_of(&fast, &u, why) == -1, "1.5 Mbaud on a 1.8432 MHz clock");
-    CHECK(strstr(why, "1500000 baud") && strstr(why, "1843200 Hz"), "why: %s", why);
+    CHECK(!uart_of(&fast, &u, &why), "1.5 Mbaud on a 1.8432 MHz clock");
+    CHECK(strstr(why.text, "1500000 baud") && strstr(why.text, "1843200 Hz"), "why: %s", why.text);
 
     struct spcr_spec word = {.revision = 2, .space = 0, .access_size = 2, .address = 0xfe030000,
                              .baud_code = 7};
-    CHECK(uart_of(&word, &u, why) == -1, "16-bit registers");
-    CHECK(strstr(why, "2-byte register access"), "why: %s", why);
+    CHECK(!uart_of(&word, &u, &why), "16-bit registers");
+    CHECK(strstr(why.text, "2-byte register access"), "why: %s", why.text);
 
     struct spcr_spec pl011 = {.revision = 2, .interface = SPCR_IF_PL011, .space = 0,
                               .access_size = 3, .address = 0x9000000, .baud_code = 7};
-    CHECK(uart_of(&pl011, &u, why) == -1, "PL011");
-    CHECK(strstr(why, "PL011 UART, not a 16550"), "why: %s", why);
+    CHECK(!uart_of(&pl011, &u, &why), "PL011");
+    CHECK(strstr(why.text, "PL011 UART, not a 16550"), "why: %s", why.text);
 }
 
 int main(void)
