@@ -19,11 +19,35 @@
 #include "app/platform.h"
 #include "app/run.h"
 
-/* The per-unit arrays below have one slot per DMAR unit, allocated at
- * bring-up (alloc_unit_slots) for as many units as the table describes. */
-static unsigned nslots;
-static struct vtd_unit *units;
-static int *dmar_index; /* units[i] is platform.dmar.units[dmar_index[i]] */
+/* Everything vtd_setup keeps about one unit, the unit itself first.  A
+ * record is found from its unit by the unit's index (record_of) and from a
+ * device by the DMAR unit that covers it (by_dmar), never by a search. */
+struct setup_unit {
+    struct vtd_unit unit;
+    unsigned dmar_index; /* platform.dmar.units[dmar_index] */
+    /* Bit per source id.  foreign: a function the unit translates that no
+     * suite has taken (vtd_setup_unit_for clears it); its faults are
+     * foreign.  has_entry: it got a foreign entry at bring-up, so that
+     * translation never blocks a device the tests do not own
+     * (real-hardware.md: RMRRs are live); without ECAP.PT only devices
+     * with an RMRR get one.  Allocated at bring-up (page_alloc: not
+     * 256 KiB of zeros in the image); NULL when that failed. */
+    uint8_t *foreign;
+    uint8_t *has_entry;
+    uint16_t foreign_did;
+    /* Without ECAP.PT: the identity domain holding every RMRR of the
+     * unit's devices (created on the first device in an RMRR's scope). */
+    struct vtd_domain rmrr_domain;
+    bool rmrr_domain_ok;
+};
+
+/* One record per unit brought up, recs[u->index], allocated at bring-up
+ * (alloc_records) for as many units as the DMAR table describes. */
+static struct setup_unit *recs;
+static unsigned nrecs; /* records allocated */
+static unsigned nup;   /* units up: recs[0 .. nup-1] */
+static int *by_dmar;   /* DMAR unit -> index in recs, -1 when not up */
+static unsigned nby_dmar;
 static bool done;
 static const char *setup_why;
 static char why_buf[160];
@@ -32,51 +56,52 @@ static unsigned failed_units;
 static char failure_text[320];
 static bool failure_claimed;
 
-/* Per unit, bit per source id.  foreign: a function the unit translates
- * that no suite has taken (vtd_setup_unit_for clears it); its faults are
- * foreign.  has_entry: it got a foreign entry at bring-up, so that
- * translation never blocks a device the tests do not own (real-hardware.md:
- * RMRRs are live); without ECAP.PT only devices with an RMRR get one. */
 #define SID_MAP_PAGES (65536 / 8 / 4096)
-/* Allocated at bring-up (page_alloc: not 256 KiB of zeros in the image). */
-static uint8_t **foreign;
-static uint8_t **has_entry;
 
 static bool bit(const uint8_t *map, uint16_t sid)
 {
     return map && (map[sid >> 3] & (1u << (sid & 7)));
 }
 
-static uint16_t *foreign_did;
-/* Without ECAP.PT: the identity domain holding every RMRR of the unit's
- * devices (created on the first device in an RMRR's scope). */
-static struct vtd_domain *rmrr_domain;
-static bool *rmrr_domain_ok;
+static void set_bit(uint8_t *map, uint16_t sid, bool on)
+{
+    if (on)
+        map[sid >> 3] |= (uint8_t)(1u << (sid & 7));
+    else
+        map[sid >> 3] &= (uint8_t) ~(1u << (sid & 7));
+}
 
 static void *slots_of(size_t size, unsigned n)
 {
     return page_alloc(((uint64_t)size * n + PAGE_SIZE - 1) / PAGE_SIZE);
 }
 
-/* One slot per unit of the DMAR table, up to what vtd_units[] holds (far
+/* One record per unit of the DMAR table, up to what vtd_units[] holds (far
  * above what the parser keeps); zeroed, so nothing is "ok" yet. */
-static bool alloc_unit_slots(unsigned n)
+static bool alloc_records(unsigned n)
 {
+    by_dmar = slots_of(sizeof(*by_dmar), n);
+    nby_dmar = by_dmar ? n : 0;
+    for (unsigned i = 0; i < nby_dmar; i++)
+        by_dmar[i] = -1;
     if (n > VTD_MAX_UNITS) {
         ktap_diag("vtd: %u of the %u DMAR units are used: vtd_units[] has %u slots", VTD_MAX_UNITS,
                   n, VTD_MAX_UNITS);
         n = VTD_MAX_UNITS;
     }
-    units = slots_of(sizeof(*units), n);
-    dmar_index = slots_of(sizeof(*dmar_index), n);
-    foreign = slots_of(sizeof(*foreign), n);
-    has_entry = slots_of(sizeof(*has_entry), n);
-    foreign_did = slots_of(sizeof(*foreign_did), n);
-    rmrr_domain = slots_of(sizeof(*rmrr_domain), n);
-    rmrr_domain_ok = slots_of(sizeof(*rmrr_domain_ok), n);
-    nslots = n;
-    return units && dmar_index && foreign && has_entry && foreign_did && rmrr_domain &&
-           rmrr_domain_ok;
+    recs = slots_of(sizeof(*recs), n);
+    nrecs = recs ? n : 0;
+    return recs && by_dmar;
+}
+
+/* The record whose unit u is (also while u is being brought up), or NULL
+ * for a unit vtd_setup does not hold. */
+static struct setup_unit *record_of(const struct vtd_unit *u)
+{
+    if (!u || u->index < 0 || (unsigned)u->index >= nrecs)
+        return NULL;
+    struct setup_unit *r = &recs[u->index];
+    return &r->unit == u ? r : NULL;
 }
 
 static enum vtd_mode_request wanted_mode(void)
@@ -88,8 +113,6 @@ static enum vtd_mode_request wanted_mode(void)
     return VTD_WANT_AUTO;
 }
 
-/* The DMAR unit being brought up, for keep_firmware_te. */
-static unsigned bring_up_dmar_index;
 static bool keep_firmware_te(const struct vtd_unit *u, char *why, size_t len);
 
 static void set_options(void)
@@ -118,20 +141,21 @@ static bool rmrrs_of(const struct pci_dev *d, char *buf, size_t len)
 
 /* Without pass-through, identity-map every RMRR range of d in the unit's
  * RMRR domain: the only DMA such a device may do unattended. */
-static int rmrr_identity(struct vtd_unit *u, unsigned idx, const struct pci_dev *d)
+static int rmrr_identity(struct setup_unit *r, const struct pci_dev *d)
 {
-    if (!rmrr_domain_ok[idx]) {
+    struct vtd_unit *u = &r->unit;
+    if (!r->rmrr_domain_ok) {
         enum pgtable_format f =
             u->mode == VTD_MODE_LEGACY || u->caps.slts ? PGTABLE_SECOND_STAGE : PGTABLE_FIRST_STAGE;
-        if (vtd_domain_init(&rmrr_domain[idx], u, f))
+        if (vtd_domain_init(&r->rmrr_domain, u, f))
             return -1;
-        rmrr_domain_ok[idx] = true;
+        r->rmrr_domain_ok = true;
     }
-    for (unsigned r = 0; r < platform.dmar.nrmrrs; r++) {
-        const struct dmar_rmrr *rm = &platform.dmar.rmrrs[r];
+    for (unsigned k = 0; k < platform.dmar.nrmrrs; k++) {
+        const struct dmar_rmrr *rm = &platform.dmar.rmrrs[k];
         if (!platform_rmrr_covers(rm, d))
             continue;
-        if (vtd_domain_map_identity(&rmrr_domain[idx], rm->base, rm->limit - rm->base + 1))
+        if (vtd_domain_map_identity(&r->rmrr_domain, rm->base, rm->limit - rm->base + 1))
             return -1;
     }
     return 0;
@@ -139,15 +163,16 @@ static int rmrr_identity(struct vtd_unit *u, unsigned idx, const struct pci_dev 
 
 /* Give sid its foreign entry: pass-through, or (without ECAP.PT) the RMRR
  * identity domain.  Returns false when the entry could not be written. */
-static bool install_foreign(struct vtd_unit *u, unsigned idx, uint16_t sid, bool identity)
+static bool install_foreign(struct setup_unit *rec, uint16_t sid, bool identity)
 {
+    struct vtd_unit *u = &rec->unit;
     struct vtd_write_result r;
     if (u->mode == VTD_MODE_SCALABLE) {
         struct pasid_entry e;
         if (identity) {
-            vtd_domain_pasid_entry(&rmrr_domain[idx], &e);
+            vtd_domain_pasid_entry(&rec->rmrr_domain, &e);
         } else {
-            struct pasid_entry_cfg c = {.did = foreign_did[idx], .aw = vtd_unit_aw(u)};
+            struct pasid_entry_cfg c = {.did = rec->foreign_did, .aw = vtd_unit_aw(u)};
             vtd_pasid_snoop(u, &c);
             pasid_entry_build_pt(&e, &c);
         }
@@ -158,11 +183,11 @@ static bool install_foreign(struct vtd_unit *u, unsigned idx, uint16_t sid, bool
         struct legacy_context_entry ce;
         struct legacy_context_cfg c = {.aw = vtd_unit_aw(u)};
         if (identity) {
-            c.did = rmrr_domain[idx].did;
-            c.slptptr = pgtable_root(&rmrr_domain[idx].pt);
+            c.did = rec->rmrr_domain.did;
+            c.slptptr = pgtable_root(&rec->rmrr_domain.pt);
             c.tt = LEGACY_TT_UNTRANSLATED;
         } else {
-            c.did = foreign_did[idx];
+            c.did = rec->foreign_did;
             c.tt = LEGACY_TT_PASS_THROUGH;
         }
         legacy_context_build(&ce, &c);
@@ -172,18 +197,19 @@ static bool install_foreign(struct vtd_unit *u, unsigned idx, uint16_t sid, bool
 }
 
 /* Register with the engine the DMA aliases (drivers/pci_alias.h) of every
- * function unit idx translates, before any entry is written: from then on
+ * function r's unit translates, before any entry is written: from then on
  * each entry the function gets, foreign or under test, is written for its
  * aliases too.  The alias goes to the device's unit: the unit that sees a
  * request is the one on its path, whatever source-id it carries. */
-static void register_aliases(unsigned idx)
+static void register_aliases(struct setup_unit *r)
 {
-    struct vtd_unit *u = &units[idx];
+    struct vtd_unit *u = &r->unit;
     struct pci_alias al[VTD_ALIAS_MAX_PER_SID + 1];
     char own[8], rid[8], via[24];
     for (unsigned i = 0; i < pci_count(); i++) {
         const struct pci_dev *d = pci_get(i);
-        if (dmar_unit_for_device(&platform.dmar, d->seg, d->bus, d->dev, d->fn) != dmar_index[idx])
+        if (dmar_unit_for_device(&platform.dmar, d->seg, d->bus, d->dev, d->fn) !=
+            (int)r->dmar_index)
             continue;
         unsigned n = pci_dma_aliases(d, pci_get, al, VTD_ALIAS_MAX_PER_SID + 1);
         uint16_t sid = vtd_sid(d->bus, d->dev, d->fn);
@@ -203,57 +229,59 @@ static void register_aliases(unsigned idx)
     }
 }
 
-/* Before translation is ever enabled on unit idx, every PCI function it
+/* Before translation is ever enabled on r's unit, every PCI function it
  * translates gets a foreign entry.  Without it, the first vtd_enable_translation
  * would block them all: a lab machine loses its USB keyboard (SMM legacy
  * emulation through an RMRR) and its display, and floods with faults. */
-static void foreign_entries(unsigned idx)
+static void foreign_entries(struct setup_unit *r)
 {
-    struct vtd_unit *u = &units[idx];
+    struct vtd_unit *u = &r->unit;
     bool pt = u->caps.pt;
     unsigned listed = 0, total = 0, blocked = 0;
     char rmrr[96], b[8];
-    foreign[idx] = page_alloc(SID_MAP_PAGES);
-    has_entry[idx] = page_alloc(SID_MAP_PAGES);
-    if (!foreign[idx] || !has_entry[idx]) {
+    r->foreign = page_alloc(SID_MAP_PAGES);
+    r->has_entry = page_alloc(SID_MAP_PAGES);
+    if (!r->foreign || !r->has_entry) {
         ktap_diag("vtd: unit=%d out of memory for the foreign device maps: every device it "
                   "translates is blocked once translation is on",
                   u->index);
-        foreign[idx] = has_entry[idx] = NULL;
+        r->foreign = r->has_entry = NULL;
         return;
     }
-    foreign_did[idx] = vtd_alloc_did(u);
+    r->foreign_did = vtd_alloc_did(u);
     /* One line per device is what a lab wants to read, up to a point: a
      * server has hundreds of functions behind one unit. */
     unsigned n = 0;
     for (unsigned i = 0; i < pci_count(); i++) {
         const struct pci_dev *d = pci_get(i);
-        if (dmar_unit_for_device(&platform.dmar, d->seg, d->bus, d->dev, d->fn) == dmar_index[idx])
+        if (dmar_unit_for_device(&platform.dmar, d->seg, d->bus, d->dev, d->fn) ==
+            (int)r->dmar_index)
             n++;
     }
     for (unsigned i = 0; i < pci_count(); i++) {
         const struct pci_dev *d = pci_get(i);
-        if (dmar_unit_for_device(&platform.dmar, d->seg, d->bus, d->dev, d->fn) != dmar_index[idx])
+        if (dmar_unit_for_device(&platform.dmar, d->seg, d->bus, d->dev, d->fn) !=
+            (int)r->dmar_index)
             continue;
         uint16_t sid = vtd_sid(d->bus, d->dev, d->fn);
         bool has_rmrr = rmrrs_of(d, rmrr, sizeof(rmrr));
         vtd_sid_str(sid, b);
-        foreign[idx][sid >> 3] |= (uint8_t)(1u << (sid & 7));
+        set_bit(r->foreign, sid, true);
         if (!pt && !has_rmrr) {
             blocked++; /* nothing it may do without an owner: stays blocked */
             continue;
         }
-        if (!pt && rmrr_identity(u, idx, d)) {
+        if (!pt && rmrr_identity(r, d)) {
             ktap_diag("vtd: unit=%d foreign device %s: cannot map its %s: left blocked", u->index,
                       b, rmrr);
             continue;
         }
-        if (!install_foreign(u, idx, sid, !pt)) {
+        if (!install_foreign(r, sid, !pt)) {
             ktap_diag("vtd: unit=%d foreign device %s: entry not written: left blocked", u->index,
                       b);
             continue;
         }
-        has_entry[idx][sid >> 3] |= (uint8_t)(1u << (sid & 7));
+        set_bit(r->has_entry, sid, true);
         total++;
         if (!pt) {
             ktap_diag("vtd: unit=%d foreign device %s identity-mapped (%s); no ECAP.PT, so "
@@ -315,9 +343,8 @@ static const struct pci_dev *pci_get_cb(void *ctx, unsigned i)
 static bool keep_firmware_te(const struct vtd_unit *u, char *why, size_t len)
 {
     static const struct leave_alone_pci pci = {pci_count_cb, pci_get_cb, under_test, NULL};
-    (void)u;
-    return leave_alone_unit(&platform.dmar, bring_up_dmar_index, &pci, true, why, len) ==
-           LEAVE_IGFX;
+    const struct setup_unit *r = record_of(u);
+    return r && leave_alone_unit(&platform.dmar, r->dmar_index, &pci, true, why, len) == LEAVE_IGFX;
 }
 
 /* Hold TE on a unit with nothing under test, or on the graphics unit, and
@@ -350,9 +377,9 @@ static bool scope_names(struct dmar_scope_list list, uint16_t seg, uint16_t sid)
 /* One requester ID that a scope of the unit's DRHD or of an RMRR names but
  * PCI enumeration did not find: gets the foreign entry an enumerated
  * function would get (pass-through, else its RMRRs' identity map). */
-static void scope_only_entry(unsigned idx, uint16_t sid)
+static void scope_only_entry(struct setup_unit *r, uint16_t sid)
 {
-    struct vtd_unit *u = &units[idx];
+    struct vtd_unit *u = &r->unit;
     struct pci_dev named = {.seg = u->segment,
                             .bus = (uint8_t)(sid >> 8),
                             .dev = (uint8_t)((sid >> 3) & 31),
@@ -360,17 +387,16 @@ static void scope_only_entry(unsigned idx, uint16_t sid)
                             .parent = -1};
     char rmrr[96], b[8];
     bool has_rmrr = rmrrs_of(&named, rmrr, sizeof(rmrr));
-    if (bit(foreign[idx], sid) || (!u->caps.pt && !has_rmrr))
+    if (bit(r->foreign, sid) || (!u->caps.pt && !has_rmrr))
         return; /* done already, or nothing it may do unowned */
     vtd_sid_str(sid, b);
-    foreign[idx][sid >> 3] |= (uint8_t)(1u << (sid & 7));
-    if ((!u->caps.pt && rmrr_identity(u, idx, &named)) ||
-        !install_foreign(u, idx, sid, !u->caps.pt)) {
+    set_bit(r->foreign, sid, true);
+    if ((!u->caps.pt && rmrr_identity(r, &named)) || !install_foreign(r, sid, !u->caps.pt)) {
         ktap_diag("vtd: unit=%d %s (named in the DMAR, not enumerated): entry not written",
                   u->index, b);
         return;
     }
-    has_entry[idx][sid >> 3] |= (uint8_t)(1u << (sid & 7));
+    set_bit(r->has_entry, sid, true);
     ktap_diag("vtd: unit=%d %s is named in the DMAR but not enumerated (hidden or phantom "
               "function): %s%s%s%s",
               u->index, b, u->caps.pt ? "left in pass-through" : "identity-mapped",
@@ -381,11 +407,11 @@ static void scope_only_entry(unsigned idx, uint16_t sid)
  * (hidden by firmware, phantom functions, ACPI devices with a PCI
  * requester ID): RMRR scopes say they do, and the unit's DRHD scope says
  * which unit sees them.  Each gets a foreign entry like an enumerated one. */
-static void scope_only_entries(unsigned idx)
+static void scope_only_entries(struct setup_unit *r)
 {
-    struct vtd_unit *u = &units[idx];
-    const struct dmar_unit *du = &platform.dmar.units[dmar_index[idx]];
-    if (!foreign[idx])
+    struct vtd_unit *u = &r->unit;
+    const struct dmar_unit *du = &platform.dmar.units[r->dmar_index];
+    if (!r->foreign)
         return;
     for (unsigned i = 0; i < platform.dmar.nscopes; i++) {
         const struct dmar_scope *sc = &platform.dmar.scopes[i];
@@ -398,9 +424,9 @@ static void scope_only_entries(unsigned idx)
         bool mine = scope_names(du->scopes, sc->segment, sid) ||
                     (sc->owner_type == DMAR_TYPE_RMRR &&
                      dmar_unit_for_device(&platform.dmar, sc->segment, sc->bus, sc->dev, sc->fn) ==
-                         dmar_index[idx]);
+                         (int)r->dmar_index);
         if (mine && (sc->owner_type == DMAR_TYPE_DRHD || sc->owner_type == DMAR_TYPE_RMRR))
-            scope_only_entry(idx, sid);
+            scope_only_entry(r, sid);
     }
 }
 
@@ -408,7 +434,7 @@ unsigned vtd_setup(const char **why)
 {
     if (done) {
         *why = setup_why;
-        return vtd_nunits;
+        return nup;
     }
     done = true;
     set_options();
@@ -417,21 +443,21 @@ unsigned vtd_setup(const char **why)
         *why = setup_why;
         return 0;
     }
-    if (!alloc_unit_slots(platform.dmar.nunits)) {
+    if (!alloc_records(platform.dmar.nunits)) {
         *why = setup_why = "out of memory for the remapping units' state";
         return 0;
     }
     char reason[160];
-    for (unsigned i = 0; i < platform.dmar.nunits && vtd_nunits < nslots; i++) {
+    for (unsigned i = 0; i < platform.dmar.nunits && nup < nrecs; i++) {
         const struct dmar_unit *du = &platform.dmar.units[i];
         if (!du->usable) {
             ktap_diag("vtd: DMAR unit %u at %#llx not usable (corrupt DRHD): left alone", i,
                       (unsigned long long)du->reg_base);
             continue;
         }
-        unsigned idx = vtd_nunits;
-        bring_up_dmar_index = i;
-        if (vtd_hw_unit_init(&units[idx], (int)idx, du->reg_base, du->reg_size, du->segment,
+        struct setup_unit *r = &recs[nup];
+        r->dmar_index = i; /* for keep_firmware_te, during the bring-up */
+        if (vtd_hw_unit_init(&r->unit, (int)nup, du->reg_base, du->reg_size, du->segment,
                              wanted_mode(), reason, sizeof(reason))) {
             ktap_diag("vtd: unit at %#llx not brought up: %s", (unsigned long long)du->reg_base,
                       reason);
@@ -442,21 +468,21 @@ unsigned vtd_setup(const char **why)
                           (unsigned long long)du->reg_base, i, reason);
             continue;
         }
-        dmar_index[idx] = (int)i;
-        register_aliases(idx);
-        foreign_entries(idx);
-        leave_alone(&units[idx], i);
-        scope_only_entries(idx);
+        by_dmar[i] = (int)nup++;
+        register_aliases(r);
+        foreign_entries(r);
+        leave_alone(&r->unit, i);
+        scope_only_entries(r);
     }
     if (failed_units > 1) {
         size_t n = strlen(failure_text);
         ksnprintf(failure_text + n, sizeof(failure_text) - n, " (and %u more units)",
                   failed_units - 1);
     }
-    if (!vtd_nunits)
+    if (!nup)
         setup_why = why_buf[0] ? why_buf : "no remapping unit could be brought up";
     *why = setup_why;
-    return vtd_nunits;
+    return nup;
 }
 
 const char *vtd_setup_claim_failure(void)
@@ -476,43 +502,41 @@ void vtd_suite_unavailable(const char *suite, const char *why)
         ktap_suite_skip(suite, why);
 }
 
-static int unit_slot(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn, const char **why)
+/* The record of the unit that translates seg:bus:dev.fn, or NULL (*why). */
+static struct setup_unit *record_for(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
+                                     const char **why)
 {
     if (!vtd_setup(why))
-        return -1;
+        return NULL;
     int d = dmar_unit_for_device(&platform.dmar, seg, bus, dev, fn);
     if (d < 0) {
         *why = "no DMAR unit covers the device (not in any device scope)";
-        return -1;
+        return NULL;
     }
-    for (unsigned i = 0; i < vtd_nunits; i++)
-        if (dmar_index[i] == d)
-            return (int)i;
-    *why = "the device's remapping unit was not brought up";
-    return -1;
+    if ((unsigned)d >= nby_dmar || by_dmar[d] < 0) {
+        *why = "the device's remapping unit was not brought up";
+        return NULL;
+    }
+    return &recs[by_dmar[d]];
 }
 
 struct vtd_unit *vtd_setup_unit_peek(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
                                      const char **why)
 {
-    int i = unit_slot(seg, bus, dev, fn, why);
-    return i < 0 ? NULL : vtd_units[i];
+    struct setup_unit *r = record_for(seg, bus, dev, fn, why);
+    return r ? &r->unit : NULL;
 }
 
 bool vtd_setup_is_foreign(const struct vtd_unit *u, uint16_t sid)
 {
-    for (unsigned i = 0; i < vtd_nunits; i++)
-        if (vtd_units[i] == u)
-            return bit(foreign[i], sid);
-    return false;
+    const struct setup_unit *r = record_of(u);
+    return r && bit(r->foreign, sid);
 }
 
 bool vtd_setup_has_foreign_entry(const struct vtd_unit *u, uint16_t sid)
 {
-    for (unsigned i = 0; i < vtd_nunits; i++)
-        if (vtd_units[i] == u)
-            return bit(foreign[i], sid) && bit(has_entry[i], sid);
-    return false;
+    const struct setup_unit *r = record_of(u);
+    return r && bit(r->foreign, sid) && bit(r->has_entry, sid);
 }
 
 /* A device under test shares each alias with the other functions behind
@@ -536,10 +560,10 @@ static void report_shared_aliases(struct vtd_unit *u, uint16_t sid)
 struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
                                     const char **why)
 {
-    int i = unit_slot(seg, bus, dev, fn, why);
-    if (i < 0)
+    struct setup_unit *r = record_for(seg, bus, dev, fn, why);
+    if (!r)
         return NULL;
-    struct vtd_unit *u = vtd_units[i];
+    struct vtd_unit *u = &r->unit;
     uint16_t sid = vtd_sid(bus, dev, fn);
     char b[8];
     if (u->te_hold[0]) {
@@ -553,11 +577,11 @@ struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint
         ktap_diag("vtd: unit=%d now has a device under test (%s): translation may be switched",
                   u->index, vtd_sid_str(sid, b));
     }
-    if (!bit(foreign[i], sid))
+    if (!bit(r->foreign, sid))
         return u;
     report_shared_aliases(u, sid);
-    if (!bit(has_entry[i], sid)) {
-        foreign[i][sid >> 3] &= (uint8_t) ~(1u << (sid & 7));
+    if (!bit(r->has_entry, sid)) {
+        set_bit(r->foreign, sid, false);
         return u; /* blocked already: nothing to undo */
     }
     /* The suite takes the device: give it back the state every suite
@@ -567,7 +591,7 @@ struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint
      * needs to translate the device again. */
     bool ok;
     if (u->mode == VTD_MODE_SCALABLE) {
-        uint16_t did = rmrr_domain_ok[i] && !u->caps.pt ? rmrr_domain[i].did : foreign_did[i];
+        uint16_t did = r->rmrr_domain_ok && !u->caps.pt ? r->rmrr_domain.did : r->foreign_did;
         ok = !vtd_detach_scalable(u, sid, did);
     } else {
         struct legacy_context_entry ce;
@@ -578,35 +602,33 @@ struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint
         *why = "could not take the device back from its foreign entry";
         return NULL;
     }
-    foreign[i][sid >> 3] &= (uint8_t) ~(1u << (sid & 7));
-    has_entry[i][sid >> 3] &= (uint8_t) ~(1u << (sid & 7));
+    set_bit(r->foreign, sid, false);
+    set_bit(r->has_entry, sid, false);
     return u;
 }
 
 bool vtd_setup_give_back(struct vtd_unit *u, uint16_t sid, bool had_entry)
 {
-    for (unsigned i = 0; i < vtd_nunits; i++) {
-        if (vtd_units[i] != u || !foreign[i])
-            continue;
-        if (had_entry && !install_foreign(u, i, sid, !u->caps.pt))
-            return false;
-        foreign[i][sid >> 3] |= (uint8_t)(1u << (sid & 7));
-        if (had_entry)
-            has_entry[i][sid >> 3] |= (uint8_t)(1u << (sid & 7));
-        return true;
-    }
-    return false;
+    struct setup_unit *r = record_of(u);
+    if (!r || !r->foreign)
+        return false;
+    if (had_entry && !install_foreign(r, sid, !u->caps.pt))
+        return false;
+    set_bit(r->foreign, sid, true);
+    if (had_entry)
+        set_bit(r->has_entry, sid, true);
+    return true;
 }
 
-/* Does sid still hold the foreign entry unit idx gave it?  Checked by
+/* Does sid still hold the foreign entry r's unit gave it?  Checked by
  * meaning, not bytes: present, the foreign domain id, and pass-through or
  * (no ECAP.PT) a translation through the RMRR identity table. */
-static bool foreign_entry_live(unsigned idx, uint16_t sid)
+static bool foreign_entry_live(struct setup_unit *r, uint16_t sid)
 {
-    struct vtd_unit *u = &units[idx];
+    struct vtd_unit *u = &r->unit;
     bool identity = !u->caps.pt;
-    uint16_t did = identity ? rmrr_domain[idx].did : foreign_did[idx];
-    uint64_t root = identity ? pgtable_root(&rmrr_domain[idx].pt) : 0;
+    uint16_t did = identity ? r->rmrr_domain.did : r->foreign_did;
+    uint64_t root = identity ? pgtable_root(&r->rmrr_domain.pt) : 0;
     if (u->mode == VTD_MODE_SCALABLE) {
         volatile struct pasid_entry *pe = vtd_pasid_entry(u, sid, vtd_rid_pasid(u, sid), false);
         if (!pe)
@@ -636,15 +658,16 @@ unsigned vtd_setup_foreign_lost(unsigned *checked, char *first, size_t len)
     char b[8];
     *checked = 0;
     first[0] = 0;
-    for (unsigned i = 0; i < vtd_nunits; i++) {
-        for (unsigned sid = 0; has_entry[i] && sid < 65536; sid++) {
-            if (!bit(foreign[i], (uint16_t)sid) || !bit(has_entry[i], (uint16_t)sid))
+    for (unsigned i = 0; i < nup; i++) {
+        struct setup_unit *r = &recs[i];
+        for (unsigned sid = 0; r->has_entry && sid < 65536; sid++) {
+            if (!bit(r->foreign, (uint16_t)sid) || !bit(r->has_entry, (uint16_t)sid))
                 continue;
             ++*checked;
-            if (foreign_entry_live(i, (uint16_t)sid))
+            if (foreign_entry_live(r, (uint16_t)sid))
                 continue;
             if (!lost++)
-                ksnprintf(first, len, "unit=%d %s", units[i].index, vtd_sid_str((uint16_t)sid, b));
+                ksnprintf(first, len, "unit=%d %s", r->unit.index, vtd_sid_str((uint16_t)sid, b));
         }
     }
     return lost;

@@ -20,7 +20,7 @@ static uint64_t rate_window_us;
 static unsigned rate_lines;
 static uint32_t rate_suppressed;
 /* Run-wide: lines printed, lines dropped (rate limit or ring overrun),
- * and the PFO count already reported, for vtd_fault_summary(). */
+ * and the PFO count already reported, for vtd_fault_summary_of(). */
 static uint64_t lines_printed, lines_suppressed, overflows_reported;
 
 /* ---- reason codes (spec 7.1.3 and the scalable-mode tables of 7.2) ------ */
@@ -172,8 +172,7 @@ unsigned vtd_faults_since(uint32_t since, int sid, struct vtd_fault_record *out,
     for (uint32_t s = first; s <= last && s; s++) {
         const struct vtd_fault_record *r = &fault_log[s % VTD_FAULT_LOG];
         /* A fault at a DMA alias is the device's that owns the alias. */
-        if (sid >= 0 && r->sid != (uint16_t)sid &&
-            !vtd_alias_fault_is(r->unit, r->sid, (uint16_t)sid))
+        if (sid >= 0 && r->sid != (uint16_t)sid && !(r->alias && r->owner == (uint16_t)sid))
             continue;
         if (out && n < max)
             out[n] = *r;
@@ -190,9 +189,8 @@ int vtd_fault_format(const struct vtd_fault_record *r, char *buf, size_t len)
     else
         ksnprintf(pasid, sizeof(pasid), "-");
     /* A source-id that is a device's DMA alias names that device. */
-    int o = vtd_alias_owner_on(r->unit, r->sid);
-    if (o >= 0)
-        ksnprintf(owner, sizeof(owner), " alias-of=%s", vtd_sid_str((uint16_t)o, sid));
+    if (r->alias)
+        ksnprintf(owner, sizeof(owner), " alias-of=%s", vtd_sid_str(r->owner, sid));
     return ksnprintf(
         buf, len, "fault: unit=%u sid=%s pasid=%s addr=%#llx type=%s reason=%#04x (%s)%s", r->unit,
         vtd_sid_str(r->sid, sid), pasid, (unsigned long long)r->addr,
@@ -234,6 +232,12 @@ static void scan_once(struct vtd_unit *u, unsigned *found)
         r->is_write = !(hi & VTD_FRCD_T);
         r->addr = lo & VTD_FRCD_FI_MASK;
         r->scalable = u->mode == VTD_MODE_SCALABLE;
+        /* Whose fault it is, decided now: the alias may change owner
+         * before the record is read (a walk of the unit's list, safe in
+         * the interrupt handler: a list that grows keeps its old copy). */
+        int owner = vtd_alias_owner(u, r->sid);
+        r->alias = owner >= 0;
+        r->owner = r->alias ? (uint16_t)owner : 0;
         __atomic_store_n(&log_seq, seq, __ATOMIC_RELEASE);
         count_sid(r->sid);
         u->fault.total++;
@@ -274,20 +278,14 @@ void vtd_fault_irq(struct vtd_unit *u)
     vtd_fault_scan(u);
 }
 
-static uint64_t now_us(void)
+/* The rate limit's clock: the first unit's (every unit's ops read the
+ * same CPU clock). */
+static uint64_t now_us(struct vtd_unit *const *units, unsigned n)
 {
-    if (!vtd_nunits)
+    if (!n)
         return 0;
-    const struct vtd_ops *o = vtd_units[0]->ops;
+    const struct vtd_ops *o = units[0]->ops;
     return o->now_us(o->ctx);
-}
-
-static uint64_t all_overflows(void)
-{
-    uint64_t n = 0;
-    for (unsigned i = 0; i < vtd_nunits; i++)
-        n += vtd_units[i]->fault.overflows;
-    return n;
 }
 
 /* Close the rate window once a second has passed, saying how many lines it
@@ -305,13 +303,14 @@ static void rate_window_roll(uint64_t now)
     rate_suppressed = 0;
 }
 
-void vtd_fault_print_pending(void)
+void vtd_fault_print_pending(struct vtd_unit *const *units, unsigned n)
 {
-    uint64_t now = now_us();
-    rate_window_roll(now);
+    struct vtd_fault_totals t;
+    rate_window_roll(now_us(units, n));
     /* PFO is counted in the scan (maybe in the interrupt handler): one
      * line per window with the count, never one per overflow. */
-    uint64_t ov = all_overflows();
+    vtd_fault_totals_of(units, n, &t);
+    uint64_t ov = t.overflows;
     if (ov != overflows_reported && rate_lines < VTD_FAULT_PRINT_BURST) {
         ktap_diag("faults: primary fault overflow (FSTS.PFO) %llu time(s): faults were dropped "
                   "by the hardware",
@@ -343,30 +342,30 @@ void vtd_fault_print_pending(void)
     }
 }
 
-void vtd_fault_poll(void)
+void vtd_fault_poll_units(struct vtd_unit *const *units, unsigned n)
 {
-    for (unsigned i = 0; i < vtd_nunits; i++)
-        vtd_fault_scan(vtd_units[i]);
-    vtd_fault_print_pending();
+    for (unsigned i = 0; i < n; i++)
+        vtd_fault_scan(units[i]);
+    vtd_fault_print_pending(units, n);
 }
 
-void vtd_fault_get_totals(struct vtd_fault_totals *t)
+void vtd_fault_totals_of(struct vtd_unit *const *units, unsigned n, struct vtd_fault_totals *t)
 {
     memset(t, 0, sizeof(*t));
-    for (unsigned i = 0; i < vtd_nunits; i++) {
-        t->recorded += vtd_units[i]->fault.total;
-        t->overflows += vtd_units[i]->fault.overflows;
-        t->irqs += vtd_units[i]->fault.irqs;
+    for (unsigned i = 0; i < n; i++) {
+        t->recorded += units[i]->fault.total;
+        t->overflows += units[i]->fault.overflows;
+        t->irqs += units[i]->fault.irqs;
     }
     t->printed = lines_printed;
     t->suppressed = lines_suppressed;
 }
 
-void vtd_fault_summary(bool always)
+void vtd_fault_summary_of(struct vtd_unit *const *units, unsigned n, bool always)
 {
-    vtd_fault_print_pending();
+    vtd_fault_print_pending(units, n);
     struct vtd_fault_totals t;
-    vtd_fault_get_totals(&t);
+    vtd_fault_totals_of(units, n, &t);
     if (!always && !t.recorded && !t.overflows)
         return;
     /* The open window's drops are part of the summary's count already;

@@ -36,6 +36,10 @@ struct vtd_fault_record {
     uint32_t pasid;
     uint64_t addr;
     bool scalable; /* unit in scalable mode: names the reason accordingly */
+    /* alias: sid was, when the fault was logged, a DMA alias whose entry
+     * mirrored the device `owner`'s (iommu/vtd_alias.h): the fault is its. */
+    bool alias;
+    uint16_t owner;
 };
 
 struct vtd_fault_state {
@@ -66,20 +70,26 @@ const char *vtd_fault_class_name(enum vtd_fault_class c);
 /* Read, log and clear every recorded fault of u.  Safe in the interrupt
  * handler.  Returns the number of new records. */
 unsigned vtd_fault_scan(struct vtd_unit *u);
+
+/* The run-wide calls below take the units they cover, units[0..n-1]: the
+ * fault log keeps no list of its own and borrows none.  The run's list is
+ * passed by vtd_fault_poll, vtd_fault_get_totals and vtd_fault_summary
+ * (iommu/vtd.h).  The print rate limit runs on units[0]'s clock. */
+
 /* Scan every unit and print the lines not printed yet (thread context). */
-void vtd_fault_poll(void);
-void vtd_fault_print_pending(void);
+void vtd_fault_poll_units(struct vtd_unit *const *units, unsigned n);
+void vtd_fault_print_pending(struct vtd_unit *const *units, unsigned n);
 
 /* Run-wide counts for reports: faults logged, lines printed and dropped
  * (rate limit or ring overrun), PFO seen, fault events taken. */
 struct vtd_fault_totals {
     uint64_t recorded, printed, suppressed, overflows, irqs;
 };
-void vtd_fault_get_totals(struct vtd_fault_totals *t);
+void vtd_fault_totals_of(struct vtd_unit *const *units, unsigned n, struct vtd_fault_totals *t);
 /* Print what is pending, then one line:
  *   # faults: N recorded, N printed, N suppressed, PFO seen N times, N fault events
  * (always, or only when a fault or an overflow was seen). */
-void vtd_fault_summary(bool always);
+void vtd_fault_summary_of(struct vtd_unit *const *units, unsigned n, bool always);
 
 /* Program FEDATA/FEADDR/FEUADDR with an MSI to (dest_apic, vector) in
  * compatibility format and unmask (spec 5.1.6, 11.4.9.2). */

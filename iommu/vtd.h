@@ -7,6 +7,12 @@
  * fault registers ours.  Devices are then attached one by one:
  * vtd_attach_legacy / vtd_attach_scalable.
  *
+ * Two files, one layer each: iommu/vtd.c (register access, bounded waits,
+ * GCMD/GSTS, table flushes, capabilities, the plan) is what qi.c, fault.c,
+ * vtd_alias.c and vtd_takeover.c build on; iommu/vtd_unit.c (bring-up, the
+ * tables, attach/detach, translation on/off, shutdown and vtd_units[])
+ * drives them, and nothing below calls back into it.
+ *
  * Portable: every hardware access, clock read, allocation and cache flush
  * goes through struct vtd_ops, so tests/host can drive the engine against a
  * fake register file.  The firmware's ops live in iommu/vtd_hw.c.
@@ -205,6 +211,12 @@ bool vtd_release_te(struct vtd_unit *u);
  * was, and from the watchdog's interrupt. */
 void vtd_shutdown(struct vtd_unit *u);
 void vtd_shutdown_all(void);
+
+/* The fault log's run-wide calls (iommu/fault.h) over every unit brought
+ * up: scan each and print what is pending; the totals; the summary line. */
+void vtd_fault_poll(void);
+void vtd_fault_get_totals(struct vtd_fault_totals *t);
+void vtd_fault_summary(bool always);
 
 /* Tell the ops a bounded wait starts (for the watchdog's report). */
 void vtd_wait_begin(const struct vtd_unit *u, const char *what);

@@ -20,7 +20,7 @@
  * Several devices behind one PCIe-to-PCI bridge share its alias, and one
  * context entry cannot hold two translations: the alias follows the device
  * that wrote it last, its owner.  A fault recorded at an alias is the
- * owner's (vtd_faults_since). */
+ * owner's at the time (vtd_fault_scan notes it, vtd_faults_since uses it). */
 #ifndef IOMMU_VTD_ALIAS_H
 #define IOMMU_VTD_ALIAS_H
 
@@ -53,16 +53,5 @@ bool vtd_alias_shared(const struct vtd_unit *u, uint16_t a, uint16_t b);
 /* The device whose entry alias mirrors now, -1 when none. */
 int vtd_alias_owner(const struct vtd_unit *u, uint16_t alias);
 void vtd_alias_set_owner(struct vtd_unit *u, uint16_t sid, uint16_t alias);
-/* vtd_alias_owner on the unit with index `unit`, -1 when none. */
-int vtd_alias_owner_on(unsigned unit, uint16_t alias);
-/* Whether a fault recorded by unit index `unit` at source-id fault_sid
- * belongs to sid: it is sid, or an alias sid owns there. */
-bool vtd_alias_fault_is(unsigned unit, uint16_t fault_sid, uint16_t sid);
-
-/* Scalable mode, called by vtd_attach_scalable_dte / vtd_detach_scalable:
- * point each alias of the attached sid at sid's PASID directory; detach the
- * aliases sid owns.  Return 0 or -1. */
-int vtd_alias_attach_scalable(struct vtd_unit *u, uint16_t sid);
-int vtd_alias_detach_scalable(struct vtd_unit *u, uint16_t sid, uint16_t did);
 
 #endif

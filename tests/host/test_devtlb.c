@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c
 /* The device-TLB invalidation descriptors (iommu/qi.c) bit by bit, as the
  * fake unit consumed them, against the spec's layouts (6.5.2.5 device-TLB
  * invalidate, type 3; 6.5.2.6 PASID-based device-TLB invalidate, type 8):

@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/domain.c iommu/pgtable.c iommu/pgtable_walk.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/domain.c iommu/pgtable.c iommu/pgtable_walk.c tests/host/vtd_fake.c iommu/vtd_alias.c
 /* Every real remapping unit in tests/data/hw/capecap.tsv (VER/CAP/ECAP
  * copied from Linux boot logs of real machines) is brought up on the fake
  * register file, one case per unit id so a failure names the machine:

@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c acpi/diag.c acpi/table.c acpi/dmar.c acpi/dmar_scope.c tests/host/acpi_testlib.c app/leave_alone.c iommu/vtd.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: lib/printf.c lib/ktap.c acpi/diag.c acpi/table.c acpi/dmar.c acpi/dmar_scope.c tests/host/acpi_testlib.c app/leave_alone.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c
 /* Units vtdsync leaves alone: which ones (a client DMAR with a graphics
  * unit, an INCLUDE_PCI_ALL unit and a Thunderbolt unit, and two real
  * client tables, against a fake PCI list), and that the engine then never

@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c tests/host/vtd_fake.c iommu/vtd_alias.c
 /* The invalidations behind vtd_pasid_write / vtd_context_write
  * (iommu/pasid_write.c), descriptor by descriptor, on the fake register
  * file (tests/host/vtd_fake.c), with both strategies:

@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c iommu/vtd_alias.c tests/host/vtd_fake.c
+// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c iommu/vtd_alias.c tests/host/vtd_fake.c
 /* DMA aliases in the engine (iommu/vtd_alias.c) on the fake register file:
  * every context entry written for a device is written for its aliases, the
  * syncs name the alias source-id where the cache is tagged by source-id

@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c
 /* The engine against hardware that answers badly (tests/host/vtd_fake.c):
  * a unit whose registers read all ones (or all zeros: QEMU's unassigned
  * MMIO) is refused with a message and no wait; GSTS bits that never set

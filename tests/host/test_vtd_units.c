@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c
 /* More remapping units than the old fixed table (16): a four-socket server
  * describes dozens of DRHDs, and every one must get a slot in vtd_units[].
  * The fake has one register file; each bring-up programs it afresh, which
