@@ -46,156 +46,19 @@
 #include "app/suite.h"
 #include "suites/transitions.h"
 #include "suites/transitions_judge.h"
+#include "app/nvme_pick.h"
 #include "app/vtd_setup.h"
 
 static struct tx tx;
-
-/* ---- DMA space: identity IOVAs mapped into every translation ------------- */
-
-static uint64_t map_everywhere(void *ctx, uint64_t phys, uint64_t len)
-{
-    struct tx *t = ctx;
-    for (int i = 0; i < TX_DOMAINS; i++) {
-        int rc = t->dom_ok[i] ? vtd_domain_map_identity(&t->dom[i], phys, len) : 0;
-        if (rc) {
-            ktap_diag("transitions: cannot map %#llx+%#llx in %s: %s", (unsigned long long)phys,
-                      (unsigned long long)len, tx_state_name(TX_SS_A + i), pgtable_strerror(rc));
-            return DMA_MAP_FAILED;
-        }
-    }
-    return phys;
-}
-
-/* ---- states ------------------------------------------------------------------ */
-
-static const char *const state_names[TX_STATES] = {
-    "blocked", "PT", "SS-A", "SS-B", "FS-A", "FS-B", "nested", "SS-A+FPD", "FS-A+FPD",
-};
-
-const char *tx_state_name(int s)
-{
-    return s >= 0 && s < TX_STATES ? state_names[s] : "?";
-}
-
-static void unsupported(struct tx *t, int s, const char *why)
-{
-    t->supported[s] = false;
-    t->why[s] = why;
-}
-
-/* Whether state s sets FPD: its faults are not reported (VT-d 9.6, 9.3). */
-static bool fpd_of(const struct tx *t, int s)
-{
-    if (t->legacy)
-        return t->ctx_entry[s].q[0] & LEGACY_CTX_FPD;
-    return pasid_entry_get(&t->entry[s], PASID_FPD);
-}
-
-/* State s is state `base` with FPD set: the same translation, so traffic
- * flows as before; what it adds are the windows of breaking updates into
- * and out of it, which must keep FPD (case fpd_window_quiet). */
-static void add_fpd_state(struct tx *t, int s, int base)
-{
-    if (!t->supported[base]) {
-        unsupported(t, s, t->why[base]);
-        return;
-    }
-    if (t->legacy) {
-        t->ctx_entry[s] = t->ctx_entry[base];
-        t->ctx_entry[s].q[0] |= LEGACY_CTX_FPD;
-    } else {
-        t->entry[s] = t->entry[base];
-        pasid_entry_set(&t->entry[s], PASID_FPD, 1);
-    }
-    t->supported[s] = true;
-}
-
-static void build_scalable_states(struct tx *t)
-{
-    const struct vtd_caps *c = &t->u->caps;
-    struct pasid_entry_cfg pc = {.did = t->pt_did, .aw = vtd_unit_aw(t->u)};
-    vtd_pasid_snoop(t->u, &pc);
-
-    pasid_entry_build_blocked(&t->entry[TX_BLOCKED]);
-    t->supported[TX_BLOCKED] = true;
-    if (c->pt) {
-        pasid_entry_build_pt(&t->entry[TX_PT], &pc);
-        t->supported[TX_PT] = true;
-    } else {
-        unsupported(t, TX_PT, "pass-through not supported (ECAP.PT=0)");
-    }
-    for (int i = 0; i < TX_DOMAINS; i++) {
-        int s = TX_SS_A + i;
-        bool first_stage = s == TX_FS_A || s == TX_FS_B;
-        if (first_stage ? !c->flts : !c->slts) {
-            unsupported(t, s, first_stage ? "first-stage translation not supported (ECAP.FLTS=0)"
-                                           : "second-stage translation not supported (ECAP.SLTS=0)");
-            continue;
-        }
-        if (vtd_domain_init(&t->dom[i], t->u,
-                            first_stage ? PGTABLE_FIRST_STAGE : PGTABLE_SECOND_STAGE)) {
-            unsupported(t, s, "cannot build the domain's page table (out of memory?)");
-            continue;
-        }
-        t->dom_ok[i] = true;
-        vtd_domain_pasid_entry(&t->dom[i], &t->entry[s]);
-        t->supported[s] = true;
-    }
-    unsupported(t, TX_NESTED,
-                c->nest ? "nested translation needs a first- and a second-stage table of one "
-                          "unit; not wired yet on this unit"
-                        : "nested translation not supported (ECAP.NEST=0; QEMU never offers it)");
-    add_fpd_state(t, TX_SS_A_FPD, TX_SS_A);
-    add_fpd_state(t, TX_FS_A_FPD, TX_FS_A);
-}
-
-static void build_legacy_states(struct tx *t)
-{
-    const struct vtd_caps *c = &t->u->caps;
-    struct legacy_context_cfg lc = {.aw = vtd_unit_aw(t->u)};
-
-    legacy_context_build_blocked(&t->ctx_entry[TX_BLOCKED]);
-    t->supported[TX_BLOCKED] = true;
-    if (c->pt) {
-        lc.did = t->pt_did;
-        lc.tt = LEGACY_TT_PASS_THROUGH;
-        legacy_context_build(&t->ctx_entry[TX_PT], &lc);
-        t->supported[TX_PT] = true;
-    } else {
-        unsupported(t, TX_PT, "pass-through not supported (ECAP.PT=0)");
-    }
-    for (int i = 0; i < 2; i++) {
-        int s = TX_SS_A + i;
-        if (vtd_domain_init(&t->dom[i], t->u, PGTABLE_SECOND_STAGE)) {
-            unsupported(t, s, "cannot build the domain's page table (out of memory?)");
-            continue;
-        }
-        t->dom_ok[i] = true;
-        lc.did = t->dom[i].did;
-        lc.tt = LEGACY_TT_UNTRANSLATED;
-        lc.slptptr = pgtable_root(&t->dom[i].pt);
-        legacy_context_build(&t->ctx_entry[s], &lc);
-        t->supported[s] = true;
-    }
-    unsupported(t, TX_FS_A, "legacy mode has no first-stage translation");
-    unsupported(t, TX_FS_B, "legacy mode has no first-stage translation");
-    unsupported(t, TX_NESTED, "legacy mode has no nested translation");
-    add_fpd_state(t, TX_SS_A_FPD, TX_SS_A);
-    add_fpd_state(t, TX_FS_A_FPD, TX_FS_A);
-}
 
 /* ---- switching ---------------------------------------------------------------- */
 
 struct vtd_write_result tx_switch(struct tx *t, int to, enum entry_sync_strategy strategy)
 {
-    struct vtd_write_result r;
-    if (t->legacy)
-        r = vtd_context_write(t->u, t->sid, &t->ctx_entry[to], strategy);
-    else
-        r = vtd_pasid_write(t->u, t->sid, t->pasid, &t->entry[to], strategy);
+    struct vtd_write_result r = xs_set_switch(&t->xs, to, strategy);
     if (r.ok)
         t->current = to;
-    t->used_pt |= r.ok && to == TX_PT;
+    t->used_pt |= r.ok && to == XS_PT;
     return r;
 }
 
@@ -218,9 +81,9 @@ static bool traffic_resume(struct tx *t)
     if (t->nvme.dead || t->nvme_needs_reset) {
         /* After a blocked window the controller may have reported a fatal
          * status (a queue fetch faulted): reset and rebuild it. */
-        struct dma_space space = { map_everywhere, t };
+        struct dma_space space = identity_space(&t->dma_map);
         t->traffic.data = NULL; /* its buffers are retired with the old queues */
-        if (nvme_reset(&t->nvme, t->nvme_pci, &space, vtd_iova_limit(t->u)) ||
+        if (nvme_reset(&t->nvme, t->nvme_pci, &space, vtd_iova_limit(t->xs.u)) ||
             nvme_create_io_queues(&t->nvme, cfg.queue_depth + 1)) {
             ktap_diag("transitions: NVMe reset failed: %s", t->nvme.error);
             return false;
@@ -262,7 +125,7 @@ static void traffic_pause(struct tx *t)
         ktap_diag("transitions: %llu of %llu written units read back wrong when traffic paused "
                   "in %s",
                   (unsigned long long)st->read_back_mismatches,
-                  (unsigned long long)st->read_back, tx_state_name(t->current));
+                  (unsigned long long)st->read_back, xs_name(t->current));
     t->traffic_running = false;
     t->worker_on_ap = false;
 }
@@ -326,7 +189,7 @@ static bool probe_blocked(struct tx *t, char *why, size_t whylen)
     do {
         udelay(5000);
         vtd_fault_poll();
-        faults = vtd_faults_since(mark, t->sid, NULL, 0);
+        faults = vtd_faults_since(mark, t->xs.sid, NULL, 0);
         for (int i = 0; i < 4096; i++)
             intact &= buf[i] == 0xc5;
     } while (!faults && intact && !deadline_passed(deadline));
@@ -366,11 +229,11 @@ static void recover_after_window(struct tx *t, struct tx_measure *m)
 static bool reach(struct tx *t, int from, bool traffic_wanted, char *why, size_t whylen)
 {
     if (t->current != from) {
-        if (from == TX_BLOCKED || t->current == TX_BLOCKED)
+        if (from == XS_BLOCKED || t->current == XS_BLOCKED)
             traffic_pause(t);
         struct vtd_write_result r = tx_switch(t, from, ENTRY_SYNC_STRATEGY_HITLESS);
         if (!r.ok) {
-            ksnprintf(why, whylen, "could not reach %s: %s", tx_state_name(from), r.error);
+            ksnprintf(why, whylen, "could not reach %s: %s", xs_name(from), r.error);
             return false;
         }
     }
@@ -382,8 +245,8 @@ static bool reach(struct tx *t, int from, bool traffic_wanted, char *why, size_t
         traffic_pause(t);
         t->nvme_needs_reset = true;
     }
-    if (from != TX_BLOCKED && !traffic_resume(t)) {
-        ksnprintf(why, whylen, "traffic could not start in %s", tx_state_name(from));
+    if (from != XS_BLOCKED && !traffic_resume(t)) {
+        ksnprintf(why, whylen, "traffic could not start in %s", xs_name(from));
         return false;
     }
     if (!traffic_wanted)
@@ -449,7 +312,7 @@ static void judge_suspects(struct tx *t, struct tx_measure *m, uint32_t mark,
             tx_let_traffic_run(t, 1000);
     }
     vtd_fault_poll();
-    unsigned n = vtd_faults_since(mark, t->sid, rec, VTD_FAULT_LOG);
+    unsigned n = vtd_faults_since(mark, t->xs.sid, rec, VTD_FAULT_LOG);
     if (n > VTD_FAULT_LOG)
         n = VTD_FAULT_LOG;
     bool unrecorded = fpd_window || m->faults_lost || n > 0;
@@ -498,7 +361,7 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
 {
     memset(m, 0, sizeof(*m));
     why[0] = '\0';
-    bool live = from != TX_BLOCKED && to != TX_BLOCKED;
+    bool live = from != XS_BLOCKED && to != XS_BLOCKED;
     if (!reach(t, from, live, why, whylen))
         return false;
     if (live)
@@ -507,8 +370,8 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
     struct traffic_stats *st = &t->traffic.st;
     /* Faults and overflows from before the window are not its own. */
     vtd_fault_poll();
-    uint64_t overflows0 = t->u->fault.overflows;
-    uint32_t waits0 = t->u->qi.waits;
+    uint64_t overflows0 = t->xs.u->fault.overflows;
+    uint32_t waits0 = t->xs.u->qi.waits;
     uint64_t ops0 = snap(&st->ops), err0 = snap(&st->errors), mis0 = snap(&st->mismatches);
     __atomic_store_n(&st->max_gap_us, 0, __ATOMIC_RELEASE);
     uint32_t mark = vtd_fault_seq();
@@ -522,7 +385,7 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
     __atomic_add_fetch(&t->traffic.window_gen, 1, __ATOMIC_ACQ_REL);
     m->cls = r.es.cls;
     m->syncs = r.syncs;
-    m->waits = t->u->qi.waits - waits0;
+    m->waits = t->xs.u->qi.waits - waits0;
     m->cycles = r.cycles;
     m->ops_during = live ? ops1 - ops0 : 0;
     m->overlap = live ? sub1 - ops0 : 0;
@@ -531,13 +394,13 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
         return false;
     }
 
-    if (to == TX_BLOCKED) {
+    if (to == XS_BLOCKED) {
         bool ok = probe_blocked(t, why, whylen);
         vtd_fault_poll();
-        m->faults = vtd_faults_since(mark, t->sid, NULL, 0);
+        m->faults = vtd_faults_since(mark, t->xs.sid, NULL, 0);
         return ok;
     }
-    if (from == TX_BLOCKED) {
+    if (from == XS_BLOCKED) {
         if (!traffic_resume(t)) {
             ksnprintf(why, whylen, "traffic did not resume after leaving blocked");
             return false;
@@ -555,16 +418,17 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
         recover_after_window(t, m);
     m->ops_after = died ? snap(&st->ops) : snap(&st->ops) - ops1;
     m->recovered = m->ops_after > 0 && !t->traffic.failed;
-    bool fpd_window = m->cls == ENTRY_SYNC_BREAKING && (fpd_of(t, from) || fpd_of(t, to));
+    bool fpd_window = m->cls == ENTRY_SYNC_BREAKING &&
+                      (xs_entry_fpd(&t->xs.entry[from]) || xs_entry_fpd(&t->xs.entry[to]));
     vtd_fault_poll();
     /* Faults went unrecorded (PFO, or more than the log keeps): the
      * window's count proves nothing. */
-    m->faults_lost = t->u->fault.overflows != overflows0 || vtd_fault_seq() - mark > VTD_FAULT_LOG;
+    m->faults_lost = t->xs.u->fault.overflows != overflows0 || vtd_fault_seq() - mark > VTD_FAULT_LOG;
     if (live)
         judge_suspects(t, m, mark, win_start_us, fpd_window, why, whylen);
     vtd_fault_poll();
     struct vtd_fault_record rec[4];
-    m->faults = vtd_faults_since(mark, t->sid, rec, 4);
+    m->faults = vtd_faults_since(mark, t->xs.sid, rec, 4);
     /* The window keeps FPD when either side sets it (pasid_entry.c). */
     if (live && fpd_window)
         note_fpd_window(t, m, died, rec);
@@ -593,19 +457,38 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
     return why[0] == '\0';
 }
 
+struct pt_exit_ctx {
+    struct tx *t;
+    int back; /* the state the entry left pass-through for */
+};
+
+/* The pt_exit probe's DMA: one block read from the disk into iova.  A
+ * failed status is no failure: the read's DMA is meant to fault. */
+static int pt_exit_read(void *ctx, uint64_t iova, char *why, size_t whylen)
+{
+    struct pt_exit_ctx *c = ctx;
+    (void)why;
+    (void)whylen;
+    struct nvme_prp prp = {iova, 0};
+    int status = nvme_rw_sync(&c->t->nvme, false, 0, 4096 / c->t->nvme.lba_size, &prp);
+    c->t->nvme_needs_reset = true;
+    ktap_diag("pt_exit: NVMe read after PT->%s: status %d", xs_name(c->back), status);
+    return status != 0;
+}
+
 /* After pass-through, a translating entry must translate again: a read to
  * an IOVA no domain maps has to fault and fail.  QEMU is suspected of
  * keeping its untranslated pass-through path until a context-cache
  * invalidation; quirk=pt_ctx_flush adds one. */
 static void case_pt_exit(struct tx *t)
 {
-    int back = t->supported[TX_SS_A] ? TX_SS_A : TX_FS_A;
-    if (!t->supported[TX_PT] || !t->supported[back]) {
+    int back = t->xs.supported[XS_SS_A] ? XS_SS_A : XS_FS_A;
+    if (!t->xs.supported[XS_PT] || !t->xs.supported[back]) {
         ktap_case(KTAP_SKIP, "pt_exit_translates", "needs pass-through and a translating state");
         return;
     }
     char why[160];
-    if (!reach(t, TX_PT, true, why, sizeof(why))) {
+    if (!reach(t, XS_PT, true, why, sizeof(why))) {
         ktap_case(KTAP_FAIL, "pt_exit_translates", "%s", why);
         return;
     }
@@ -620,24 +503,17 @@ static void case_pt_exit(struct tx *t)
     /* The IOVA is the physical address of vtdsync's poisoned probe page,
      * which no domain maps: a unit stuck in pass-through writes the read
      * data there and nowhere else (suites/pt_exit.h). */
-    struct pt_exit_probe p;
-    if (!pt_exit_probe_alloc(&p, vtd_iova_limit(t->u), &t->dom[back - TX_SS_A].pt, why,
-                             sizeof(why))) {
-        ktap_case(KTAP_FAIL, "pt_exit_translates", "%s", why);
-        return;
-    }
-    struct nvme_prp prp = { pt_exit_iova(&p), 0 };
-    uint32_t mark = vtd_fault_seq();
-    int status = nvme_rw_sync(&t->nvme, false, 0, 4096 / t->nvme.lba_size, &prp);
-    vtd_fault_poll();
-    unsigned faults = vtd_faults_since(mark, t->sid, NULL, 0);
-    t->nvme_needs_reset = true;
-    ktap_diag("pt_exit: NVMe read after PT->%s: status %d", tx_state_name(back), status);
-    if (faults && status == 0)
-        ktap_diag("pt_exit: the controller reported success although its data transfer faulted "
-                  "(QEMU's NVMe does not report DMA errors on read data)");
-    pt_exit_report(&p, "pt_exit_translates", "NVMe read", faults, NULL, vtd_options.pt_ctx_flush);
-    pt_exit_probe_free(&p);
+    struct pt_exit_ctx c = {t, back};
+    struct pt_exit_dma d = {
+        .name = "pt_exit_translates",
+        .dma = "NVMe read",
+        .sid = t->xs.sid,
+        .limit = vtd_iova_limit(t->xs.u),
+        .back = &t->xs.dom[xs_domain_of(back)].pt,
+        .send = pt_exit_read,
+        .ctx = &c,
+    };
+    pt_exit_run(&d);
 }
 
 /* The windows of breaking updates from or to an entry with FPD set: VT-d
@@ -654,7 +530,7 @@ static void case_fpd_window(const struct tx *t)
     if (!t->fpd_windows) {
         ktap_case(KTAP_SKIP, name,
                   "no breaking update under traffic from or to an FPD state (%s)",
-                  t->supported[TX_SS_A_FPD] || t->supported[TX_FS_A_FPD]
+                  t->xs.supported[XS_SS_A_FPD] || t->xs.supported[XS_FS_A_FPD]
                       ? "the ones made here are hitless; strategy=clear breaks them all"
                       : "no FPD state on this unit");
     } else if (!t->fpd_window_faults && !t->fpd_windows_hit) {
@@ -664,7 +540,7 @@ static void case_fpd_window(const struct tx *t)
                   t->fpd_windows);
     } else if (!t->fpd_window_faults) {
         ktap_case(KTAP_PASS, name, NULL);
-    } else if (cpu_is_qemu() && !t->legacy) {
+    } else if (cpu_is_qemu() && !t->xs.legacy) {
         ktap_case(KTAP_SKIP, name,
                   "finding: QEMU reported %u fault(s) (reason %#04x) from non-present PASID "
                   "entries with FPD set; VT-d 9.6 evaluates FPD whatever P says, QEMU checks "
@@ -683,8 +559,8 @@ static void case_fpd_window(const struct tx *t)
 static int supported_states(const struct tx *t, int *out)
 {
     int n = 0;
-    for (int s = 0; s < TX_STATES; s++)
-        if (t->supported[s])
+    for (int s = 0; s < XS_COUNT; s++)
+        if (t->xs.supported[s])
             out[n++] = s;
     return n;
 }
@@ -696,7 +572,7 @@ static int supported_states(const struct tx *t, int *out)
 bool tx_run_pair(struct tx *t, int from, int to, enum entry_sync_strategy strategy,
                  struct tx_row *row, char *why, size_t whylen)
 {
-    bool live = from != TX_BLOCKED && to != TX_BLOCKED;
+    bool live = from != XS_BLOCKED && to != XS_BLOCKED;
     bool pass = true;
     uint64_t dl = deadline_after_us((uint64_t)cfg.evidence_ms * 1000);
     for (uint32_t k = 0; k < cfg.iterations || (live && pass && row->evidence < cfg.evidence &&
@@ -718,7 +594,7 @@ bool tx_run_pair(struct tx *t, int from, int to, enum entry_sync_strategy strate
 
 static void run_matrix(struct tx *t, enum entry_sync_strategy strategy)
 {
-    int states[TX_STATES];
+    int states[XS_COUNT];
     int n = supported_states(t, states);
     const char *prefix = strategy == ENTRY_SYNC_STRATEGY_CLEAR ? "clear:" : "";
     struct tx_row *rows = t->rows[strategy == ENTRY_SYNC_STRATEGY_CLEAR];
@@ -728,10 +604,10 @@ static void run_matrix(struct tx *t, enum entry_sync_strategy strategy)
             if (i == j)
                 continue;
             int from = states[i], to = states[j];
-            struct tx_row *row = &rows[from * TX_STATES + to];
+            struct tx_row *row = &rows[from * XS_COUNT + to];
             char name[48], why[160] = "";
-            ksnprintf(name, sizeof(name), "%s%s->%s", prefix, tx_state_name(from),
-                      tx_state_name(to));
+            ksnprintf(name, sizeof(name), "%s%s->%s", prefix, xs_name(from),
+                      xs_name(to));
             char status[128];
             ksnprintf(status, sizeof(status), "transitions  %-20s  DMA ops %llu  faults %llu",
                       name, (unsigned long long)t->traffic.st.ops,
@@ -765,56 +641,34 @@ static void run_matrix(struct tx *t, enum entry_sync_strategy strategy)
 
 /* ---- setup ------------------------------------------------------------------------ */
 
-static const char *find_traffic_device(struct tx *t)
-{
-    if (cfg.device[0]) {
-        uint16_t seg;
-        uint8_t b, d, f;
-        parse_bdf(cfg.device, &seg, &b, &d, &f);
-        t->nvme_pci = pci_find_bdf(seg, b, d, f);
-        if (!t->nvme_pci)
-            return "device= names no PCI function";
-        if (t->nvme_pci->class_code != 0x010802)
-            return "device= is not an NVMe controller (class 01:08:02)";
-    } else {
-        t->nvme_pci = pci_find_class(0x010802, 0xffffff, 0);
-        if (!t->nvme_pci)
-            return platform_no_nvme_reason(" to generate traffic");
-    }
-    return NULL;
-}
-
 static const char *setup(struct tx *t)
 {
-    const char *why = find_traffic_device(t);
-    if (why)
+    const char *why = NULL;
+    struct pci_dev *p = t->nvme_pci = nvme_pick(" to generate traffic", &why);
+    if (!p)
         return why;
-    struct pci_dev *p = t->nvme_pci;
-    t->u = vtd_setup_unit_for(p->seg, p->bus, p->dev, p->fn, &why);
-    if (!t->u)
+    struct vtd_unit *u = vtd_setup_unit_for(p->seg, p->bus, p->dev, p->fn, &why);
+    if (!u)
         return why;
-    t->sid = vtd_sid(p->bus, p->dev, p->fn);
-    t->legacy = t->u->mode == VTD_MODE_LEGACY;
-    if (!t->legacy && !t->u->ops->store128)
+    uint16_t sid = vtd_sid(p->bus, p->dev, p->fn);
+    if (u->mode != VTD_MODE_LEGACY && !u->ops->store128)
         return "CMPXCHG16B missing: PASID entries cannot be updated atomically";
-    t->pt_did = vtd_alloc_did(t->u);
-    if (t->legacy) {
-        build_legacy_states(t);
-    } else {
-        if (vtd_attach_scalable(t->u, t->sid, 0))
+    if (u->mode != VTD_MODE_LEGACY) {
+        if (vtd_attach_scalable(u, sid, 0))
             return "cannot attach the NVMe controller (scalable context entry)";
-        t->pasid = vtd_rid_pasid(t->u, t->sid);
-        build_scalable_states(t);
+        t->pasid = vtd_rid_pasid(u, sid);
     }
+    xs_set_build(&t->xs, u, sid, XS_ALL);
+    t->dma_map = (struct identity_map){t->xs.dom, t->xs.dom_ok, XS_DOMAINS, "transitions"};
     /* Start from a translating state so the controller's set-up DMA is
      * already mapped everywhere. */
-    int first = t->supported[TX_SS_A] ? TX_SS_A : t->supported[TX_FS_A] ? TX_FS_A : TX_PT;
-    if (!t->supported[first])
+    int first = t->xs.supported[XS_SS_A] ? XS_SS_A : t->xs.supported[XS_FS_A] ? XS_FS_A : XS_PT;
+    if (!t->xs.supported[first])
         return "the unit supports no translating state for the traffic device";
     struct vtd_write_result r = tx_switch(t, first, ENTRY_SYNC_STRATEGY_HITLESS);
     if (!r.ok)
         return "could not install the first translation";
-    if (!t->u->translating && !vtd_enable_translation(t->u))
+    if (!t->xs.u->translating && !vtd_enable_translation(t->xs.u))
         return "could not enable translation";
     t->nvme_needs_reset = true;
     if (!traffic_resume(t))
@@ -830,16 +684,16 @@ static void report_states(const struct tx *t)
 {
     char line[200];
     int n = 0;
-    for (int s = 0; s < TX_STATES; s++)
-        n += ksnprintf(line + n, sizeof(line) - n, " %s%s", tx_state_name(s),
-                       t->supported[s] ? "" : "(-)");
+    for (int s = 0; s < XS_COUNT; s++)
+        n += ksnprintf(line + n, sizeof(line) - n, " %s%s", xs_name(s),
+                       t->xs.supported[s] ? "" : "(-)");
     ktap_diag("transitions: unit %d %s mode, device %02x:%02x.%u, %s %u, states:%s",
-              t->u->index, t->legacy ? "legacy" : "scalable", t->nvme_pci->bus,
-              t->nvme_pci->dev, t->nvme_pci->fn, t->legacy ? "context entry" : "PASID",
+              t->xs.u->index, t->xs.legacy ? "legacy" : "scalable", t->nvme_pci->bus,
+              t->nvme_pci->dev, t->nvme_pci->fn, t->xs.legacy ? "context entry" : "PASID",
               t->pasid, line);
-    for (int s = 0; s < TX_STATES; s++)
-        if (!t->supported[s])
-            ktap_diag("transitions: %s skipped: %s", tx_state_name(s), t->why[s]);
+    for (int s = 0; s < XS_COUNT; s++)
+        if (!t->xs.supported[s])
+            ktap_diag("transitions: %s skipped: %s", xs_name(s), t->xs.why[s]);
     ktap_diag("transitions: traffic on %s, queue depth %u, %u KiB per command, %s",
               t->worker_on_ap ? "CPU 1" : "the bootstrap CPU between steps", cfg.queue_depth,
               cfg.io_kib, t->nvme.writable ? "read/write" : "read-only");
@@ -849,7 +703,7 @@ static void suite_transitions(void)
 {
     struct tx *t = &tx;
     memset(t, 0, sizeof(*t));
-    t->current = TX_BLOCKED;
+    t->current = XS_BLOCKED;
     const char *why = setup(t);
     if (why) {
         traffic_pause(t);
@@ -870,7 +724,7 @@ static void suite_transitions(void)
         tx_stress(t);
     if (cfg.soak_s)
         tx_soak(t);
-    tx_switch(t, t->supported[TX_SS_A] ? TX_SS_A : TX_PT, ENTRY_SYNC_STRATEGY_HITLESS);
+    tx_switch(t, t->xs.supported[XS_SS_A] ? XS_SS_A : XS_PT, ENTRY_SYNC_STRATEGY_HITLESS);
     traffic_pause(t);
     if (t->read_back_mismatches)
         ktap_case(KTAP_FAIL, "writes_read_back", "%llu of %llu written units read back wrong",

@@ -8,26 +8,11 @@
 
 #include "drivers/nvme.h"
 #include "drivers/traffic.h"
-#include "iommu/context_entry.h"
-#include "iommu/domain.h"
 #include "iommu/entry_sync.h"
-#include "iommu/pasid_entry.h"
 #include "iommu/pasid_write.h"
+#include "app/identity_map.h"
+#include "app/xstate.h"
 
-/* SS-A+FPD, FS-A+FPD: SS-A and FS-A with FPD set (faults not reported). */
-enum tx_state {
-    TX_BLOCKED,
-    TX_PT,
-    TX_SS_A,
-    TX_SS_B,
-    TX_FS_A,
-    TX_FS_B,
-    TX_NESTED,
-    TX_SS_A_FPD,
-    TX_FS_A_FPD,
-    TX_STATES
-};
-#define TX_DOMAINS 4            /* SS-A, SS-B, FS-A, FS-B: dom[state - TX_SS_A] */
 #define TX_SETTLE_US 20000      /* traffic after an update, to see it recover */
 #define TX_RECOVER_OPS 8        /* completions that show traffic flows again */
 /* How long recovery may take before it fails: a host running other
@@ -78,17 +63,11 @@ struct tx_row {
 };
 
 struct tx {
-    struct vtd_unit *u;
-    uint16_t sid;
+    /* The traffic device's states (app/xstate.h): unit, source id, mode,
+     * domains and entries. */
+    struct xs_set xs;
     uint32_t pasid;
-    bool legacy;
-    uint16_t pt_did;
-    struct vtd_domain dom[TX_DOMAINS];
-    bool dom_ok[TX_DOMAINS];
-    bool supported[TX_STATES];
-    const char *why[TX_STATES];
-    struct pasid_entry entry[TX_STATES];
-    struct legacy_context_entry ctx_entry[TX_STATES];
+    struct identity_map dma_map; /* its DMA space: identity IOVAs in xs.dom */
     int current;
     struct pci_dev *nvme_pci;
     struct nvme_ctrl nvme;
@@ -102,7 +81,7 @@ struct tx {
     volatile bool worker_stop;
     unsigned resets;
     unsigned lost_named; /* lost commands a fault names by address */
-    struct tx_row rows[2][TX_STATES * TX_STATES]; /* [0] entry_sync, [1] clear */
+    struct tx_row rows[2][XS_COUNT * XS_COUNT]; /* [0] entry_sync, [1] clear */
     /* Breaking updates under traffic whose non-present window has FPD set
      * (the old or the new entry sets it): how many, how many DMA ran into
      * (fault, I/O error or reset), the faults reported from them and the
@@ -114,7 +93,6 @@ struct tx {
     unsigned stress_faults, stress_failures;
 };
 
-const char *tx_state_name(int s);
 struct vtd_write_result tx_switch(struct tx *t, int to, enum entry_sync_strategy strategy);
 bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strategy,
                 struct tx_measure *m, char *why, size_t whylen);
