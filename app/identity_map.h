@@ -15,7 +15,7 @@ struct identity_map {
     struct vtd_domain *dom; /* n domains */
     const bool *ok;         /* which of them exist (NULL: all) */
     unsigned n;
-    const char *who;        /* names the suite in the diagnostic of a failure */
+    const char *who; /* names the suite in the diagnostic of a failure */
 };
 
 /* dma_map_fn over a struct identity_map: phys, or DMA_MAP_FAILED (with a

@@ -369,8 +369,8 @@ static void case_dma_after(struct fx *f)
 static const char *setup(struct fx *f)
 {
     const char *why = NULL, *no_nvme = NULL;
-    f->nvme_pci = nvme_pick(": the storm needs one (edu is too slow: one transfer per 100 ms)",
-                            &no_nvme);
+    f->nvme_pci =
+        nvme_pick(": the storm needs one (edu is too slow: one transfer per 100 ms)", &no_nvme);
     f->edu_pci = pci_find_id(EDU_VENDOR, EDU_DEVICE, NULL);
     struct pci_dev *first = f->nvme_pci ? f->nvme_pci : f->edu_pci;
     if (!first)

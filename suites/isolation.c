@@ -263,8 +263,8 @@ static bool install(struct iso *s, const struct xs_entry *e, const char *what)
     struct vtd_write_result r = xs_write(s->u, s->sid, e, ENTRY_SYNC_STRATEGY_HITLESS);
     ktap_diag("isolation: %s -> %s: %s, %u sync(s), %u descriptor(s), %llu cycles%s%s",
               legacy(s) ? "context entry" : "RID_PASID entry", what,
-              entry_sync_class_name(r.es.cls), r.syncs, r.descriptors,
-              (unsigned long long)r.cycles, r.ok ? "" : ": ", r.ok ? "" : r.error);
+              entry_sync_class_name(r.es.cls), r.syncs, r.descriptors, (unsigned long long)r.cycles,
+              r.ok ? "" : ": ", r.ok ? "" : r.error);
     return r.ok;
 }
 
@@ -369,7 +369,8 @@ static void run_states(struct iso *s)
             back = &s->dom[xs_domain_of(to)];
     }
     const char *pt_why = xs_requirement(s->u, XS_PT);
-    pt_exit_case(s, back, pt_why ? "no pass-through (ECAP.PT=0)" : "no translating type to return to");
+    pt_exit_case(s, back,
+                 pt_why ? "no pass-through (ECAP.PT=0)" : "no translating type to return to");
     xs_build(XS_BLOCKED, s->u, NULL, 0, &e);
     install(s, &e, "blocked");
 }

@@ -150,7 +150,6 @@ void pt_exit_run(const struct pt_exit_dma *d)
         ktap_diag("pt_exit: the %s reported success although its DMA faulted (QEMU's NVMe and edu "
                   "do not report DMA errors)",
                   d->dma);
-    pt_exit_report(&p, d->name, d->dma, faults, status < 0 ? why : NULL,
-                   vtd_options.pt_ctx_flush);
+    pt_exit_report(&p, d->name, d->dma, faults, status < 0 ? why : NULL, vtd_options.pt_ctx_flush);
     pt_exit_probe_free(&p);
 }

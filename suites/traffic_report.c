@@ -156,9 +156,9 @@ static bool domains_translate(const struct tr *s, uint64_t iova, char *why, unsi
         struct pgtable_xlate x;
         pgtable_translate(&s->xs.dom[i].pt, iova, PGTABLE_ACC_READ | PGTABLE_ACC_WRITE, &x);
         if (x.fault != PGTABLE_XLATE_OK || x.phys != iova) {
-            ksnprintf(why, len, "%s table: IOVA %#llx -> %s %#llx",
-                      stage_name(&s->xs.dom[i]), (unsigned long long)iova,
-                      pgtable_fault_name(x.fault), (unsigned long long)x.phys);
+            ksnprintf(why, len, "%s table: IOVA %#llx -> %s %#llx", stage_name(&s->xs.dom[i]),
+                      (unsigned long long)iova, pgtable_fault_name(x.fault),
+                      (unsigned long long)x.phys);
             return false;
         }
     }
@@ -206,8 +206,8 @@ void tr_case_high_mem(struct tr *s)
             ktap_diag("high_mem: %s page table root at %#llx", stage_name(&s->xs.dom[i]),
                       (unsigned long long)pgtable_root(&s->xs.dom[i].pt));
     if (s->xs.u)
-        ktap_diag("high_mem: unit %d root table at %#llx, invalidation queue at %#llx", s->xs.u->index,
-                  (unsigned long long)virt_to_phys(s->xs.u->root),
+        ktap_diag("high_mem: unit %d root table at %#llx, invalidation queue at %#llx",
+                  s->xs.u->index, (unsigned long long)virt_to_phys(s->xs.u->root),
                   (unsigned long long)s->xs.u->qi.queue_phys);
     if (!why[0] && lo < FOUR_GIB) {
         if (!ram_above_4g()) {

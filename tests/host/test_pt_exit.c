@@ -294,8 +294,13 @@ static void run_with(struct fake_dev *d, const struct pgtable *back)
 {
     fresh();
     polls = 0;
-    struct pt_exit_dma x = {.name = "pt_exit_translates", .dma = "NVMe read", .sid = d->sid,
-                            .limit = 1ull << 48, .back = back, .send = fake_send, .ctx = d};
+    struct pt_exit_dma x = {.name = "pt_exit_translates",
+                            .dma = "NVMe read",
+                            .sid = d->sid,
+                            .limit = 1ull << 48,
+                            .back = back,
+                            .send = fake_send,
+                            .ctx = d};
     pt_exit_run(&x);
 }
 
@@ -319,7 +324,8 @@ TEST(run_stuck_unit_is_the_finding)
     vtd_options.pt_ctx_flush = true;
     run_with(&d, NULL);
     vtd_options.pt_ctx_flush = false;
-    CHECK(strstr(out, "# pt_exit_translates: finding") && strstr(out, "not ok 1 pt_exit_translates"),
+    CHECK(strstr(out, "# pt_exit_translates: finding") &&
+              strstr(out, "not ok 1 pt_exit_translates"),
           "%s", out);
     CHECK(strstr(out, "(already on: it did not help)"), "%s", out);
 }
@@ -345,8 +351,11 @@ TEST(run_without_a_probe_fails)
 {
     fresh();
     struct fake_dev d = {.sid = 0x0800};
-    struct pt_exit_dma x = {.name = "edu_pt_exit_translates", .dma = "edu DMA write",
-                            .limit = (uint64_t)(uintptr_t)arena, .send = fake_send, .ctx = &d};
+    struct pt_exit_dma x = {.name = "edu_pt_exit_translates",
+                            .dma = "edu DMA write",
+                            .limit = (uint64_t)(uintptr_t)arena,
+                            .send = fake_send,
+                            .ctx = &d};
     pt_exit_run(&x);
     CHECK(strstr(out, "# edu_pt_exit_translates: pt_exit probe: ") &&
               strstr(out, "not ok 1 edu_pt_exit_translates"),

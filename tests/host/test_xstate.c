@@ -137,8 +137,8 @@ TEST(scalable_builders)
         return;
     xs_set_build(&set, &unit, SID, XS_ALL);
     static const int pgtt[XS_COUNT] = {
-        [XS_PT] = PASID_PGTT_PT,       [XS_SS_A] = PASID_PGTT_SS,     [XS_SS_B] = PASID_PGTT_SS,
-        [XS_FS_A] = PASID_PGTT_FS,     [XS_FS_B] = PASID_PGTT_FS,     [XS_SS_A_FPD] = PASID_PGTT_SS,
+        [XS_PT] = PASID_PGTT_PT,       [XS_SS_A] = PASID_PGTT_SS, [XS_SS_B] = PASID_PGTT_SS,
+        [XS_FS_A] = PASID_PGTT_FS,     [XS_FS_B] = PASID_PGTT_FS, [XS_SS_A_FPD] = PASID_PGTT_SS,
         [XS_FS_A_FPD] = PASID_PGTT_FS,
     };
     for (int s = 0; s < XS_COUNT; s++) {
@@ -163,9 +163,8 @@ TEST(scalable_builders)
         CHECK(pasid_entry_get(e, PASID_DID) == did, "%s: DID %llu, want %u", xs_name(s),
               (unsigned long long)pasid_entry_get(e, PASID_DID), did);
         if (k >= 0) {
-            struct pasid_field root = s == XS_FS_A || s == XS_FS_B || s == XS_FS_A_FPD
-                                          ? PASID_FSPTPTR
-                                          : PASID_SSPTPTR;
+            struct pasid_field root =
+                s == XS_FS_A || s == XS_FS_B || s == XS_FS_A_FPD ? PASID_FSPTPTR : PASID_SSPTPTR;
             CHECK(pasid_entry_get(e, root) == pgtable_root(&set.dom[k].pt), "%s: table root",
                   xs_name(s));
         }
