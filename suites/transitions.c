@@ -55,10 +55,10 @@ static struct tx tx;
 
 struct vtd_write_result tx_switch(struct tx *t, int to, enum entry_sync_strategy strategy)
 {
-    struct vtd_write_result r = xs_set_switch(&t->xs, to, strategy);
+    struct vtd_write_result r = xs_set_switch(&t->dev.xs, to, strategy);
     if (r.ok)
-        t->current = to;
-    t->used_pt |= r.ok && to == XS_PT;
+        t->dev.current = to;
+    t->dev.used_pt |= r.ok && to == XS_PT;
     return r;
 }
 
@@ -68,78 +68,78 @@ static void traffic_worker(void *arg)
 {
     struct tx *t = arg;
     percpu_set_activity("NVMe traffic");
-    while (!__atomic_load_n(&t->worker_stop, __ATOMIC_ACQUIRE)) {
-        if (!traffic_poll(&t->traffic))
+    while (!__atomic_load_n(&t->w.stop, __ATOMIC_ACQUIRE)) {
+        if (!traffic_poll(&t->w.traffic))
             break;
     }
 }
 
 static bool traffic_resume(struct tx *t)
 {
-    if (t->traffic_running)
+    if (t->w.running)
         return true;
-    if (t->nvme.dead || t->nvme_needs_reset) {
+    if (t->dev.nvme.dead || t->dev.nvme_needs_reset) {
         /* After a blocked window the controller may have reported a fatal
          * status (a queue fetch faulted): reset and rebuild it. */
-        struct dma_space space = identity_space(&t->dma_map);
-        t->traffic.data = NULL; /* its buffers are retired with the old queues */
-        if (nvme_reset(&t->nvme, t->nvme_pci, &space, vtd_iova_limit(t->xs.u)) ||
-            nvme_create_io_queues(&t->nvme, cfg.queue_depth + 1)) {
-            ktap_diag("transitions: NVMe reset failed: %s", t->nvme.error);
+        struct dma_space space = identity_space(&t->dev.dma_map);
+        t->w.traffic.data = NULL; /* its buffers are retired with the old queues */
+        if (nvme_reset(&t->dev.nvme, t->dev.nvme_pci, &space, vtd_iova_limit(t->dev.xs.u)) ||
+            nvme_create_io_queues(&t->dev.nvme, cfg.queue_depth + 1)) {
+            ktap_diag("transitions: NVMe reset failed: %s", t->dev.nvme.error);
             return false;
         }
-        nvme_write_policy(&t->nvme, cfg.nvme_write);
-        t->nvme_needs_reset = false;
-        t->resets++;
+        nvme_write_policy(&t->dev.nvme, cfg.nvme_write);
+        t->dev.nvme_needs_reset = false;
+        t->dev.resets++;
     }
     struct traffic_config tc = {
         .queue_depth = cfg.queue_depth,
         .io_bytes = cfg.io_kib * 1024,
         .window_bytes = 1u << 20,
-        .write = t->nvme.writable,
-        .seed = 7 + t->resets,
+        .write = t->dev.nvme.writable,
+        .seed = 7 + t->dev.resets,
         .poisoned_reads_apart = true, /* judged by judge_poisoned_reads */
     };
-    if (traffic_start(&t->traffic, &t->nvme, &tc)) {
-        ktap_diag("transitions: traffic start failed: %s", t->traffic.error);
+    if (traffic_start(&t->w.traffic, &t->dev.nvme, &tc)) {
+        ktap_diag("transitions: traffic start failed: %s", t->w.traffic.error);
         return false;
     }
-    t->traffic_running = true;
-    __atomic_store_n(&t->worker_stop, false, __ATOMIC_RELEASE);
-    t->worker_on_ap = cpus_online > 1 && smp_run_on(1, traffic_worker, t);
+    t->w.running = true;
+    __atomic_store_n(&t->w.stop, false, __ATOMIC_RELEASE);
+    t->w.on_ap = cpus_online > 1 && smp_run_on(1, traffic_worker, t);
     return true;
 }
 
 static void traffic_pause(struct tx *t)
 {
-    if (!t->traffic_running)
+    if (!t->w.running)
         return;
-    __atomic_store_n(&t->worker_stop, true, __ATOMIC_RELEASE);
-    if (t->worker_on_ap && !smp_wait(1, 5000000))
+    __atomic_store_n(&t->w.stop, true, __ATOMIC_RELEASE);
+    if (t->w.on_ap && !smp_wait(1, 5000000))
         ktap_diag("transitions: traffic CPU did not stop within 5 s");
-    traffic_stop(&t->traffic);
-    const struct traffic_stats *st = &t->traffic.st;
-    t->read_back += st->read_back;
-    t->read_back_mismatches += st->read_back_mismatches;
+    traffic_stop(&t->w.traffic);
+    const struct traffic_stats *st = &t->w.traffic.st;
+    t->res.read_back += st->read_back;
+    t->res.read_back_mismatches += st->read_back_mismatches;
     if (st->read_back_mismatches)
         ktap_diag("transitions: %llu of %llu written units read back wrong when traffic paused "
                   "in %s",
-                  (unsigned long long)st->read_back_mismatches,
-                  (unsigned long long)st->read_back, xs_name(t->current));
-    t->traffic_running = false;
-    t->worker_on_ap = false;
+                  (unsigned long long)st->read_back_mismatches, (unsigned long long)st->read_back,
+                  xs_name(t->dev.current));
+    t->w.running = false;
+    t->w.on_ap = false;
 }
 
 /* Keep traffic moving for `us`: on the AP it already is; with one CPU the
  * bootstrap processor polls it. */
 void tx_let_traffic_run(struct tx *t, uint64_t us)
 {
-    if (!t->traffic_running)
+    if (!t->w.running)
         return;
-    if (t->worker_on_ap)
+    if (t->w.on_ap)
         udelay(us);
     else
-        traffic_run_for(&t->traffic, us);
+        traffic_run_for(&t->w.traffic, us);
 }
 
 static uint64_t snap(const volatile uint64_t *v)
@@ -154,10 +154,10 @@ static uint64_t wait_for_ops(struct tx *t, uint64_t since, uint64_t want)
 {
     uint64_t deadline = deadline_after_us(TX_RECOVER_US);
     tx_let_traffic_run(t, TX_SETTLE_US);
-    while (snap(&t->traffic.st.ops) - since < want && !deadline_passed(deadline) &&
-           !t->traffic.failed)
+    while (snap(&t->w.traffic.st.ops) - since < want && !deadline_passed(deadline) &&
+           !t->w.traffic.failed)
         tx_let_traffic_run(t, 1000);
-    return snap(&t->traffic.st.ops) - since;
+    return snap(&t->w.traffic.st.ops) - since;
 }
 
 /* Into blocked: no DMA may land.  A read into a canary buffer must fault
@@ -166,21 +166,21 @@ static uint64_t wait_for_ops(struct tx *t, uint64_t since, uint64_t want)
 static bool probe_blocked(struct tx *t, char *why, size_t whylen)
 {
     uint64_t iova;
-    uint8_t *buf = dma_pool_alloc(&t->nvme.pool, 1, &iova);
+    uint8_t *buf = dma_pool_alloc(&t->dev.nvme.pool, 1, &iova);
     if (!buf) {
         ksnprintf(why, whylen, "no memory for the probe buffer");
         return false;
     }
     memset(buf, 0xc5, 4096);
-    if (t->nvme.dead || nvme_check_fatal(&t->nvme)) {
+    if (t->dev.nvme.dead || nvme_check_fatal(&t->dev.nvme)) {
         ksnprintf(why, whylen, "the NVMe controller had failed before the probe (%s)",
-                  t->nvme.error[0] ? t->nvme.error : "CSTS.CFS");
-        t->nvme_needs_reset = true;
+                  t->dev.nvme.error[0] ? t->dev.nvme.error : "CSTS.CFS");
+        t->dev.nvme_needs_reset = true;
         return false;
     }
     uint32_t mark = vtd_fault_seq();
     struct nvme_prp prp = { iova, 0 };
-    nvme_submit_rw(&t->nvme, false, 0, 4096 / t->nvme.lba_size, &prp, 0x7ff0);
+    nvme_submit_rw(&t->dev.nvme, false, 0, 4096 / t->dev.nvme.lba_size, &prp, 0x7ff0);
     /* The controller works asynchronously (under emulation it can take a
      * while): wait, bounded, until its attempt has faulted or landed. */
     unsigned faults = 0;
@@ -189,14 +189,14 @@ static bool probe_blocked(struct tx *t, char *why, size_t whylen)
     do {
         udelay(5000);
         vtd_fault_poll();
-        faults = vtd_faults_since(mark, t->xs.sid, NULL, 0);
+        faults = vtd_faults_since(mark, t->dev.xs.sid, NULL, 0);
         for (int i = 0; i < 4096; i++)
             intact &= buf[i] == 0xc5;
     } while (!faults && intact && !deadline_passed(deadline));
-    t->nvme_needs_reset = true;
+    t->dev.nvme_needs_reset = true;
     /* Both symptoms follow from the pass-through finding once the device has
      * used PT: say so, rather than leave two puzzles. */
-    const char *hint = t->used_pt && !vtd_options.pt_ctx_flush
+    const char *hint = t->dev.used_pt && !vtd_options.pt_ctx_flush
                            ? " (the device used pass-through before: see pt_exit_translates)"
                            : "";
     if (!intact) {
@@ -215,11 +215,11 @@ static bool probe_blocked(struct tx *t, char *why, size_t whylen)
  * driver, reset it and count the reset; traffic must flow again after. */
 static void recover_after_window(struct tx *t, struct tx_measure *m)
 {
-    if (!t->traffic.failed && !nvme_check_fatal(&t->nvme))
+    if (!t->w.traffic.failed && !nvme_check_fatal(&t->dev.nvme))
         return;
     m->resets++;
     traffic_pause(t);
-    t->nvme_needs_reset = true;
+    t->dev.nvme_needs_reset = true;
     if (traffic_resume(t))
         wait_for_ops(t, 0, TX_RECOVER_OPS);
 }
@@ -228,8 +228,8 @@ static void recover_after_window(struct tx *t, struct tx_measure *m)
  * it do DMA), so every measured update starts from the same ground. */
 static bool reach(struct tx *t, int from, bool traffic_wanted, char *why, size_t whylen)
 {
-    if (t->current != from) {
-        if (from == XS_BLOCKED || t->current == XS_BLOCKED)
+    if (t->dev.current != from) {
+        if (from == XS_BLOCKED || t->dev.current == XS_BLOCKED)
             traffic_pause(t);
         struct vtd_write_result r = tx_switch(t, from, ENTRY_SYNC_STRATEGY_HITLESS);
         if (!r.ok) {
@@ -241,9 +241,9 @@ static bool reach(struct tx *t, int from, bool traffic_wanted, char *why, size_t
      * left the controller failed: its queue fetch faulted in the window.
      * Every measurement starts from a healthy controller, and a blocked
      * probe needs one that still fetches commands. */
-    if (t->traffic_running && (t->traffic.failed || nvme_check_fatal(&t->nvme))) {
+    if (t->w.running && (t->w.traffic.failed || nvme_check_fatal(&t->dev.nvme))) {
         traffic_pause(t);
-        t->nvme_needs_reset = true;
+        t->dev.nvme_needs_reset = true;
     }
     if (from != XS_BLOCKED && !traffic_resume(t)) {
         ksnprintf(why, whylen, "traffic could not start in %s", xs_name(from));
@@ -260,12 +260,12 @@ static bool reach(struct tx *t, int from, bool traffic_wanted, char *why, size_t
 static void note_fpd_window(struct tx *t, const struct tx_measure *m, bool died,
                             const struct vtd_fault_record *first)
 {
-    t->fpd_windows++;
-    t->fpd_windows_hit += m->faults || m->errors || m->resets || died || m->faults_lost;
-    if (m->faults && !t->fpd_window_faults)
-        t->fpd_window_reason = first->reason;
+    t->res.fpd_windows++;
+    t->res.fpd_windows_hit += m->faults || m->errors || m->resets || died || m->faults_lost;
+    if (m->faults && !t->res.fpd_window_faults)
+        t->res.fpd_window_reason = first->reason;
     /* An overflow means the unit tried to record a fault: never "none". */
-    t->fpd_window_faults += m->faults ? m->faults : m->faults_lost;
+    t->res.fpd_window_faults += m->faults ? m->faults : m->faults_lost;
 }
 
 /* Start the update right after the traffic rang a doorbell: commands are
@@ -274,12 +274,12 @@ static void note_fpd_window(struct tx *t, const struct tx_measure *m, bool died,
  * has submitted one. */
 static void after_doorbell(struct tx *t)
 {
-    const volatile uint64_t *sub = &t->traffic.st.submitted;
+    const volatile uint64_t *sub = &t->w.traffic.st.submitted;
     uint64_t s0 = snap(sub), dl = deadline_after_us(TX_DOORBELL_US);
-    while (snap(sub) == s0 && !deadline_passed(dl) && !t->traffic.failed) {
-        if (t->worker_on_ap)
+    while (snap(sub) == s0 && !deadline_passed(dl) && !t->w.traffic.failed) {
+        if (t->w.on_ap)
             cpu_relax();
-        else if (!traffic_poll(&t->traffic))
+        else if (!traffic_poll(&t->w.traffic))
             break;
     }
 }
@@ -299,7 +299,7 @@ static void after_doorbell(struct tx *t)
 static void judge_suspects(struct tx *t, struct tx_measure *m, uint32_t mark,
                            uint64_t win_start_us, bool fpd_window, char *why, size_t whylen)
 {
-    struct traffic *tr = &t->traffic;
+    struct traffic *tr = &t->w.traffic;
     uint32_t head = __atomic_load_n(&tr->suspect_head, __ATOMIC_ACQUIRE);
     if (tr->suspect_tail == head)
         return;
@@ -307,12 +307,12 @@ static void judge_suspects(struct tx *t, struct tx_measure *m, uint32_t mark,
     uint64_t dl = deadline_after_us(TX_RECOVER_US);
     for (uint32_t i = tr->suspect_tail; i != head; i++) {
         struct traffic_suspect *x = &tr->suspect[i % TRAFFIC_SUSPECTS];
-        while (__atomic_load_n(&x->state, __ATOMIC_ACQUIRE) == SUSPECT_PENDING &&
-               t->traffic_running && !tr->failed && !deadline_passed(dl))
+        while (__atomic_load_n(&x->state, __ATOMIC_ACQUIRE) == SUSPECT_PENDING && t->w.running &&
+               !tr->failed && !deadline_passed(dl))
             tx_let_traffic_run(t, 1000);
     }
     vtd_fault_poll();
-    unsigned n = vtd_faults_since(mark, t->xs.sid, rec, VTD_FAULT_LOG);
+    unsigned n = vtd_faults_since(mark, t->dev.xs.sid, rec, VTD_FAULT_LOG);
     if (n > VTD_FAULT_LOG)
         n = VTD_FAULT_LOG;
     bool unrecorded = fpd_window || m->faults_lost || n > 0;
@@ -347,7 +347,7 @@ static void judge_suspects(struct tx *t, struct tx_measure *m, uint32_t mark,
             m->lost_writes++;
         else
             m->lost_reads++;
-        t->lost_named += f.named;
+        t->res.lost_named += f.named;
         if (m->cls != ENTRY_SYNC_BREAKING && !why[0])
             ksnprintf(why, whylen, "hitless update lost a %s (LBA %llu: its DMA faulted)",
                       x->write ? "write" : "read", (unsigned long long)x->lba);
@@ -367,11 +367,11 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
     if (live)
         after_doorbell(t);
 
-    struct traffic_stats *st = &t->traffic.st;
+    struct traffic_stats *st = &t->w.traffic.st;
     /* Faults and overflows from before the window are not its own. */
     vtd_fault_poll();
-    uint64_t overflows0 = t->xs.u->fault.overflows;
-    uint32_t waits0 = t->xs.u->qi.waits;
+    uint64_t overflows0 = t->dev.xs.u->fault.overflows;
+    uint32_t waits0 = t->dev.xs.u->qi.waits;
     uint64_t ops0 = snap(&st->ops), err0 = snap(&st->errors), mis0 = snap(&st->mismatches);
     __atomic_store_n(&st->max_gap_us, 0, __ATOMIC_RELEASE);
     uint32_t mark = vtd_fault_seq();
@@ -379,13 +379,13 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
 
     /* The window opens (writes in flight across it become suspects, no
      * suspect is re-read while it is open) and closes. */
-    __atomic_add_fetch(&t->traffic.window_gen, 1, __ATOMIC_ACQ_REL);
+    __atomic_add_fetch(&t->w.traffic.window_gen, 1, __ATOMIC_ACQ_REL);
     struct vtd_write_result r = tx_switch(t, to, strategy);
     uint64_t ops1 = snap(&st->ops), sub1 = snap(&st->submitted);
-    __atomic_add_fetch(&t->traffic.window_gen, 1, __ATOMIC_ACQ_REL);
+    __atomic_add_fetch(&t->w.traffic.window_gen, 1, __ATOMIC_ACQ_REL);
     m->cls = r.es.cls;
     m->syncs = r.syncs;
-    m->waits = t->xs.u->qi.waits - waits0;
+    m->waits = t->dev.xs.u->qi.waits - waits0;
     m->cycles = r.cycles;
     m->ops_during = live ? ops1 - ops0 : 0;
     m->overlap = live ? sub1 - ops0 : 0;
@@ -397,7 +397,7 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
     if (to == XS_BLOCKED) {
         bool ok = probe_blocked(t, why, whylen);
         vtd_fault_poll();
-        m->faults = vtd_faults_since(mark, t->xs.sid, NULL, 0);
+        m->faults = vtd_faults_since(mark, t->dev.xs.sid, NULL, 0);
         return ok;
     }
     if (from == XS_BLOCKED) {
@@ -410,25 +410,26 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
         mis0 = snap(&st->mismatches);
     }
     wait_for_ops(t, ops1, TX_RECOVER_OPS);
-    bool died = t->traffic.failed || nvme_check_fatal(&t->nvme);
+    bool died = t->w.traffic.failed || nvme_check_fatal(&t->dev.nvme);
     m->errors = snap(&st->errors) - err0;
     m->mismatches = snap(&st->mismatches) - mis0;
     m->max_gap_us = snap(&st->max_gap_us);
     if (died && m->cls == ENTRY_SYNC_BREAKING)
         recover_after_window(t, m);
     m->ops_after = died ? snap(&st->ops) : snap(&st->ops) - ops1;
-    m->recovered = m->ops_after > 0 && !t->traffic.failed;
+    m->recovered = m->ops_after > 0 && !t->w.traffic.failed;
     bool fpd_window = m->cls == ENTRY_SYNC_BREAKING &&
-                      (xs_entry_fpd(&t->xs.entry[from]) || xs_entry_fpd(&t->xs.entry[to]));
+                      (xs_entry_fpd(&t->dev.xs.entry[from]) || xs_entry_fpd(&t->dev.xs.entry[to]));
     vtd_fault_poll();
     /* Faults went unrecorded (PFO, or more than the log keeps): the
      * window's count proves nothing. */
-    m->faults_lost = t->xs.u->fault.overflows != overflows0 || vtd_fault_seq() - mark > VTD_FAULT_LOG;
+    m->faults_lost =
+        t->dev.xs.u->fault.overflows != overflows0 || vtd_fault_seq() - mark > VTD_FAULT_LOG;
     if (live)
         judge_suspects(t, m, mark, win_start_us, fpd_window, why, whylen);
     vtd_fault_poll();
     struct vtd_fault_record rec[4];
-    m->faults = vtd_faults_since(mark, t->xs.sid, rec, 4);
+    m->faults = vtd_faults_since(mark, t->dev.xs.sid, rec, 4);
     /* The window keeps FPD when either side sets it (pasid_entry.c). */
     if (live && fpd_window)
         note_fpd_window(t, m, died, rec);
@@ -439,10 +440,10 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
         ksnprintf(why, whylen, "%llu data mismatches", (unsigned long long)m->mismatches);
     else if (died && m->cls != ENTRY_SYNC_BREAKING)
         ksnprintf(why, whylen, "hitless update but the controller failed: %s",
-                  t->traffic.failed ? t->traffic.error : t->nvme.error);
+                  t->w.traffic.failed ? t->w.traffic.error : t->dev.nvme.error);
     else if (!m->recovered)
         ksnprintf(why, whylen, "traffic did not recover (%s)",
-                  t->traffic.failed ? t->traffic.error : "no completions");
+                  t->w.traffic.failed ? t->w.traffic.error : "no completions");
     else if (m->cls != ENTRY_SYNC_BREAKING && (m->faults || m->errors || m->faults_lost))
         ksnprintf(why, whylen, "hitless update but %u faults%s and %llu I/O errors", m->faults,
                   m->faults_lost ? " (and more lost: fault overflow)" : "",
@@ -470,8 +471,8 @@ static int pt_exit_read(void *ctx, uint64_t iova, char *why, size_t whylen)
     (void)why;
     (void)whylen;
     struct nvme_prp prp = {iova, 0};
-    int status = nvme_rw_sync(&c->t->nvme, false, 0, 4096 / c->t->nvme.lba_size, &prp);
-    c->t->nvme_needs_reset = true;
+    int status = nvme_rw_sync(&c->t->dev.nvme, false, 0, 4096 / c->t->dev.nvme.lba_size, &prp);
+    c->t->dev.nvme_needs_reset = true;
     ktap_diag("pt_exit: NVMe read after PT->%s: status %d", xs_name(c->back), status);
     return status != 0;
 }
@@ -482,8 +483,8 @@ static int pt_exit_read(void *ctx, uint64_t iova, char *why, size_t whylen)
  * invalidation; quirk=pt_ctx_flush adds one. */
 static void case_pt_exit(struct tx *t)
 {
-    int back = t->xs.supported[XS_SS_A] ? XS_SS_A : XS_FS_A;
-    if (!t->xs.supported[XS_PT] || !t->xs.supported[back]) {
+    int back = t->dev.xs.supported[XS_SS_A] ? XS_SS_A : XS_FS_A;
+    if (!t->dev.xs.supported[XS_PT] || !t->dev.xs.supported[back]) {
         ktap_case(KTAP_SKIP, "pt_exit_translates", "needs pass-through and a translating state");
         return;
     }
@@ -507,9 +508,9 @@ static void case_pt_exit(struct tx *t)
     struct pt_exit_dma d = {
         .name = "pt_exit_translates",
         .dma = "NVMe read",
-        .sid = t->xs.sid,
-        .limit = vtd_iova_limit(t->xs.u),
-        .back = &t->xs.dom[xs_domain_of(back)].pt,
+        .sid = t->dev.xs.sid,
+        .limit = vtd_iova_limit(t->dev.xs.u),
+        .back = &t->dev.xs.dom[xs_domain_of(back)].pt,
         .send = pt_exit_read,
         .ctx = &c,
     };
@@ -526,31 +527,30 @@ static void case_fpd_window(const struct tx *t)
     ktap_diag("fpd_window: %u breaking update(s) under traffic passed through a non-present "
               "entry with FPD set, %u met DMA (fault, I/O error or controller reset), %u "
               "fault(s) reported",
-              t->fpd_windows, t->fpd_windows_hit, t->fpd_window_faults);
-    if (!t->fpd_windows) {
-        ktap_case(KTAP_SKIP, name,
-                  "no breaking update under traffic from or to an FPD state (%s)",
-                  t->xs.supported[XS_SS_A_FPD] || t->xs.supported[XS_FS_A_FPD]
+              t->res.fpd_windows, t->res.fpd_windows_hit, t->res.fpd_window_faults);
+    if (!t->res.fpd_windows) {
+        ktap_case(KTAP_SKIP, name, "no breaking update under traffic from or to an FPD state (%s)",
+                  t->dev.xs.supported[XS_SS_A_FPD] || t->dev.xs.supported[XS_FS_A_FPD]
                       ? "the ones made here are hitless; strategy=clear breaks them all"
                       : "no FPD state on this unit");
-    } else if (!t->fpd_window_faults && !t->fpd_windows_hit) {
+    } else if (!t->res.fpd_window_faults && !t->res.fpd_windows_hit) {
         ktap_case(KTAP_SKIP, name,
                   "no DMA ran into the %u window(s) with FPD set: nothing to judge "
                   "(window_us= holds them open)",
-                  t->fpd_windows);
-    } else if (!t->fpd_window_faults) {
+                  t->res.fpd_windows);
+    } else if (!t->res.fpd_window_faults) {
         ktap_case(KTAP_PASS, name, NULL);
-    } else if (cpu_is_qemu() && !t->xs.legacy) {
+    } else if (cpu_is_qemu() && !t->dev.xs.legacy) {
         ktap_case(KTAP_SKIP, name,
                   "finding: QEMU reported %u fault(s) (reason %#04x) from non-present PASID "
                   "entries with FPD set; VT-d 9.6 evaluates FPD whatever P says, QEMU checks "
                   "the entry's PGTT before it reads FPD (its context-entry path honours FPD)",
-                  t->fpd_window_faults, t->fpd_window_reason);
+                  t->res.fpd_window_faults, t->res.fpd_window_reason);
     } else {
         ktap_case(KTAP_FAIL, name,
                   "%u fault(s) (first reason %#04x) reported from non-present windows with FPD "
                   "set: neither the old nor the new entry would report them",
-                  t->fpd_window_faults, t->fpd_window_reason);
+                  t->res.fpd_window_faults, t->res.fpd_window_reason);
     }
 }
 
@@ -560,7 +560,7 @@ static int supported_states(const struct tx *t, int *out)
 {
     int n = 0;
     for (int s = 0; s < XS_COUNT; s++)
-        if (t->xs.supported[s])
+        if (t->dev.xs.supported[s])
             out[n++] = s;
     return n;
 }
@@ -609,9 +609,8 @@ static void run_matrix(struct tx *t, enum entry_sync_strategy strategy)
             ksnprintf(name, sizeof(name), "%s%s->%s", prefix, xs_name(from),
                       xs_name(to));
             char status[128];
-            ksnprintf(status, sizeof(status), "transitions  %-20s  DMA ops %llu  faults %llu",
-                      name, (unsigned long long)t->traffic.st.ops,
-                      (unsigned long long)vtd_fault_seq());
+            ksnprintf(status, sizeof(status), "transitions  %-20s  DMA ops %llu  faults %llu", name,
+                      (unsigned long long)t->w.traffic.st.ops, (unsigned long long)vtd_fault_seq());
             fbcon_status(status);
             uint64_t start = uptime_us();
             /* One checkpoint per pair: a write costs tens of ms of NVRAM. */
@@ -644,7 +643,7 @@ static void run_matrix(struct tx *t, enum entry_sync_strategy strategy)
 static const char *setup(struct tx *t)
 {
     const char *why = NULL;
-    struct pci_dev *p = t->nvme_pci = nvme_pick(" to generate traffic", &why);
+    struct pci_dev *p = t->dev.nvme_pci = nvme_pick(" to generate traffic", &why);
     if (!p)
         return why;
     struct vtd_unit *u = vtd_setup_unit_for(p->seg, p->bus, p->dev, p->fn, &why);
@@ -656,21 +655,24 @@ static const char *setup(struct tx *t)
     if (u->mode != VTD_MODE_LEGACY) {
         if (vtd_attach_scalable(u, sid, 0))
             return "cannot attach the NVMe controller (scalable context entry)";
-        t->pasid = vtd_rid_pasid(u, sid);
+        t->dev.pasid = vtd_rid_pasid(u, sid);
     }
-    xs_set_build(&t->xs, u, sid, XS_ALL);
-    t->dma_map = (struct identity_map){t->xs.dom, t->xs.dom_ok, XS_DOMAINS, "transitions"};
+    xs_set_build(&t->dev.xs, u, sid, XS_ALL);
+    t->dev.dma_map =
+        (struct identity_map){t->dev.xs.dom, t->dev.xs.dom_ok, XS_DOMAINS, "transitions"};
     /* Start from a translating state so the controller's set-up DMA is
      * already mapped everywhere. */
-    int first = t->xs.supported[XS_SS_A] ? XS_SS_A : t->xs.supported[XS_FS_A] ? XS_FS_A : XS_PT;
-    if (!t->xs.supported[first])
+    int first = t->dev.xs.supported[XS_SS_A]   ? XS_SS_A
+                : t->dev.xs.supported[XS_FS_A] ? XS_FS_A
+                                               : XS_PT;
+    if (!t->dev.xs.supported[first])
         return "the unit supports no translating state for the traffic device";
     struct vtd_write_result r = tx_switch(t, first, ENTRY_SYNC_STRATEGY_HITLESS);
     if (!r.ok)
         return "could not install the first translation";
-    if (!t->xs.u->translating && !vtd_enable_translation(t->xs.u))
+    if (!t->dev.xs.u->translating && !vtd_enable_translation(t->dev.xs.u))
         return "could not enable translation";
-    t->nvme_needs_reset = true;
+    t->dev.nvme_needs_reset = true;
     if (!traffic_resume(t))
         return "NVMe traffic could not start under translation";
     /* Judged by completions within a bound, not by a fixed time: a loaded
@@ -686,24 +688,24 @@ static void report_states(const struct tx *t)
     int n = 0;
     for (int s = 0; s < XS_COUNT; s++)
         n += ksnprintf(line + n, sizeof(line) - n, " %s%s", xs_name(s),
-                       t->xs.supported[s] ? "" : "(-)");
+                       t->dev.xs.supported[s] ? "" : "(-)");
     ktap_diag("transitions: unit %d %s mode, device %02x:%02x.%u, %s %u, states:%s",
-              t->xs.u->index, t->xs.legacy ? "legacy" : "scalable", t->nvme_pci->bus,
-              t->nvme_pci->dev, t->nvme_pci->fn, t->xs.legacy ? "context entry" : "PASID",
-              t->pasid, line);
+              t->dev.xs.u->index, t->dev.xs.legacy ? "legacy" : "scalable", t->dev.nvme_pci->bus,
+              t->dev.nvme_pci->dev, t->dev.nvme_pci->fn,
+              t->dev.xs.legacy ? "context entry" : "PASID", t->dev.pasid, line);
     for (int s = 0; s < XS_COUNT; s++)
-        if (!t->xs.supported[s])
-            ktap_diag("transitions: %s skipped: %s", xs_name(s), t->xs.why[s]);
+        if (!t->dev.xs.supported[s])
+            ktap_diag("transitions: %s skipped: %s", xs_name(s), t->dev.xs.why[s]);
     ktap_diag("transitions: traffic on %s, queue depth %u, %u KiB per command, %s",
-              t->worker_on_ap ? "CPU 1" : "the bootstrap CPU between steps", cfg.queue_depth,
-              cfg.io_kib, t->nvme.writable ? "read/write" : "read-only");
+              t->w.on_ap ? "CPU 1" : "the bootstrap CPU between steps", cfg.queue_depth, cfg.io_kib,
+              t->dev.nvme.writable ? "read/write" : "read-only");
 }
 
 static void suite_transitions(void)
 {
     struct tx *t = &tx;
     memset(t, 0, sizeof(*t));
-    t->current = XS_BLOCKED;
+    t->dev.current = XS_BLOCKED;
     const char *why = setup(t);
     if (why) {
         traffic_pause(t);
@@ -724,21 +726,23 @@ static void suite_transitions(void)
         tx_stress(t);
     if (cfg.soak_s)
         tx_soak(t);
-    tx_switch(t, t->xs.supported[XS_SS_A] ? XS_SS_A : XS_PT, ENTRY_SYNC_STRATEGY_HITLESS);
+    tx_switch(t, t->dev.xs.supported[XS_SS_A] ? XS_SS_A : XS_PT, ENTRY_SYNC_STRATEGY_HITLESS);
     traffic_pause(t);
-    if (t->read_back_mismatches)
+    if (t->res.read_back_mismatches)
         ktap_case(KTAP_FAIL, "writes_read_back", "%llu of %llu written units read back wrong",
-                  (unsigned long long)t->read_back_mismatches, (unsigned long long)t->read_back);
-    else if (!t->read_back)
+                  (unsigned long long)t->res.read_back_mismatches,
+                  (unsigned long long)t->res.read_back);
+    else if (!t->res.read_back)
         ktap_case(KTAP_SKIP, "writes_read_back", "no write was left to read back (%s)",
-                  t->nvme.writable ? "every write was read by the traffic itself"
-                                   : "read-only disk");
+                  t->dev.nvme.writable ? "every write was read by the traffic itself"
+                                       : "read-only disk");
     else
         ktap_case(KTAP_PASS, "writes_read_back", NULL);
     ktap_diag("transitions: %llu written units read back when traffic paused, %llu wrong",
-              (unsigned long long)t->read_back, (unsigned long long)t->read_back_mismatches);
-    if (t->nvme.regs)
-        nvme_release(&t->nvme);
+              (unsigned long long)t->res.read_back,
+              (unsigned long long)t->res.read_back_mismatches);
+    if (t->dev.nvme.regs)
+        nvme_release(&t->dev.nvme);
     fbcon_status("transitions: done");
     tx_print_summary(t, uptime_us() - start);
     ktap_suite_end();

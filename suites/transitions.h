@@ -62,35 +62,55 @@ struct tx_row {
     unsigned resets;
 };
 
-struct tx {
-    /* The traffic device's states (app/xstate.h): unit, source id, mode,
-     * domains and entries. */
+/* The traffic device: the NVMe controller, its translation states and
+ * where its entry stands. */
+struct tx_device {
+    /* Its states (app/xstate.h): unit, source id, mode, domains, entries. */
     struct xs_set xs;
     uint32_t pasid;
     struct identity_map dma_map; /* its DMA space: identity IOVAs in xs.dom */
-    int current;
+    int current;                 /* the state its entry holds */
+    bool used_pt;                /* it has been in pass-through this run */
     struct pci_dev *nvme_pci;
     struct nvme_ctrl nvme;
+    bool nvme_needs_reset;
+    unsigned resets; /* controller resets after blocked or breaking windows */
+};
+
+/* The verified traffic, on CPU 1 when there is one. */
+struct tx_worker {
     struct traffic traffic;
-    bool traffic_running, worker_on_ap, nvme_needs_reset;
-    bool used_pt; /* the device has been in pass-through this run */
+    bool running, on_ap;
+    volatile bool stop;
+};
+
+/* What the suite judges beyond its pairs' rows. */
+struct tx_results {
     /* Writes read back when traffic pauses (traffic_stop), and how many of
      * them did not verify: a write that fetched its data through a wrong
      * translation completes successfully, so only this catches it. */
     uint64_t read_back, read_back_mismatches;
-    volatile bool worker_stop;
-    unsigned resets;
     unsigned lost_named; /* lost commands a fault names by address */
-    struct tx_row rows[2][XS_COUNT * XS_COUNT]; /* [0] entry_sync, [1] clear */
     /* Breaking updates under traffic whose non-present window has FPD set
      * (the old or the new entry sets it): how many, how many DMA ran into
      * (fault, I/O error or reset), the faults reported from them and the
      * first one's reason.  Judged by case fpd_window_quiet. */
     unsigned fpd_windows, fpd_windows_hit, fpd_window_faults;
     uint8_t fpd_window_reason;
-    /* stress mode */
-    uint64_t stress_updates, stress_ops, stress_us;
-    unsigned stress_faults, stress_failures;
+};
+
+/* stress=N: random updates (transitions_stress.c). */
+struct tx_stress_counters {
+    uint64_t updates, ops, us;
+    unsigned faults, failures;
+};
+
+struct tx {
+    struct tx_device dev;
+    struct tx_worker w;
+    struct tx_results res;
+    struct tx_row rows[2][XS_COUNT * XS_COUNT]; /* [0] entry_sync, [1] clear */
+    struct tx_stress_counters stress;
 };
 
 struct vtd_write_result tx_switch(struct tx *t, int to, enum entry_sync_strategy strategy);

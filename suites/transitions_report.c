@@ -172,15 +172,15 @@ void tx_print_summary(const struct tx *t, uint64_t run_us)
         print_totals("entry_sync:", &es);
     if (have_cl)
         print_totals("clear:     ", &cl);
-    if (t->stress_updates)
+    if (t->stress.updates)
         ktap_diag("stress: %llu random updates in %llu ms, %llu DMA ops (%llu ops/s), %u faults, "
                   "%u failed",
-                  (unsigned long long)t->stress_updates,
-                  (unsigned long long)(t->stress_us / 1000), (unsigned long long)t->stress_ops,
-                  (unsigned long long)(t->stress_us ? t->stress_ops * 1000000 / t->stress_us : 0),
-                  t->stress_faults, t->stress_failures);
+                  (unsigned long long)t->stress.updates, (unsigned long long)(t->stress.us / 1000),
+                  (unsigned long long)t->stress.ops,
+                  (unsigned long long)(t->stress.us ? t->stress.ops * 1000000 / t->stress.us : 0),
+                  t->stress.faults, t->stress.failures);
     ktap_diag("transitions: %llu ms, %u NVMe resets after blocked windows, tsc %llu kHz; "
               "%u lost commands named by a fault's address (the others by their window)",
-              (unsigned long long)(run_us / 1000), t->resets, (unsigned long long)(tsc_hz / 1000),
-              t->lost_named);
+              (unsigned long long)(run_us / 1000), t->dev.resets,
+              (unsigned long long)(tsc_hz / 1000), t->res.lost_named);
 }

@@ -67,7 +67,7 @@ static uint64_t page_tables_kib(const struct tx *t)
 {
     uint64_t pages = 0;
     for (int i = 0; i < XS_DOMAINS; i++)
-        pages += t->xs.dom_ok[i] ? t->xs.dom[i].pt.table_pages : 0;
+        pages += t->dev.xs.dom_ok[i] ? t->dev.xs.dom[i].pt.table_pages : 0;
     return pages * 4;
 }
 
@@ -148,8 +148,8 @@ static void report(struct tx *t, struct soak *s, bool final)
               (unsigned long long)s->faults, (unsigned long long)s->mismatches,
               (unsigned long long)s->errors, (unsigned long long)s->resets,
               (unsigned long long)s->failures, (unsigned long long)mem, (unsigned long long)pt,
-              (unsigned long long)held, (unsigned long long)kept_kib(), qi_pending(t->xs.u),
-              t->traffic.inflight);
+              (unsigned long long)held, (unsigned long long)kept_kib(), qi_pending(t->dev.xs.u),
+              t->w.traffic.inflight);
     print_pairs(s);
     s->reports++;
 }
@@ -193,7 +193,7 @@ static void step(struct tx *t, struct soak *s, int from, int to, enum entry_sync
     s->faults += m.faults;
     s->mismatches += m.mismatches;
     s->errors += m.errors;
-    s->resets = t->resets - s->resets0; /* every controller reset, recovery or probe */
+    s->resets = t->dev.resets - s->resets0; /* every controller reset, recovery or probe */
     if (!ok && !s->failures++) {
         ksnprintf(s->first_why, sizeof(s->first_why), "update %llu %s: %s",
                   (unsigned long long)s->updates, name, why);
@@ -254,7 +254,7 @@ static void round_once(struct tx *t, struct soak *s, const int *states, int n, u
         if (states[i] != XS_BLOCKED)
             live[nl++] = states[i];
     for (int k = 0; k < pairs && nl >= 2 && time_left(s); k++) {
-        int from = t->current == XS_BLOCKED ? live[rnd(seed) % (uint64_t)nl] : t->current;
+        int from = t->dev.current == XS_BLOCKED ? live[rnd(seed) % (uint64_t)nl] : t->dev.current;
         int to = live[rnd(seed) % (uint64_t)nl];
         if (to != from)
             step(t, s, from, to, pick_strategy(seed));
@@ -316,7 +316,7 @@ void tx_soak(struct tx *t)
 {
     int states[XS_COUNT], n = 0;
     for (int st = 0; st < XS_COUNT; st++)
-        if (t->xs.supported[st])
+        if (t->dev.xs.supported[st])
             states[n++] = st;
     if (n < 2) {
         ktap_case(KTAP_SKIP, "soak", "fewer than two states on this unit");
@@ -333,7 +333,7 @@ void tx_soak(struct tx *t)
     uint64_t seed = 0x9e3779b97f4a7c15ull ^ rdtsc();
     ktap_diag("soak: %u s of transitions under traffic, %d states, a progress line every %u s",
               cfg.soak_s, n, cfg.soak_report_s);
-    s.resets0 = t->resets;
+    s.resets0 = t->dev.resets;
     s.pt0_kib = page_tables_kib(t);
     s.held0_kib = held_kib();
     report(t, &s, false); /* the starting figures */
@@ -354,7 +354,7 @@ void tx_soak(struct tx *t)
                   "NVMe quarantine, %llu KiB kept out after %u NVMe resets); %llu of %llu "
                   "updates failed",
                   (unsigned long long)ran_s, cfg.soak_s, (unsigned long long)s.mem_last_kib,
-                  (unsigned long long)held_kib(), (unsigned long long)kept_kib(), t->resets,
+                  (unsigned long long)held_kib(), (unsigned long long)kept_kib(), t->dev.resets,
                   (unsigned long long)s.failures, (unsigned long long)s.updates);
     else if (s.failures)
         ktap_case(KTAP_FAIL, "soak", "%llu of %llu updates failed; first: %s",
