@@ -13,6 +13,7 @@
 #include "lib/parse.h"
 #include "lib/why.h"
 #include "app/platform.h"
+#include "app/nvme_pick.h"
 #include "app/run.h"
 #include "app/suite.h"
 
@@ -178,28 +179,10 @@ static void case_edu(void)
 
 /* --- NVMe ------------------------------------------------------------------- */
 
-static struct pci_dev *nvme_device(char *why, unsigned len)
-{
-    if (cfg.device[0]) {
-        uint16_t seg;
-        uint8_t bus, dev, fn;
-        struct pci_dev *d = 0;
-        if (parse_bdf(cfg.device, &seg, &bus, &dev, &fn))
-            d = pci_find_bdf(seg, bus, dev, fn);
-        if (!d || d->class_code != 0x010802)
-            ksnprintf(why, len, "device=%s is not an NVMe controller", cfg.device);
-        return d && d->class_code == 0x010802 ? d : 0;
-    }
-    struct pci_dev *d = pci_find_class(0x010802, 0xffffff, 0);
-    if (!d)
-        ksnprintf(why, len, "%s", platform_no_nvme_reason(" (class 010802) found"));
-    return d;
-}
-
 static void case_nvme_identify(void)
 {
-    char why[96];
-    struct pci_dev *d = nvme_device(why, sizeof(why));
+    const char *why = NULL;
+    struct pci_dev *d = nvme_pick(" (class 010802) found", &why);
     if (!d) {
         ktap_case(KTAP_SKIP, "nvme_identify", "%s", why);
         return;

@@ -28,7 +28,9 @@
 #include "app/platform.h"
 #include "app/run.h"
 #include "app/suite.h"
+#include "app/nvme_pick.h"
 #include "app/vtd_setup.h"
+#include "app/xstate.h"
 
 #define STORM_US 3000000u    /* interrupt-driven storm */
 #define PFO_ROUND_US 300000u /* one masked round: > edu's 100 ms per transfer */
@@ -38,39 +40,21 @@
 
 static struct fx fx;
 
-/* ---- DMA space: identity IOVAs in the one domain --------------------------- */
+/* ---- the devices' entries: the one domain, or blocked ----------------------- */
 
-static uint64_t map_identity(void *ctx, uint64_t phys, uint64_t len)
+/* The catalogue state of f->dom (app/xstate.h). */
+static enum xstate dom_state(const struct fx *f)
 {
-    struct fx *f = ctx;
-    uint64_t end = (phys + len + 0xfff) & ~0xfffull;
-    for (uint64_t a = phys & ~0xfffull; a < end; a += 0x1000) {
-        int rc = vtd_domain_map(&f->dom, a, a, 0x1000, PGTABLE_R | PGTABLE_W);
-        if (rc && rc != PGTABLE_ERR_EXISTS)
-            return DMA_MAP_FAILED;
-    }
-    return phys;
+    return f->dom.pt.params.format == PGTABLE_FIRST_STAGE ? XS_FS_A : XS_SS_A;
 }
 
 static bool attach(struct fx *f, uint16_t sid)
 {
-    struct vtd_unit *u = f->u;
-    struct vtd_write_result r;
-    if (u->mode == VTD_MODE_SCALABLE) {
-        struct pasid_entry e;
-        if (vtd_attach_scalable(u, sid, 0))
-            return false;
-        vtd_domain_pasid_entry(&f->dom, &e);
-        r = vtd_pasid_write(u, sid, vtd_rid_pasid(u, sid), &e, ENTRY_SYNC_STRATEGY_HITLESS);
-    } else {
-        struct legacy_context_entry ce;
-        struct legacy_context_cfg c = {.slptptr = pgtable_root(&f->dom.pt),
-                                       .did = f->dom.did,
-                                       .aw = vtd_aw_for_levels(f->dom.pt.params.levels),
-                                       .tt = LEGACY_TT_UNTRANSLATED};
-        legacy_context_build(&ce, &c);
-        r = vtd_context_write(u, sid, &ce, ENTRY_SYNC_STRATEGY_HITLESS);
-    }
+    struct xs_entry e;
+    if (f->u->mode == VTD_MODE_SCALABLE && vtd_attach_scalable(f->u, sid, 0))
+        return false;
+    xs_build(dom_state(f), f->u, &f->dom, 0, &e);
+    struct vtd_write_result r = xs_write(f->u, sid, &e, ENTRY_SYNC_STRATEGY_HITLESS);
     if (!r.ok)
         ktap_diag("faults: attaching %04x failed: %s", sid, r.error);
     return r.ok;
@@ -78,20 +62,14 @@ static bool attach(struct fx *f, uint16_t sid)
 
 static void detach(struct fx *f, uint16_t sid)
 {
-    if (f->u->mode == VTD_MODE_SCALABLE) {
-        struct pasid_entry e;
-        pasid_entry_build_blocked(&e);
-        vtd_pasid_write(f->u, sid, vtd_rid_pasid(f->u, sid), &e, ENTRY_SYNC_STRATEGY_HITLESS);
-    } else {
-        struct legacy_context_entry ce;
-        legacy_context_build_blocked(&ce);
-        vtd_context_write(f->u, sid, &ce, ENTRY_SYNC_STRATEGY_HITLESS);
-    }
+    struct xs_entry e;
+    xs_build(XS_BLOCKED, f->u, NULL, 0, &e);
+    xs_write(f->u, sid, &e, ENTRY_SYNC_STRATEGY_HITLESS);
 }
 
 static bool nvme_bring_up(struct fx *f)
 {
-    struct dma_space space = {map_identity, f};
+    struct dma_space space = identity_space(&f->dma_map);
     if (nvme_reset(&f->nvme, f->nvme_pci, &space, vtd_iova_limit(f->u)) ||
         nvme_create_io_queues(&f->nvme, STORM_DEPTH)) {
         ktap_diag("faults: NVMe bring-up failed: %s", f->nvme.error);
@@ -372,8 +350,9 @@ static void case_dma_after(struct fx *f)
 
 static bool setup(struct fx *f, struct why *why)
 {
-    const char *unit_why;
-    f->nvme_pci = pci_find_class(0x010802, 0xffffff, 0);
+    const char *unit_why, *no_nvme = NULL;
+    f->nvme_pci =
+        nvme_pick(": the storm needs one (edu is too slow: one transfer per 100 ms)", &no_nvme);
     f->edu_pci = pci_find_id(EDU_VENDOR, EDU_DEVICE, NULL);
     struct pci_dev *first = f->nvme_pci ? f->nvme_pci : f->edu_pci;
     if (!first)
@@ -401,10 +380,11 @@ static bool setup(struct fx *f, struct why *why)
             f->edu_pci = NULL; /* another unit: the storm stays on one */
         }
     }
-    bool fs = f->u->mode == VTD_MODE_SCALABLE && !f->u->caps.slts;
-    if (vtd_domain_init(&f->dom, f->u, fs ? PGTABLE_FIRST_STAGE : PGTABLE_SECOND_STAGE))
+    enum xstate st = xs_requirement(f->u, XS_SS_A) ? XS_FS_A : XS_SS_A;
+    if (vtd_domain_init(&f->dom, f->u, xs_format(st)))
         return why_set(why, "cannot build the domain (out of memory?)");
     f->dom_ok = true;
+    f->dma_map = (struct identity_map){&f->dom, NULL, 1, "faults"};
     /* Below the edu's 28-bit DMA mask; the sacrifice page is never mapped. */
     f->sacrifice = page_alloc_constrained(1, PAGE_SIZE, EDU_DMA_LIMIT);
     f->buf = page_alloc_constrained(2, PAGE_SIZE, EDU_DMA_LIMIT);
@@ -413,7 +393,7 @@ static bool setup(struct fx *f, struct why *why)
     f->sacrifice_phys = virt_to_phys(f->sacrifice);
     f->buf_phys = virt_to_phys(f->buf);
     memset(f->sacrifice, CANARY, PAGE_SIZE);
-    if (map_identity(f, f->buf_phys, 2 * PAGE_SIZE) == DMA_MAP_FAILED)
+    if (identity_map_dma(&f->dma_map, f->buf_phys, 2 * PAGE_SIZE) == DMA_MAP_FAILED)
         return why_set(why, "cannot map the round-trip buffer");
     if (!f->u->translating) {
         f->enabled_here = true;
@@ -431,8 +411,7 @@ static bool setup(struct fx *f, struct why *why)
     if (!f->nvme_ok)
         return why_set(why, "%s",
                        f->nvme_pci ? "the NVMe controller did not come up under translation"
-                                   : platform_no_nvme_reason(": the storm needs one (edu is too "
-                                                             "slow: one transfer per 100 ms)"));
+                                   : no_nvme);
     return true;
 }
 

@@ -9,12 +9,14 @@
 #include "drivers/edu.h"
 #include "drivers/nvme.h"
 #include "iommu/domain.h"
+#include "app/identity_map.h"
 
 struct vtd_unit;
 
 struct fx {
     struct vtd_unit *u;
     struct vtd_domain dom; /* identity-mapped DMA pools; never the sacrifice */
+    struct identity_map dma_map; /* the DMA space over dom */
     bool dom_ok, enabled_here;
     struct pci_dev *nvme_pci, *edu_pci;
     struct nvme_ctrl nvme;

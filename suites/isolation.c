@@ -15,7 +15,6 @@
 #include "drivers/edu.h"
 #include "drivers/pci.h"
 #include "iommu/domain.h"
-#include "iommu/pasid_write.h"
 #include "iommu/vtd.h"
 #include "lib/kstring.h"
 #include "lib/ktap.h"
@@ -25,6 +24,7 @@
 #include "app/run.h"
 #include "app/suite.h"
 #include "app/vtd_setup.h"
+#include "app/xstate.h"
 
 /* Arena pages, each data page between canaries: C S C D C R C X C
  * (S source, D destination, R read-only, X the page an unmapped IOVA
@@ -42,6 +42,7 @@ struct iso {
     uint64_t arena_phys;
     uint64_t iova_base; /* SRC, DST, RO at +0, +0x2000, +0x4000 */
     bool enabled_here;  /* we switched translation on */
+    struct vtd_domain dom[XS_DOMAINS]; /* by xs_domain_of */
     /* The edu stopped answering (timeout, or its registers read all ones):
      * the case that met it fails, the later ones skip with `lost`. */
     bool lost_now;
@@ -127,13 +128,14 @@ static bool skip_if_lost(struct iso *s, const char *name)
 
 /* ---- one translation type ------------------------------------------------------- */
 
-struct xlate {
+/* Where the DMA of one state's cases goes. */
+struct iovas {
     const char *name; /* case name prefix */
     bool translated;  /* has page tables: the fault cases apply */
     uint64_t src, dst, ro, unmapped;
 };
 
-static void case_roundtrip(struct iso *s, const struct xlate *x)
+static void case_roundtrip(struct iso *s, const struct iovas *x)
 {
     char name[48], why[128];
     ksnprintf(name, sizeof(name), "%s_dma_roundtrip", x->name);
@@ -164,7 +166,7 @@ static void case_roundtrip(struct iso *s, const struct xlate *x)
 
 /* A DMA write to iova must fault with a reason of class a or b and leave
  * memory alone. */
-static void case_write_faults(struct iso *s, const struct xlate *x, const char *what, uint64_t iova,
+static void case_write_faults(struct iso *s, const struct iovas *x, const char *what, uint64_t iova,
                               enum vtd_fault_class a, enum vtd_fault_class b)
 {
     char name[48], why[128];
@@ -201,20 +203,13 @@ static void case_write_faults(struct iso *s, const struct xlate *x, const char *
     ktap_case(KTAP_PASS, name, NULL);
 }
 
-static void run_type(struct iso *s, const struct xlate *x)
+static void run_type(struct iso *s, const struct iovas *x)
 {
     case_roundtrip(s, x);
     if (!x->translated)
         return;
     case_write_faults(s, x, "unmapped", x->unmapped, VTD_FAULT_NOT_PRESENT, VTD_FAULT_WRITE_DENIED);
     case_write_faults(s, x, "readonly", x->ro, VTD_FAULT_WRITE_DENIED, VTD_FAULT_WRITE_DENIED);
-}
-
-static void skip_type(const char *prefix, const char *reason)
-{
-    char name[48];
-    ksnprintf(name, sizeof(name), "%s_dma_roundtrip", prefix);
-    ktap_case(KTAP_SKIP, name, "%s", reason);
 }
 
 /* ---- domains and entries -------------------------------------------------------- */
@@ -231,9 +226,9 @@ static int build_domain(struct iso *s, struct vtd_domain *d, enum pgtable_format
     return 0;
 }
 
-static struct xlate translated(const char *name, struct iso *s)
+static struct iovas translated(const char *name, struct iso *s)
 {
-    struct xlate x = {.name = name,
+    struct iovas x = {.name = name,
                       .translated = true,
                       .src = s->iova_base,
                       .dst = s->iova_base + 0x2000,
@@ -242,28 +237,34 @@ static struct xlate translated(const char *name, struct iso *s)
     return x;
 }
 
-static struct xlate identity(const char *name, struct iso *s)
+static struct iovas identity(const char *name, struct iso *s)
 {
-    struct xlate x = {.name = name, .src = page_phys(s, PG_SRC), .dst = page_phys(s, PG_DST)};
+    struct iovas x = {.name = name, .src = page_phys(s, PG_SRC), .dst = page_phys(s, PG_DST)};
     return x;
 }
 
-static bool install_pasid(struct iso *s, const struct pasid_entry *e, const char *what)
+static bool legacy(const struct iso *s)
 {
-    struct vtd_write_result r =
-        vtd_pasid_write(s->u, s->sid, vtd_rid_pasid(s->u, s->sid), e, ENTRY_SYNC_STRATEGY_HITLESS);
-    ktap_diag("isolation: RID_PASID entry -> %s: %s, %u sync(s), %u descriptor(s), %llu cycles%s%s",
-              what, entry_sync_class_name(r.es.cls), r.syncs, r.descriptors,
-              (unsigned long long)r.cycles, r.ok ? "" : ": ", r.ok ? "" : r.error);
-    return r.ok;
+    return s->u->mode == VTD_MODE_LEGACY;
 }
 
-static bool install_context(struct iso *s, const struct legacy_context_entry *e, const char *what)
+/* How the diagnostics name state st's entry (legacy mode in the words of
+ * its context entry's translation type). */
+static const char *entry_label(const struct iso *s, enum xstate st)
 {
-    struct vtd_write_result r = vtd_context_write(s->u, s->sid, e, ENTRY_SYNC_STRATEGY_HITLESS);
-    ktap_diag("isolation: context entry -> %s: %s, %u sync(s), %u descriptor(s)%s%s", what,
-              entry_sync_class_name(r.es.cls), r.syncs, r.descriptors, r.ok ? "" : ": ",
-              r.ok ? "" : r.error);
+    if (!legacy(s) || st == XS_BLOCKED)
+        return xs_kind(st);
+    return st == XS_PT ? "pass-through" : "second-level";
+}
+
+/* Write e as the edu's entry; what: its name in the diagnostic. */
+static bool install(struct iso *s, const struct xs_entry *e, const char *what)
+{
+    struct vtd_write_result r = xs_write(s->u, s->sid, e, ENTRY_SYNC_STRATEGY_HITLESS);
+    ktap_diag("isolation: %s -> %s: %s, %u sync(s), %u descriptor(s), %llu cycles%s%s",
+              legacy(s) ? "context entry" : "RID_PASID entry", what,
+              entry_sync_class_name(r.es.cls), r.syncs, r.descriptors, (unsigned long long)r.cycles,
+              r.ok ? "" : ": ", r.ok ? "" : r.error);
     return r.ok;
 }
 
@@ -275,148 +276,103 @@ static bool ensure_translation(struct iso *s)
     return vtd_enable_translation(s->u);
 }
 
+/* The pt_exit probe's DMA: the edu writes its buffer to iova. */
+static int pt_exit_write(void *ctx, uint64_t iova, char *why, size_t whylen)
+{
+    return dma(ctx, false, iova, why, whylen) ? 0 : -1;
+}
+
 /* After pass-through, back to the translating domain `back` (NULL: the
  * case cannot run, skip_why says why): a write to an IOVA back does not map
  * must fault; it aims at vtdsync's poisoned probe page, so a unit stuck in
- * pass-through writes only there (suites/pt_exit.h). */
-static void case_pt_exit(struct iso *s, const struct vtd_domain *back, const char *skip_why)
-{
-    if (!back) {
-        ktap_case(KTAP_SKIP, "edu_pt_exit_translates", "%s", skip_why);
-        return;
-    }
-    char why[128];
-    struct pt_exit_probe p;
-    uint64_t limit = vtd_iova_limit(s->u) < EDU_DMA_LIMIT ? vtd_iova_limit(s->u) : EDU_DMA_LIMIT;
-    if (!pt_exit_probe_alloc(&p, limit, &back->pt, why, sizeof(why))) {
-        ktap_case(KTAP_FAIL, "edu_pt_exit_translates", "%s", why);
-        return;
-    }
-    uint32_t mark = vtd_fault_seq();
-    bool sent = dma(s, false, pt_exit_iova(&p), why, sizeof(why));
-    vtd_fault_poll();
-    unsigned n = vtd_faults_since(mark, s->sid, NULL, 0);
-    pt_exit_report(&p, "edu_pt_exit_translates", "edu DMA write", n, sent ? NULL : why,
-                   vtd_options.pt_ctx_flush);
-    pt_exit_probe_free(&p);
-}
-
-/* edu_pt_exit_translates, unless the edu stopped answering. */
+ * pass-through writes only there (suites/pt_exit.h).  Skipped once the edu
+ * stopped answering. */
 static void pt_exit_case(struct iso *s, const struct vtd_domain *back, const char *skip_why)
 {
-    if (!skip_if_lost(s, "edu_pt_exit_translates"))
-        case_pt_exit(s, back, skip_why);
+    const char *name = "edu_pt_exit_translates";
+    if (skip_if_lost(s, name))
+        return;
+    if (!back) {
+        ktap_case(KTAP_SKIP, name, "%s", skip_why);
+        return;
+    }
+    uint64_t limit = vtd_iova_limit(s->u) < EDU_DMA_LIMIT ? vtd_iova_limit(s->u) : EDU_DMA_LIMIT;
+    struct pt_exit_dma d = {
+        .name = name,
+        .dma = "edu DMA write",
+        .sid = s->sid,
+        .limit = limit,
+        .back = &back->pt,
+        .send = pt_exit_write,
+        .ctx = s,
+    };
+    pt_exit_run(&d);
 }
 
-/* A type with page tables through the RID_PASID entry; false when it did
- * not run (unsupported or could not be set up). */
-static bool run_paged(struct iso *s, struct vtd_domain *d, bool supported, enum pgtable_format f,
-                      const char *prefix, const char *what, const char *unsupported)
+/* One state through the edu's entry: its domain (with the arena mapped),
+ * its entry, its cases.  False when it did not run (unsupported, or it
+ * could not be set up). */
+static bool run_state(struct iso *s, enum xstate st)
 {
-    char name[48];
-    struct pasid_entry e;
+    char prefix[16], name[48];
+    ksnprintf(prefix, sizeof(prefix), "%s%s", legacy(s) ? "legacy_" : "", xs_kind_lower(st));
     ksnprintf(name, sizeof(name), "%s_dma_roundtrip", prefix);
-    if (!supported) {
-        skip_type(prefix, unsupported);
+    const char *why = xs_requirement(s->u, st);
+    if (why) {
+        ktap_case(KTAP_SKIP, name, "%s", why);
         return false;
     }
-    if (build_domain(s, d, f)) {
-        ktap_case(KTAP_FAIL, name, "cannot build the %s domain", what);
+    int k = xs_domain_of(st);
+    struct vtd_domain *d = k >= 0 ? &s->dom[k] : NULL;
+    if (d && build_domain(s, d, xs_format(st))) {
+        ktap_case(KTAP_FAIL, name, "cannot build the %s domain", xs_kind(st));
         return false;
     }
-    vtd_domain_pasid_entry(d, &e);
-    struct xlate x = translated(prefix, s);
-    if (!install_pasid(s, &e, what)) {
-        ktap_case(KTAP_FAIL, name, "PASID entry update failed");
+    struct xs_entry e;
+    xs_build(st, s->u, d, st == XS_PT ? vtd_alloc_did(s->u) : 0, &e);
+    if (!install(s, &e, entry_label(s, st))) {
+        ktap_case(KTAP_FAIL, name, "%s entry update failed", legacy(s) ? "context" : "PASID");
         return false;
     }
+    struct iovas x = d ? translated(prefix, s) : identity(prefix, s);
     run_type(s, &x);
     return true;
 }
 
-static void run_scalable(struct iso *s)
+/* Every state in turn (legacy mode: second-level and pass-through), then
+ * back from pass-through to a translating state for the pt_exit case. */
+static void run_states(struct iso *s)
 {
-    struct vtd_unit *u = s->u;
-    struct pasid_entry e;
-    struct vtd_domain ss, fs;
-    bool have_ss = u->caps.slts, have_fs = u->caps.flts, have_pt = u->caps.pt;
-    struct xlate x;
+    static const enum xstate scalable_order[] = {XS_SS_A, XS_FS_A, XS_PT, XS_NESTED};
+    static const enum xstate legacy_order[] = {XS_SS_A, XS_PT};
+    const enum xstate *order = legacy(s) ? legacy_order : scalable_order;
+    unsigned n = legacy(s) ? 2 : 4;
+    bool ran[XS_COUNT] = {false};
 
-    if (vtd_attach_scalable(u, s->sid, 0) || !ensure_translation(s)) {
-        ktap_case(KTAP_FAIL, "attach", "scalable context entry or translation enable failed");
+    if ((!legacy(s) && vtd_attach_scalable(s->u, s->sid, 0)) || !ensure_translation(s)) {
+        ktap_case(KTAP_FAIL, "attach", "%s",
+                  legacy(s) ? "translation enable failed"
+                            : "scalable context entry or translation enable failed");
         return;
     }
-    have_ss = run_paged(s, &ss, have_ss, PGTABLE_SECOND_STAGE, "ss", "SS",
-                        "second-stage translation not supported (ECAP.SLTS=0)");
-    have_fs = run_paged(s, &fs, have_fs, PGTABLE_FIRST_STAGE, "fs", "FS",
-                        "first-stage translation not supported (ECAP.FLTS=0)");
-    if (!have_pt) {
-        skip_type("pt", "pass-through not supported (ECAP.PT=0)");
-    } else {
-        struct pasid_entry_cfg c = {.did = vtd_alloc_did(u), .aw = vtd_unit_aw(u)};
-        vtd_pasid_snoop(u, &c);
-        pasid_entry_build_pt(&e, &c);
-        x = identity("pt", s);
-        if (install_pasid(s, &e, "PT"))
-            run_type(s, &x);
-        else
-            ktap_case(KTAP_FAIL, "pt_dma_roundtrip", "PASID entry update failed");
-    }
-    ktap_case(KTAP_SKIP, "nested_dma_roundtrip", "%s",
-              u->caps.nest ? "nested translation not exercised by this suite yet"
-                           : "nested translation not supported (ECAP.NEST=0)");
+    for (unsigned i = 0; i < n; i++)
+        ran[order[i]] = run_state(s, order[i]);
     /* Leave pass-through for a translating domain, then check. */
     const struct vtd_domain *back = NULL;
-    if (have_pt && (have_ss || have_fs)) {
-        vtd_domain_pasid_entry(have_ss ? &ss : &fs, &e);
-        if (install_pasid(s, &e, have_ss ? "SS after PT" : "FS after PT"))
-            back = have_ss ? &ss : &fs;
+    int to = ran[XS_SS_A] ? XS_SS_A : XS_FS_A;
+    struct xs_entry e;
+    if (ran[XS_PT] && ran[to]) {
+        char what[32];
+        ksnprintf(what, sizeof(what), "%s after PT", entry_label(s, to));
+        xs_build(to, s->u, &s->dom[xs_domain_of(to)], 0, &e);
+        if (install(s, &e, what))
+            back = &s->dom[xs_domain_of(to)];
     }
+    const char *pt_why = xs_requirement(s->u, XS_PT);
     pt_exit_case(s, back,
-                 have_pt ? "no translating type to return to" : "no pass-through (ECAP.PT=0)");
-    pasid_entry_build_blocked(&e);
-    install_pasid(s, &e, "blocked");
-}
-
-static void run_legacy(struct iso *s)
-{
-    struct vtd_unit *u = s->u;
-    struct vtd_domain ss;
-    struct legacy_context_entry ce;
-    struct xlate x;
-    if (!ensure_translation(s) || build_domain(s, &ss, PGTABLE_SECOND_STAGE)) {
-        ktap_case(KTAP_FAIL, "attach", "translation enable or domain failed");
-        return;
-    }
-    struct legacy_context_cfg c = {.slptptr = pgtable_root(&ss.pt),
-                                   .did = ss.did,
-                                   .aw = vtd_aw_for_levels(ss.pt.params.levels),
-                                   .tt = LEGACY_TT_UNTRANSLATED};
-    legacy_context_build(&ce, &c);
-    x = translated("legacy_ss", s);
-    if (install_context(s, &ce, "second-level"))
-        run_type(s, &x);
-    else
-        ktap_case(KTAP_FAIL, "legacy_ss_dma_roundtrip", "context entry update failed");
-    const struct vtd_domain *back = NULL;
-    if (!u->caps.pt) {
-        skip_type("legacy_pt", "pass-through not supported (ECAP.PT=0)");
-    } else {
-        struct legacy_context_cfg p = {
-            .did = vtd_alloc_did(u), .aw = c.aw, .tt = LEGACY_TT_PASS_THROUGH};
-        legacy_context_build(&ce, &p);
-        x = identity("legacy_pt", s);
-        if (install_context(s, &ce, "pass-through"))
-            run_type(s, &x);
-        else
-            ktap_case(KTAP_FAIL, "legacy_pt_dma_roundtrip", "context entry update failed");
-        legacy_context_build(&ce, &c);
-        if (install_context(s, &ce, "second-level after PT"))
-            back = &ss;
-    }
-    pt_exit_case(s, back, "no pass-through (ECAP.PT=0)");
-    legacy_context_build_blocked(&ce);
-    install_context(s, &ce, "blocked");
+                 pt_why ? "no pass-through (ECAP.PT=0)" : "no translating type to return to");
+    xs_build(XS_BLOCKED, s->u, NULL, 0, &e);
+    install(s, &e, "blocked");
 }
 
 static void suite_isolation(void)
@@ -462,10 +418,7 @@ static void suite_isolation(void)
               s.u->mode == VTD_MODE_SCALABLE ? "scalable" : "legacy",
               (unsigned long long)s.arena_phys, (unsigned long long)s.iova_base);
     pt_fastpath_probe();
-    if (s.u->mode == VTD_MODE_SCALABLE)
-        run_scalable(&s);
-    else
-        run_legacy(&s);
+    run_states(&s);
     if (s.enabled_here)
         vtd_disable_translation(s.u);
     vtd_fault_poll();

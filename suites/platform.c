@@ -8,11 +8,11 @@
 #include "lib/kstring.h"
 #include "lib/ktap.h"
 #include "lib/printf.h"
+#include "app/nvme_pick.h"
 #include "app/platform.h"
 #include "app/run.h"
 #include "app/suite.h"
 
-#define NVME_CLASS 0x010802
 #define EDU_VENDOR 0x1234
 #define EDU_DEVICE 0x11e8
 
@@ -174,7 +174,9 @@ static void case_scopes_and_rmrrs(void)
 
 static void case_traffic_devices(void)
 {
-    const struct pci_dev *nvme = pci_find_class(NVME_CLASS, 0xffffff, 0);
+    const char *no_nvme = NULL;
+    const struct pci_dev *nvme =
+        nvme_pick(" and no QEMU edu device: nothing can generate DMA", &no_nvme);
     const struct pci_dev *edu = pci_find_id(EDU_VENDOR, EDU_DEVICE, 0);
     if (nvme)
         ktap_diag("traffic device: NVMe at %04x:%02x:%02x.%u", nvme->seg, nvme->bus, nvme->dev,
@@ -185,8 +187,7 @@ static void case_traffic_devices(void)
     if (platform_vmd_note()[0])
         ktap_diag("pci: %s", platform_vmd_note());
     if (!nvme && !edu)
-        ktap_case(KTAP_SKIP, "dma_devices", "%s",
-                  platform_no_nvme_reason(" and no QEMU edu device: nothing can generate DMA"));
+        ktap_case(KTAP_SKIP, "dma_devices", "%s", no_nvme);
     else
         ktap_case(KTAP_PASS, "dma_devices", NULL);
 }

@@ -1,7 +1,9 @@
 /* The pt_exit probe: see pt_exit.h. */
 #include "suites/pt_exit.h"
 
+#include "iommu/fault.h"
 #include "iommu/pgtable.h"
+#include "iommu/vtd.h"
 #include "lib/kstring.h"
 #include "lib/ktap.h"
 #include "lib/page.h"
@@ -130,4 +132,24 @@ void pt_exit_report(const struct pt_exit_probe *p, const char *name, const char 
                   dma, iova);
     else
         ktap_case(KTAP_PASS, name, NULL);
+}
+
+void pt_exit_run(const struct pt_exit_dma *d)
+{
+    char why[160];
+    struct pt_exit_probe p;
+    if (!pt_exit_probe_alloc(&p, d->limit, d->back, why, sizeof(why))) {
+        ktap_case(KTAP_FAIL, d->name, "%s", why);
+        return;
+    }
+    uint32_t mark = vtd_fault_seq();
+    int status = d->send(d->ctx, pt_exit_iova(&p), why, sizeof(why));
+    vtd_fault_poll();
+    unsigned faults = vtd_faults_since(mark, d->sid, NULL, 0);
+    if (faults && status == 0)
+        ktap_diag("pt_exit: the %s reported success although its DMA faulted (QEMU's NVMe and edu "
+                  "do not report DMA errors)",
+                  d->dma);
+    pt_exit_report(&p, d->name, d->dma, faults, status < 0 ? why : NULL, vtd_options.pt_ctx_flush);
+    pt_exit_probe_free(&p);
 }

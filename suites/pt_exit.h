@@ -57,4 +57,24 @@ void pt_exit_probe_free(struct pt_exit_probe *p);
 void pt_exit_report(const struct pt_exit_probe *p, const char *name, const char *dma,
                     unsigned faults, const char *dma_error, bool quirk_on);
 
+/* The device side of one pt_exit check (pt_exit_run). */
+struct pt_exit_dma {
+    const char *name;           /* the case: each suite's own */
+    const char *dma;            /* what is sent: "NVMe read", "edu DMA write" */
+    uint16_t sid;               /* whose faults count */
+    uint64_t limit;             /* what the unit and the device can address */
+    const struct pgtable *back; /* the domain the entry returned to */
+    /* Make the device write to iova.  0: it reported success; > 0: it
+     * reported an error (as it may when its DMA faulted); < 0: the DMA
+     * could not be made (why says why; the case fails). */
+    int (*send)(void *ctx, uint64_t iova, char *why, size_t whylen);
+    void *ctx;
+};
+
+/* The check both suites run once the device's entry left pass-through for
+ * d->back: a probe below d->limit, the device's DMA to its IOVA, the
+ * faults the unit recorded for d->sid, and the case d->name reported.
+ * A probe that cannot be had fails the case. */
+void pt_exit_run(const struct pt_exit_dma *d);
+
 #endif

@@ -3,13 +3,13 @@
 #include "drivers/edu.h"
 #include "drivers/pci.h"
 #include "iommu/domain.h"
-#include "iommu/pasid_write.h"
 #include "iommu/vtd.h"
 #include "lib/kstring.h"
 #include "lib/ktap.h"
 #include "lib/page.h"
 #include "suites/pt_fastpath.h"
 #include "app/vtd_setup.h"
+#include "app/xstate.h"
 
 struct edu_probe {
     struct vtd_unit *u;
@@ -18,29 +18,23 @@ struct edu_probe {
     struct vtd_domain dom; /* nothing mapped */
 };
 
-static bool edu_install(struct edu_probe *p, const struct pasid_entry *e)
+/* Put the edu's entry in catalogue state st (app/xstate.h). */
+static bool edu_install(struct edu_probe *p, enum xstate st)
 {
-    return vtd_pasid_write(p->u, p->sid, vtd_rid_pasid(p->u, p->sid), e,
-                           ENTRY_SYNC_STRATEGY_HITLESS)
-        .ok;
+    struct xs_entry e;
+    xs_build(st, p->u, &p->dom, st == XS_PT ? vtd_alloc_did(p->u) : 0, &e);
+    return xs_write(p->u, p->sid, &e, ENTRY_SYNC_STRATEGY_HITLESS).ok;
 }
 
 static bool edu_to_pt(void *ctx)
 {
-    struct edu_probe *p = ctx;
-    struct pasid_entry e;
-    struct pasid_entry_cfg c = {.did = vtd_alloc_did(p->u), .aw = vtd_unit_aw(p->u)};
-    vtd_pasid_snoop(p->u, &c);
-    pasid_entry_build_pt(&e, &c);
-    return edu_install(p, &e);
+    return edu_install(ctx, XS_PT);
 }
 
 static bool edu_to_translating(void *ctx)
 {
     struct edu_probe *p = ctx;
-    struct pasid_entry e;
-    vtd_domain_pasid_entry(&p->dom, &e);
-    return edu_install(p, &e);
+    return edu_install(p, p->dom.pt.params.format == PGTABLE_FIRST_STAGE ? XS_FS_A : XS_SS_A);
 }
 
 static bool edu_write(void *ctx, uint64_t phys)
@@ -85,9 +79,7 @@ void pt_fastpath_probe(void)
             pt_fastpath_probe_with(&dev);
         /* Blocked, then detached (its context-cache invalidation drops any
          * fast path left), as vtd_setup_unit_for hands devices out. */
-        struct pasid_entry blocked;
-        pasid_entry_build_blocked(&blocked);
-        edu_install(&p, &blocked);
+        edu_install(&p, XS_BLOCKED);
         vtd_detach_scalable(p.u, p.sid, p.dom.did);
         if (borrowed && !vtd_setup_give_back(p.u, p.sid, had_entry))
             ktap_diag("%s: the edu's foreign entry could not be written back", PT_FASTPATH_CASE);

@@ -20,7 +20,6 @@
 #include "drivers/edu.h"
 #include "drivers/pci.h"
 #include "iommu/domain.h"
-#include "iommu/pasid_write.h"
 #include "iommu/vtd.h"
 #include "lib/kstring.h"
 #include "lib/ktap.h"
@@ -28,6 +27,7 @@
 #include "suites/pt_fastpath.h"
 #include "app/suite.h"
 #include "app/vtd_setup.h"
+#include "app/xstate.h"
 
 /* Arena pages: the three possible targets of the IOVA and the source the
  * edu buffer is loaded from.  PG_PT's physical address is the IOVA. */
@@ -39,8 +39,7 @@ static const char *const page_name[NTARGETS] = {"A", "B", "PT"};
 struct target {
     const char *name;
     unsigned page; /* where a DMA to the IOVA must land */
-    struct pasid_entry pe;
-    struct legacy_context_entry ce;
+    struct xs_entry e;
 };
 
 struct stale {
@@ -98,54 +97,20 @@ static int build_domain(struct stale *s, struct vtd_domain *d, enum pgtable_form
     return 0;
 }
 
-static void domain_target(struct stale *s, struct target *t, const struct vtd_domain *d,
-                          const char *name, unsigned pg)
+/* Target t: catalogue state st (app/xstate.h) through domain d (NULL for
+ * PT and blocked), landing in page pg. */
+static void make_target(struct stale *s, struct target *t, enum xstate st,
+                        const struct vtd_domain *d, const char *name, unsigned pg)
 {
     t->name = name;
     t->page = pg;
-    if (s->scalable) {
-        vtd_domain_pasid_entry(d, &t->pe);
-        return;
-    }
-    struct legacy_context_cfg c = {.slptptr = pgtable_root(&d->pt),
-                                   .did = d->did,
-                                   .aw = vtd_aw_for_levels(d->pt.params.levels),
-                                   .tt = LEGACY_TT_UNTRANSLATED};
-    legacy_context_build(&t->ce, &c);
-}
-
-static void pt_target(struct stale *s, struct target *t)
-{
-    t->name = "PT";
-    t->page = PG_PT;
-    uint8_t aw = vtd_unit_aw(s->u);
-    if (s->scalable) {
-        struct pasid_entry_cfg c = {.did = vtd_alloc_did(s->u), .aw = aw};
-        vtd_pasid_snoop(s->u, &c);
-        pasid_entry_build_pt(&t->pe, &c);
-        return;
-    }
-    struct legacy_context_cfg c = {
-        .did = vtd_alloc_did(s->u), .aw = aw, .tt = LEGACY_TT_PASS_THROUGH};
-    legacy_context_build(&t->ce, &c);
-}
-
-static void blocked_target(struct stale *s, struct target *t)
-{
-    t->name = "blocked";
-    t->page = NTARGETS;
-    if (s->scalable)
-        pasid_entry_build_blocked(&t->pe);
-    else
-        legacy_context_build_blocked(&t->ce);
+    xs_build(st, s->u, d, st == XS_PT ? vtd_alloc_did(s->u) : 0, &t->e);
 }
 
 static struct vtd_write_result switch_to(struct stale *s, const struct target *t,
                                          enum entry_sync_strategy strategy)
 {
-    if (s->scalable)
-        return vtd_pasid_write(s->u, s->sid, vtd_rid_pasid(s->u, s->sid), &t->pe, strategy);
-    return vtd_context_write(s->u, s->sid, &t->ce, strategy);
+    return xs_write(s->u, s->sid, &t->e, strategy);
 }
 
 /* ---- one step: switch, DMA at once, see where it landed -------------------------- */
@@ -309,26 +274,30 @@ static bool ensure_translation(struct stale *s)
 static const char *prepare(struct stale *s)
 {
     struct vtd_unit *u = s->u;
-    enum pgtable_format f = PGTABLE_SECOND_STAGE;
-    const char *kind = "second-level context entries";
+    /* A and B: second stage, else first stage (catalogue states SS-A/B or
+     * FS-A/B; legacy context entries always have the second level). */
+    bool ss = !xs_requirement(u, XS_SS_A);
+    const char *kind = !s->scalable ? "second-level context entries"
+                       : ss         ? "second stage"
+                                    : "first stage (ECAP.SLTS=0)";
     if (s->scalable) {
-        if (!u->caps.slts && !u->caps.flts)
+        if (!ss && xs_requirement(u, XS_FS_A))
             return "neither second- nor first-stage translation (ECAP.SLTS=0, FLTS=0)";
-        f = u->caps.slts ? PGTABLE_SECOND_STAGE : PGTABLE_FIRST_STAGE;
-        kind = u->caps.slts ? "second stage" : "first stage (ECAP.SLTS=0)";
         if (vtd_attach_scalable(u, s->sid, 0))
             return "cannot attach the edu (scalable context entry)";
     }
+    enum xstate st_a = ss ? XS_SS_A : XS_FS_A, st_b = ss ? XS_SS_B : XS_FS_B;
     if (!ensure_translation(s))
         return "cannot enable translation";
-    if (build_domain(s, &s->dom_a, f, PG_A) || build_domain(s, &s->dom_b, f, PG_B))
+    if (build_domain(s, &s->dom_a, xs_format(st_a), PG_A) ||
+        build_domain(s, &s->dom_b, xs_format(st_b), PG_B))
         return "cannot build the two domains";
-    domain_target(s, &s->a, &s->dom_a, "A", PG_A);
-    domain_target(s, &s->b, &s->dom_b, "B", PG_B);
-    s->have_pt = u->caps.pt;
+    make_target(s, &s->a, st_a, &s->dom_a, "A", PG_A);
+    make_target(s, &s->b, st_b, &s->dom_b, "B", PG_B);
+    s->have_pt = !xs_requirement(u, XS_PT);
     if (s->have_pt)
-        pt_target(s, &s->pt);
-    blocked_target(s, &s->blocked);
+        make_target(s, &s->pt, XS_PT, NULL, "PT", PG_PT);
+    make_target(s, &s->blocked, XS_BLOCKED, NULL, "blocked", NTARGETS);
     ktap_diag("stale: %s mode, %s: A did %u -> %#llx, B did %u -> %#llx, PT -> %#llx, "
               "IOVA %#llx%s",
               s->scalable ? "scalable" : "legacy", kind, s->dom_a.did,

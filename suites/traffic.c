@@ -38,134 +38,70 @@
 #include "app/run.h"
 #include "app/suite.h"
 #include "suites/traffic.h"
+#include "app/nvme_pick.h"
 #include "app/vtd_setup.h"
 
 #define AP_MARGIN_US 10000000 /* on top of a run's length before CPU 1 counts as stuck */
 
 static struct tr tr;
 
-const char *const tr_xl_names[XL_COUNT] = {"off", "PT", "SS", "FS"};
+const int tr_runs[TR_RUNS] = {TR_OFF, XS_PT, XS_SS_A, XS_FS_A};
 
-/* ---- DMA space: identity IOVAs in every domain ------------------------------ */
-
-static uint64_t map_identity(void *ctx, uint64_t phys, uint64_t len)
+const char *tr_run_name(int x)
 {
-    struct tr *s = ctx;
-    for (int i = 0; i < 2; i++) {
-        int rc = s->dom_ok[i] ? vtd_domain_map_identity(&s->dom[i], phys, len) : 0;
-        if (rc) {
-            ktap_diag("traffic: cannot map %#llx+%#llx: %s", (unsigned long long)phys,
-                      (unsigned long long)len, pgtable_strerror(rc));
-            return DMA_MAP_FAILED;
-        }
-    }
-    return phys;
+    return x == TR_OFF ? "off" : xs_kind(x);
+}
+
+bool tr_supported(const struct tr *s, int x)
+{
+    return x == TR_OFF || s->xs.supported[x];
 }
 
 /* ---- translations ------------------------------------------------------------- */
 
-static void unsupported(struct tr *s, enum xl x, const char *why)
-{
-    s->supported[x] = false;
-    s->why[x] = why;
-}
-
-static bool make_domain(struct tr *s, int i, enum pgtable_format f)
-{
-    s->dom_ok[i] = !vtd_domain_init(&s->dom[i], s->u, f);
-    return s->dom_ok[i];
-}
-
-static void build_scalable(struct tr *s)
-{
-    const struct vtd_caps *c = &s->u->caps;
-    struct pasid_entry_cfg pc = {.did = vtd_alloc_did(s->u), .aw = vtd_unit_aw(s->u)};
-    vtd_pasid_snoop(s->u, &pc);
-    if (c->pt)
-        pasid_entry_build_pt(&s->pe[XL_PT], &pc);
-    else
-        unsupported(s, XL_PT, "pass-through not supported (ECAP.PT=0)");
-    if (!c->slts)
-        unsupported(s, XL_SS, "second-stage translation not supported (ECAP.SLTS=0)");
-    else if (!make_domain(s, 0, PGTABLE_SECOND_STAGE))
-        unsupported(s, XL_SS, "cannot build the second-stage table (out of memory?)");
-    else
-        vtd_domain_pasid_entry(&s->dom[0], &s->pe[XL_SS]);
-    if (!c->flts)
-        unsupported(s, XL_FS, "first-stage translation not supported (ECAP.FLTS=0)");
-    else if (!make_domain(s, 1, PGTABLE_FIRST_STAGE))
-        unsupported(s, XL_FS, "cannot build the first-stage table (out of memory?)");
-    else
-        vtd_domain_pasid_entry(&s->dom[1], &s->pe[XL_FS]);
-}
-
-static void build_legacy(struct tr *s)
-{
-    struct legacy_context_cfg lc = {.aw = vtd_unit_aw(s->u)};
-    if (s->u->caps.pt) {
-        lc.did = vtd_alloc_did(s->u);
-        lc.tt = LEGACY_TT_PASS_THROUGH;
-        legacy_context_build(&s->ce[XL_PT], &lc);
-    } else {
-        unsupported(s, XL_PT, "pass-through not supported (ECAP.PT=0)");
-    }
-    if (make_domain(s, 0, PGTABLE_SECOND_STAGE)) {
-        lc.did = s->dom[0].did;
-        lc.tt = LEGACY_TT_UNTRANSLATED;
-        lc.slptptr = pgtable_root(&s->dom[0].pt);
-        legacy_context_build(&s->ce[XL_SS], &lc);
-    } else {
-        unsupported(s, XL_SS, "cannot build the second-level table (out of memory?)");
-    }
-    unsupported(s, XL_FS, "legacy mode has no first-stage translation");
-}
-
 /* Which translations can run; the unit's tables are built here. */
-static void plan_translations(struct tr *s, const char *no_unit_why)
+static void plan_translations(struct tr *s, struct vtd_unit *u, uint16_t sid,
+                              const char *no_unit_why)
 {
-    for (int x = 0; x < XL_COUNT; x++)
-        s->supported[x] = true;
-    if (!s->u) {
-        for (int x = XL_PT; x < XL_COUNT; x++)
-            unsupported(s, x, no_unit_why);
+    s->xs.u = u;
+    s->xs.sid = sid;
+    if (!u) {
+        xs_set_none(&s->xs, no_unit_why);
         return;
     }
-    s->legacy = s->u->mode == VTD_MODE_LEGACY;
-    if (!s->legacy && !s->u->ops->store128) {
-        for (int x = XL_PT; x < XL_COUNT; x++)
-            unsupported(s, x, "CMPXCHG16B missing: PASID entries cannot be updated atomically");
+    s->xs.legacy = u->mode == VTD_MODE_LEGACY;
+    if (!s->xs.legacy && !u->ops->store128) {
+        xs_set_none(&s->xs, "CMPXCHG16B missing: PASID entries cannot be updated atomically");
         return;
     }
-    if (s->legacy) {
-        build_legacy(s);
-        return;
+    if (!s->xs.legacy) {
+        if (vtd_attach_scalable(u, sid, 0)) {
+            xs_set_none(&s->xs, "cannot attach the NVMe controller (scalable context entry)");
+            return;
+        }
+        s->attached = true;
+        s->pasid = vtd_rid_pasid(u, sid);
     }
-    if (vtd_attach_scalable(s->u, s->sid, 0)) {
-        for (int x = XL_PT; x < XL_COUNT; x++)
-            unsupported(s, x, "cannot attach the NVMe controller (scalable context entry)");
-        return;
-    }
-    s->attached = true;
-    s->pasid = vtd_rid_pasid(s->u, s->sid);
-    build_scalable(s);
+    xs_set_build(&s->xs, u, sid,
+                 XS_BIT(XS_BLOCKED) | XS_BIT(XS_PT) | XS_BIT(XS_SS_A) | XS_BIT(XS_FS_A));
+    s->dma_map = (struct identity_map){s->xs.dom, s->xs.dom_ok, XS_DOMAINS, "traffic"};
 }
 
 /* Put the device under translation x; NULL, or why not.  The controller
  * must be idle: these are not hitless-update tests. */
-const char *tr_select(struct tr *s, enum xl x)
+const char *tr_select(struct tr *s, int x)
 {
-    if (x == XL_OFF) {
-        if (s->u && s->u->translating && !vtd_disable_translation(s->u))
+    struct vtd_unit *u = s->xs.u;
+    if (x == TR_OFF) {
+        if (u && u->translating && !vtd_disable_translation(u))
             return "could not turn translation off (GSTS.TES stays set)";
         return NULL;
     }
-    struct vtd_write_result r =
-        s->legacy ? vtd_context_write(s->u, s->sid, &s->ce[x], ENTRY_SYNC_STRATEGY_HITLESS)
-                  : vtd_pasid_write(s->u, s->sid, s->pasid, &s->pe[x], ENTRY_SYNC_STRATEGY_HITLESS);
+    struct vtd_write_result r = xs_set_switch(&s->xs, x, ENTRY_SYNC_STRATEGY_HITLESS);
     if (!r.ok)
         return r.error ? r.error : "entry update refused";
-    s->used_pt |= x == XL_PT;
-    if (!s->u->translating && !vtd_enable_translation(s->u))
+    s->used_pt |= x == XS_PT;
+    if (!s->xs.u->translating && !vtd_enable_translation(s->xs.u))
         return "could not turn translation on (GSTS.TES never set)";
     return NULL;
 }
@@ -179,8 +115,8 @@ static bool nvme_bringup(struct tr *s, uint32_t depth)
     /* The traffic buffers went back with the pool: identity IOVAs would
      * make stale pointers look valid in the new one, so forget them. */
     s->traffic.data = NULL;
-    struct dma_space space = {map_identity, s};
-    if (nvme_reset(&s->nvme, s->pci, &space, vtd_iova_limit(s->u)) ||
+    struct dma_space space = identity_space(&s->dma_map);
+    if (nvme_reset(&s->nvme, s->pci, &space, vtd_iova_limit(s->xs.u)) ||
         nvme_create_io_queues(&s->nvme, depth + 1))
         return false;
     nvme_write_policy(&s->nvme, cfg.nvme_write);
@@ -286,7 +222,7 @@ bool tr_measured_run(struct tr *s, uint32_t qd, uint32_t io_kib, uint64_t us, st
     if (!s->ap_stuck)
         traffic_stop(&s->traffic);
     vtd_fault_poll();
-    r->faults = s->u ? vtd_faults_since(mark, s->sid, NULL, 0) : 0;
+    r->faults = s->xs.u ? vtd_faults_since(mark, s->xs.sid, NULL, 0) : 0;
     r->st = s->traffic.st;
     r->depth = s->traffic.depth;
     r->io_bytes = tc.io_bytes;
@@ -300,7 +236,7 @@ bool tr_measured_run(struct tr *s, uint32_t qd, uint32_t io_kib, uint64_t us, st
     else if (!r->st.ops)
         ksnprintf(r->why, sizeof(r->why), "no command completed");
     if (r->faults && r->why[0])
-        print_fault_lines(mark, s->sid);
+        print_fault_lines(mark, s->xs.sid);
     r->pass = !r->why[0];
     return r->pass;
 }
@@ -312,23 +248,24 @@ enum ktap_result tr_result(const struct run_result *r)
 
 /* ---- cases ------------------------------------------------------------------------ */
 
-static void case_steady(struct tr *s, enum xl x)
+static void case_steady(struct tr *s, int i)
 {
+    int x = tr_runs[i];
     char name[32];
-    ksnprintf(name, sizeof(name), "steady_%s", tr_xl_names[x]);
-    if (!s->supported[x]) {
-        ktap_case(KTAP_SKIP, name, "%s", s->why[x]);
+    ksnprintf(name, sizeof(name), "steady_%s", tr_run_name(x));
+    if (!tr_supported(s, x)) {
+        ktap_case(KTAP_SKIP, name, "%s", s->xs.why[x]);
         return;
     }
     fbcon_status(name);
-    struct run_result *r = &s->res[x];
+    struct run_result *r = &s->res[i];
     const char *why = tr_select(s, x);
     if (why) {
         r->ran = true;
-        ksnprintf(r->why, sizeof(r->why), "cannot select %s: %s", tr_xl_names[x], why);
+        ksnprintf(r->why, sizeof(r->why), "cannot select %s: %s", tr_run_name(x), why);
     } else {
         tr_measured_run(s, cfg.queue_depth, cfg.io_kib, (uint64_t)cfg.traffic_ms * 1000, r);
-        tr_print_run(tr_xl_names[x], r);
+        tr_print_run(tr_run_name(x), r);
     }
     if (tr_result(r) == KTAP_FAIL)
         results_note_failure("traffic", name);
@@ -337,13 +274,13 @@ static void case_steady(struct tr *s, enum xl x)
 
 static int bad_mapping_target(const struct tr *s, struct vtd_domain **d)
 {
-    if (s->supported[XL_SS] && s->dom_ok[0]) {
-        *d = (struct vtd_domain *)&s->dom[0];
-        return XL_SS;
-    }
-    if (s->supported[XL_FS] && s->dom_ok[1]) {
-        *d = (struct vtd_domain *)&s->dom[1];
-        return XL_FS;
+    static const int candidates[] = {XS_SS_A, XS_FS_A};
+    for (unsigned i = 0; i < 2; i++) {
+        int x = candidates[i], k = xs_domain_of(x);
+        if (s->xs.supported[x] && s->xs.dom_ok[k]) {
+            *d = (struct vtd_domain *)&s->xs.dom[k];
+            return x;
+        }
     }
     return -1;
 }
@@ -354,10 +291,10 @@ static unsigned bad_mapping_faults(const struct tr *s, uint32_t mark, uint64_t p
                                    bool *attributed)
 {
     struct vtd_fault_record rec[16];
-    unsigned n = vtd_faults_since(mark, s->sid, rec, 16);
+    unsigned n = vtd_faults_since(mark, s->xs.sid, rec, 16);
     unsigned all = vtd_faults_since(mark, -1, NULL, 0);
     /* A foreign device's faults are not a misattribution (real-hardware.md). */
-    unsigned foreign = vtd_setup_foreign_faults_since(s->u, mark);
+    unsigned foreign = vtd_setup_foreign_faults_since(s->xs.u, mark);
     *attributed = n > 0 && all == n + foreign;
     for (unsigned i = 0; i < n && i < 16; i++)
         *attributed &= (rec[i].addr & ~0xfffull) == page;
@@ -375,7 +312,7 @@ static unsigned bad_mapping_faults(const struct tr *s, uint32_t mark, uint64_t p
  * (under load when CPU 1 carries the traffic).  Slot 0 is the lowest free
  * slot, which the generator always reuses first, so it is always busy.
  * Returns the unmapped page (0: traffic did not start), *r the run. */
-static uint64_t run_with_hole(struct tr *s, enum xl x, struct vtd_domain *d, uint32_t *mark,
+static uint64_t run_with_hole(struct tr *s, int x, struct vtd_domain *d, uint32_t *mark,
                               struct run_result *r)
 {
     struct traffic_config tc = traffic_cfg(s, cfg.queue_depth, cfg.io_kib);
@@ -395,7 +332,7 @@ static uint64_t run_with_hole(struct tr *s, enum xl x, struct vtd_domain *d, uin
     int rc = vtd_domain_unmap(d, page, 0x1000, s->pasid);
     ktap_diag("wrong_mapping: %s domain %u: IOVA %#llx (slot 0 data, phys %#llx) unmapped%s "
               "while traffic runs on %s",
-              tr_xl_names[x], d->did, (unsigned long long)page,
+              tr_run_name(x), d->did, (unsigned long long)page,
               (unsigned long long)virt_to_phys(s->traffic.slots[0].buf), rc ? " (FAILED)" : "",
               ap ? "CPU 1" : "the bootstrap CPU");
     if (ap)
@@ -447,7 +384,7 @@ static void case_wrong_mapping(struct tr *s)
     int x = bad_mapping_target(s, &d);
     if (x < 0) {
         ktap_case(KTAP_SKIP, name, "needs a translating domain (second or first stage): %s",
-                  s->why[XL_SS]);
+                  s->xs.why[XS_SS_A]);
         return;
     }
     fbcon_status(name);
@@ -456,7 +393,7 @@ static void case_wrong_mapping(struct tr *s)
     struct run_result r;
     if (e || !tr_measured_run(s, cfg.queue_depth, cfg.io_kib, 20000, &r)) {
         ktap_case(e ? KTAP_FAIL : tr_result(&r), name, "%s before the bad mapping: %s",
-                  tr_xl_names[x], e ? e : r.why);
+                  tr_run_name(x), e ? e : r.why);
         return;
     }
     uint32_t mark = 0;
@@ -486,13 +423,13 @@ static void case_wrong_mapping(struct tr *s)
 
 static bool probe_to_pt(void *ctx)
 {
-    return !tr_select(ctx, XL_PT);
+    return !tr_select(ctx, XS_PT);
 }
 
 static bool probe_to_translating(void *ctx)
 {
     struct tr *s = ctx;
-    return !tr_select(s, s->supported[XL_SS] ? XL_SS : XL_FS);
+    return !tr_select(s, s->xs.supported[XS_SS_A] ? XS_SS_A : XS_FS_A);
 }
 
 /* One page read from the disk into IOVA phys: the controller writes it. */
@@ -508,16 +445,16 @@ static bool probe_write(void *ctx, uint64_t phys)
  * DMA space, so the translating domains do not map it. */
 static void probe_pt_fastpath(struct tr *s)
 {
-    bool translating = s->supported[XL_SS] || s->supported[XL_FS];
-    if (!pt_fastpath_pending() || s->legacy || !s->supported[XL_PT] || !translating ||
+    bool translating = s->xs.supported[XS_SS_A] || s->xs.supported[XS_FS_A];
+    if (!pt_fastpath_pending() || s->xs.legacy || !s->xs.supported[XS_PT] || !translating ||
         !s->nvme.lba_size || s->nvme.lba_size > PAGE_SIZE)
         return;
     struct pt_fastpath_dev dev = {
         .name = "NVMe",
-        .translating = s->supported[XL_SS] ? "SS" : "FS",
-        .u = s->u,
-        .sid = s->sid,
-        .dma_limit = vtd_iova_limit(s->u),
+        .translating = s->xs.supported[XS_SS_A] ? "SS" : "FS",
+        .u = s->xs.u,
+        .sid = s->xs.sid,
+        .dma_limit = vtd_iova_limit(s->xs.u),
         .ctx = s,
         .to_pt = probe_to_pt,
         .to_translating = probe_to_translating,
@@ -528,28 +465,13 @@ static void probe_pt_fastpath(struct tr *s)
 
 /* ---- set-up and tear-down ------------------------------------------------------ */
 
-static const char *find_nvme(struct tr *s)
-{
-    if (cfg.device[0]) {
-        uint16_t seg;
-        uint8_t b, d, f;
-        if (parse_bdf(cfg.device, &seg, &b, &d, &f))
-            s->pci = pci_find_bdf(seg, b, d, f);
-        if (!s->pci || s->pci->class_code != 0x010802)
-            return "device= is not an NVMe controller (class 01:08:02)";
-        return NULL;
-    }
-    s->pci = pci_find_class(0x010802, 0xffffff, 0);
-    return s->pci ? NULL : platform_no_nvme_reason(" to generate traffic");
-}
-
 static void report_setup(const struct tr *s)
 {
     char sid[8];
     ktap_diag("traffic: NVMe %s \"%s\" on %s%s, %s, queue depth %u, %u KiB per command, "
               "%u ms per translation, traffic on %s",
-              vtd_sid_str(s->sid, sid), s->nvme.model,
-              s->u ? (s->legacy ? "a legacy-mode unit" : "a scalable-mode unit") : "no unit",
+              vtd_sid_str(s->xs.sid, sid), s->nvme.model,
+              s->xs.u ? (s->xs.legacy ? "a legacy-mode unit" : "a scalable-mode unit") : "no unit",
               cfg.high_mem ? ", buffers preferred above 4 GiB" : "",
               s->nvme.writable ? "read/write" : "read-only", cfg.queue_depth, cfg.io_kib,
               cfg.traffic_ms, cpus_online > 1 ? "CPU 1" : "the bootstrap CPU");
@@ -563,24 +485,17 @@ static void teardown(struct tr *s)
         nvme_release(&s->nvme);
         s->traffic.data = NULL;
     }
-    if (s->u && !s->ap_stuck) {
-        if (s->legacy) {
-            struct legacy_context_entry b;
-            legacy_context_build_blocked(&b);
-            vtd_context_write(s->u, s->sid, &b, ENTRY_SYNC_STRATEGY_HITLESS);
-        } else if (s->attached) {
-            struct pasid_entry b;
-            pasid_entry_build_blocked(&b);
-            vtd_pasid_write(s->u, s->sid, s->pasid, &b, ENTRY_SYNC_STRATEGY_HITLESS);
-        }
-        for (int i = 0; i < 2; i++)
-            if (s->dom_ok[i])
-                vtd_domain_destroy(&s->dom[i]);
-        if (s->te_before != s->u->translating) {
+    if (s->xs.u && !s->ap_stuck) {
+        if ((s->xs.legacy || s->attached) && s->xs.supported[XS_BLOCKED])
+            xs_set_switch(&s->xs, XS_BLOCKED, ENTRY_SYNC_STRATEGY_HITLESS);
+        for (int i = 0; i < XS_DOMAINS; i++)
+            if (s->xs.dom_ok[i])
+                vtd_domain_destroy(&s->xs.dom[i]);
+        if (s->te_before != s->xs.u->translating) {
             if (s->te_before)
-                vtd_enable_translation(s->u);
+                vtd_enable_translation(s->xs.u);
             else
-                vtd_disable_translation(s->u);
+                vtd_disable_translation(s->xs.u);
         }
     }
     alloc_prefer_high(false);
@@ -591,8 +506,9 @@ static void suite_traffic(void)
 {
     struct tr *s = &tr;
     memset(s, 0, sizeof(*s));
-    const char *why = find_nvme(s);
-    if (why) {
+    const char *why = NULL;
+    s->pci = nvme_pick(" to generate traffic", &why);
+    if (!s->pci) {
         vtd_suite_unavailable("traffic", why);
         return;
     }
@@ -601,14 +517,14 @@ static void suite_traffic(void)
      * of memory: the IOMMU must reach and produce addresses above 4 GiB. */
     alloc_prefer_high(cfg.high_mem != 0);
     const char *no_unit = NULL;
-    s->sid = vtd_sid(s->pci->bus, s->pci->dev, s->pci->fn);
-    s->u = vtd_setup_unit_for(s->pci->seg, s->pci->bus, s->pci->dev, s->pci->fn, &no_unit);
-    s->te_before = s->u && s->u->translating;
-    plan_translations(s, no_unit);
+    struct vtd_unit *u =
+        vtd_setup_unit_for(s->pci->seg, s->pci->bus, s->pci->dev, s->pci->fn, &no_unit);
+    s->te_before = u && u->translating;
+    plan_translations(s, u, vtd_sid(s->pci->bus, s->pci->dev, s->pci->fn), no_unit);
     ktap_suite_begin("traffic", -1);
     pt_fastpath_probe();
     /* Set up with translation off: every identity IOVA is also valid. */
-    why = tr_select(s, XL_OFF);
+    why = tr_select(s, TR_OFF);
     uint32_t depth = cfg.queue_depth;
     if (config_list_has(cfg.bench, "traffic") && depth < BENCH_QD_MAX)
         depth = BENCH_QD_MAX;
@@ -621,8 +537,8 @@ static void suite_traffic(void)
     }
     report_setup(s);
     probe_pt_fastpath(s);
-    for (int x = 0; x < XL_COUNT; x++)
-        case_steady(s, x);
+    for (int i = 0; i < TR_RUNS; i++)
+        case_steady(s, i);
     tr_print_overhead(s);
     case_wrong_mapping(s);
     tr_case_high_mem(s);

@@ -9,18 +9,21 @@
 
 #include "drivers/nvme.h"
 #include "drivers/traffic.h"
-#include "iommu/context_entry.h"
-#include "iommu/domain.h"
-#include "iommu/pasid_entry.h"
 #include "lib/ktap.h"
+#include "app/identity_map.h"
+#include "app/xstate.h"
 
 struct vtd_unit;
 
-enum xl { XL_OFF, XL_PT, XL_SS, XL_FS, XL_COUNT };
+/* The runs, in order: translation off (the baseline), then the
+ * catalogue's PT, SS-A and FS-A (app/xstate.h). */
+#define TR_OFF (-1)
+#define TR_RUNS 4
+extern const int tr_runs[TR_RUNS];
+/* "off", "PT", "SS", "FS": as the case names print them. */
+const char *tr_run_name(int x);
 #define FOUR_GIB (1ull << 32)
 #define BENCH_QD_MAX 64
-
-extern const char *const tr_xl_names[XL_COUNT];
 
 struct run_result {
     bool ran, pass;
@@ -33,16 +36,11 @@ struct run_result {
 
 struct tr {
     struct pci_dev *pci;
-    uint16_t sid;
-    struct vtd_unit *u; /* NULL: no unit translates the device */
-    bool legacy, attached, te_before;
+    /* The NVMe's states (app/xstate.h); xs.u NULL: no unit translates it. */
+    struct xs_set xs;
+    bool attached, te_before;
     uint32_t pasid;
-    struct vtd_domain dom[2]; /* [0] second stage, [1] first stage */
-    bool dom_ok[2];
-    bool supported[XL_COUNT];
-    const char *why[XL_COUNT];
-    struct pasid_entry pe[XL_COUNT];
-    struct legacy_context_entry ce[XL_COUNT];
+    struct identity_map dma_map; /* its DMA space: identity IOVAs in xs.dom */
     bool on_ap, ap_stuck, used_pt;
     /* Once set, the NVMe or CPU 1 is lost for good: the case that lost it
      * failed, every later run is skipped with this (one root cause, one
@@ -52,12 +50,15 @@ struct tr {
     bool nvme_up;
     uint32_t io_queue_depth;
     struct traffic traffic;
-    struct run_result res[XL_COUNT];
+    struct run_result res[TR_RUNS]; /* by position in tr_runs */
     unsigned seed;
 };
 
-/* Put the device under translation x (controller idle); NULL or why not. */
-const char *tr_select(struct tr *s, enum xl x);
+/* Whether run x can be made (translation off always can). */
+bool tr_supported(const struct tr *s, int x);
+/* Put the device under run x (TR_OFF or a state; controller idle); NULL
+ * or why not. */
+const char *tr_select(struct tr *s, int x);
 /* Pre-fill, `us` of steady traffic (CPU 1 when there is one), stop; fills
  * *r and returns whether the run was clean. */
 bool tr_measured_run(struct tr *s, uint32_t qd, uint32_t io_kib, uint64_t us, struct run_result *r);

@@ -62,14 +62,15 @@ void tr_print_overhead(const struct tr *s)
 {
     char line[200], o[16];
     int n = 0;
-    const struct run_result *base = &s->res[XL_OFF];
-    for (int x = XL_PT; x < XL_COUNT; x++) {
-        const struct run_result *r = &s->res[x];
+    const struct run_result *base = &s->res[0]; /* TR_OFF */
+    for (int i = 1; i < TR_RUNS; i++) {
+        int x = tr_runs[i];
+        const struct run_result *r = &s->res[i];
         if (!r->pass || !base->pass)
-            n += ksnprintf(line + n, sizeof(line) - n, "; %s %s", tr_xl_names[x],
-                           s->supported[x] ? "failed" : "skipped");
+            n += ksnprintf(line + n, sizeof(line) - n, "; %s %s", tr_run_name(x),
+                           s->xs.supported[x] ? "failed" : "skipped");
         else
-            n += ksnprintf(line + n, sizeof(line) - n, "; %s %s (%llu IOPS)", tr_xl_names[x],
+            n += ksnprintf(line + n, sizeof(line) - n, "; %s %s (%llu IOPS)", tr_run_name(x),
                            tr_overhead(tr_iops(base), tr_iops(r), o, sizeof(o)),
                            (unsigned long long)tr_iops(r));
     }
@@ -95,12 +96,13 @@ void tr_case_bench(struct tr *s)
     ktap_diag("bench: xlate  qd  io_KiB     IOPS     MB/s  p50_us  p99_us  gap_us  vs_off");
     for (unsigned i = 0; i < ARRAY_SIZE(rows); i++) {
         uint64_t base = 0;
-        for (int x = 0; x < XL_COUNT; x++) {
-            if (!s->supported[x])
+        for (int k = 0; k < TR_RUNS; k++) {
+            int x = tr_runs[k];
+            if (!tr_supported(s, x))
                 continue;
             struct run_result r;
             const char *e = tr_select(s, x);
-            ksnprintf(label, sizeof(label), "%s qd %u io %u KiB", tr_xl_names[x], rows[i].qd,
+            ksnprintf(label, sizeof(label), "%s qd %u io %u KiB", tr_run_name(x), rows[i].qd,
                       rows[i].io_kib);
             if (e || !tr_measured_run(s, rows[i].qd, rows[i].io_kib, us, &r)) {
                 if (!e && r.lost) {
@@ -111,16 +113,16 @@ void tr_case_bench(struct tr *s)
                     ksnprintf(why, sizeof(why), "%s: %s", label, e ? e : r.why);
                 continue;
             }
-            if (x == XL_OFF)
+            if (x == TR_OFF)
                 base = tr_iops(&r);
             uint64_t mb = tr_mbps10(&r);
-            ktap_diag("bench: %-5s %3u %7u %8llu %6llu.%llu %7llu %7llu %7llu  %s", tr_xl_names[x],
+            ktap_diag("bench: %-5s %3u %7u %8llu %6llu.%llu %7llu %7llu %7llu  %s", tr_run_name(x),
                       r.depth, rows[i].io_kib, (unsigned long long)tr_iops(&r),
                       (unsigned long long)(mb / 10), (unsigned long long)(mb % 10),
                       (unsigned long long)traffic_percentile_us(&r.st, 500),
                       (unsigned long long)traffic_percentile_us(&r.st, 990),
                       (unsigned long long)r.st.max_gap_us,
-                      x == XL_OFF ? "-" : tr_overhead(base, tr_iops(&r), o, sizeof(o)));
+                      x == TR_OFF ? "-" : tr_overhead(base, tr_iops(&r), o, sizeof(o)));
         }
     }
     if (why[0])
@@ -140,18 +142,23 @@ static bool ram_above_4g(void)
     return false;
 }
 
+static const char *stage_name(const struct vtd_domain *d)
+{
+    return d->pt.params.format == PGTABLE_FIRST_STAGE ? "first-stage" : "second-stage";
+}
+
 /* The domains must translate `iova` to itself, as the IOMMU will walk it. */
 static bool domains_translate(const struct tr *s, uint64_t iova, char *why, unsigned len)
 {
-    for (int i = 0; i < 2; i++) {
-        if (!s->dom_ok[i])
+    for (int i = 0; i < XS_DOMAINS; i++) {
+        if (!s->xs.dom_ok[i])
             continue;
         struct pgtable_xlate x;
-        pgtable_translate(&s->dom[i].pt, iova, PGTABLE_ACC_READ | PGTABLE_ACC_WRITE, &x);
+        pgtable_translate(&s->xs.dom[i].pt, iova, PGTABLE_ACC_READ | PGTABLE_ACC_WRITE, &x);
         if (x.fault != PGTABLE_XLATE_OK || x.phys != iova) {
-            ksnprintf(why, len, "%s table: IOVA %#llx -> %s %#llx",
-                      i ? "first-stage" : "second-stage", (unsigned long long)iova,
-                      pgtable_fault_name(x.fault), (unsigned long long)x.phys);
+            ksnprintf(why, len, "%s table: IOVA %#llx -> %s %#llx", stage_name(&s->xs.dom[i]),
+                      (unsigned long long)iova, pgtable_fault_name(x.fault),
+                      (unsigned long long)x.phys);
             return false;
         }
     }
@@ -194,14 +201,14 @@ void tr_case_high_mem(struct tr *s)
               p->count, (unsigned long long)lo, (unsigned long long)hi, (unsigned long long)data,
               (unsigned long long)(s->traffic.data_bytes / 1024),
               (unsigned long long)virt_to_phys(s->traffic.lists));
-    for (int i = 0; i < 2; i++)
-        if (s->dom_ok[i])
-            ktap_diag("high_mem: %s page table root at %#llx", i ? "first-stage" : "second-stage",
-                      (unsigned long long)pgtable_root(&s->dom[i].pt));
-    if (s->u)
-        ktap_diag("high_mem: unit %d root table at %#llx, invalidation queue at %#llx", s->u->index,
-                  (unsigned long long)virt_to_phys(s->u->root),
-                  (unsigned long long)s->u->qi.queue_phys);
+    for (int i = 0; i < XS_DOMAINS; i++)
+        if (s->xs.dom_ok[i])
+            ktap_diag("high_mem: %s page table root at %#llx", stage_name(&s->xs.dom[i]),
+                      (unsigned long long)pgtable_root(&s->xs.dom[i].pt));
+    if (s->xs.u)
+        ktap_diag("high_mem: unit %d root table at %#llx, invalidation queue at %#llx",
+                  s->xs.u->index, (unsigned long long)virt_to_phys(s->xs.u->root),
+                  (unsigned long long)s->xs.u->qi.queue_phys);
     if (!why[0] && lo < FOUR_GIB) {
         if (!ram_above_4g()) {
             ktap_case(KTAP_SKIP, name, "no free RAM above 4 GiB (buffers at %#llx)",

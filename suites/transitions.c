@@ -46,156 +46,19 @@
 #include "app/suite.h"
 #include "suites/transitions.h"
 #include "suites/transitions_judge.h"
+#include "app/nvme_pick.h"
 #include "app/vtd_setup.h"
 
 static struct tx tx;
-
-/* ---- DMA space: identity IOVAs mapped into every translation ------------- */
-
-static uint64_t map_everywhere(void *ctx, uint64_t phys, uint64_t len)
-{
-    struct tx *t = ctx;
-    for (int i = 0; i < TX_DOMAINS; i++) {
-        int rc = t->dom_ok[i] ? vtd_domain_map_identity(&t->dom[i], phys, len) : 0;
-        if (rc) {
-            ktap_diag("transitions: cannot map %#llx+%#llx in %s: %s", (unsigned long long)phys,
-                      (unsigned long long)len, tx_state_name(TX_SS_A + i), pgtable_strerror(rc));
-            return DMA_MAP_FAILED;
-        }
-    }
-    return phys;
-}
-
-/* ---- states ------------------------------------------------------------------ */
-
-static const char *const state_names[TX_STATES] = {
-    "blocked", "PT", "SS-A", "SS-B", "FS-A", "FS-B", "nested", "SS-A+FPD", "FS-A+FPD",
-};
-
-const char *tx_state_name(int s)
-{
-    return s >= 0 && s < TX_STATES ? state_names[s] : "?";
-}
-
-static void unsupported(struct tx *t, int s, const char *why)
-{
-    t->supported[s] = false;
-    t->why[s] = why;
-}
-
-/* Whether state s sets FPD: its faults are not reported (VT-d 9.6, 9.3). */
-static bool fpd_of(const struct tx *t, int s)
-{
-    if (t->legacy)
-        return t->ctx_entry[s].q[0] & LEGACY_CTX_FPD;
-    return pasid_entry_get(&t->entry[s], PASID_FPD);
-}
-
-/* State s is state `base` with FPD set: the same translation, so traffic
- * flows as before; what it adds are the windows of breaking updates into
- * and out of it, which must keep FPD (case fpd_window_quiet). */
-static void add_fpd_state(struct tx *t, int s, int base)
-{
-    if (!t->supported[base]) {
-        unsupported(t, s, t->why[base]);
-        return;
-    }
-    if (t->legacy) {
-        t->ctx_entry[s] = t->ctx_entry[base];
-        t->ctx_entry[s].q[0] |= LEGACY_CTX_FPD;
-    } else {
-        t->entry[s] = t->entry[base];
-        pasid_entry_set(&t->entry[s], PASID_FPD, 1);
-    }
-    t->supported[s] = true;
-}
-
-static void build_scalable_states(struct tx *t)
-{
-    const struct vtd_caps *c = &t->u->caps;
-    struct pasid_entry_cfg pc = {.did = t->pt_did, .aw = vtd_unit_aw(t->u)};
-    vtd_pasid_snoop(t->u, &pc);
-
-    pasid_entry_build_blocked(&t->entry[TX_BLOCKED]);
-    t->supported[TX_BLOCKED] = true;
-    if (c->pt) {
-        pasid_entry_build_pt(&t->entry[TX_PT], &pc);
-        t->supported[TX_PT] = true;
-    } else {
-        unsupported(t, TX_PT, "pass-through not supported (ECAP.PT=0)");
-    }
-    for (int i = 0; i < TX_DOMAINS; i++) {
-        int s = TX_SS_A + i;
-        bool first_stage = s == TX_FS_A || s == TX_FS_B;
-        if (first_stage ? !c->flts : !c->slts) {
-            unsupported(t, s, first_stage ? "first-stage translation not supported (ECAP.FLTS=0)"
-                                           : "second-stage translation not supported (ECAP.SLTS=0)");
-            continue;
-        }
-        if (vtd_domain_init(&t->dom[i], t->u,
-                            first_stage ? PGTABLE_FIRST_STAGE : PGTABLE_SECOND_STAGE)) {
-            unsupported(t, s, "cannot build the domain's page table (out of memory?)");
-            continue;
-        }
-        t->dom_ok[i] = true;
-        vtd_domain_pasid_entry(&t->dom[i], &t->entry[s]);
-        t->supported[s] = true;
-    }
-    unsupported(t, TX_NESTED,
-                c->nest ? "nested translation needs a first- and a second-stage table of one "
-                          "unit; not wired yet on this unit"
-                        : "nested translation not supported (ECAP.NEST=0; QEMU never offers it)");
-    add_fpd_state(t, TX_SS_A_FPD, TX_SS_A);
-    add_fpd_state(t, TX_FS_A_FPD, TX_FS_A);
-}
-
-static void build_legacy_states(struct tx *t)
-{
-    const struct vtd_caps *c = &t->u->caps;
-    struct legacy_context_cfg lc = {.aw = vtd_unit_aw(t->u)};
-
-    legacy_context_build_blocked(&t->ctx_entry[TX_BLOCKED]);
-    t->supported[TX_BLOCKED] = true;
-    if (c->pt) {
-        lc.did = t->pt_did;
-        lc.tt = LEGACY_TT_PASS_THROUGH;
-        legacy_context_build(&t->ctx_entry[TX_PT], &lc);
-        t->supported[TX_PT] = true;
-    } else {
-        unsupported(t, TX_PT, "pass-through not supported (ECAP.PT=0)");
-    }
-    for (int i = 0; i < 2; i++) {
-        int s = TX_SS_A + i;
-        if (vtd_domain_init(&t->dom[i], t->u, PGTABLE_SECOND_STAGE)) {
-            unsupported(t, s, "cannot build the domain's page table (out of memory?)");
-            continue;
-        }
-        t->dom_ok[i] = true;
-        lc.did = t->dom[i].did;
-        lc.tt = LEGACY_TT_UNTRANSLATED;
-        lc.slptptr = pgtable_root(&t->dom[i].pt);
-        legacy_context_build(&t->ctx_entry[s], &lc);
-        t->supported[s] = true;
-    }
-    unsupported(t, TX_FS_A, "legacy mode has no first-stage translation");
-    unsupported(t, TX_FS_B, "legacy mode has no first-stage translation");
-    unsupported(t, TX_NESTED, "legacy mode has no nested translation");
-    add_fpd_state(t, TX_SS_A_FPD, TX_SS_A);
-    add_fpd_state(t, TX_FS_A_FPD, TX_FS_A);
-}
 
 /* ---- switching ---------------------------------------------------------------- */
 
 struct vtd_write_result tx_switch(struct tx *t, int to, enum entry_sync_strategy strategy)
 {
-    struct vtd_write_result r;
-    if (t->legacy)
-        r = vtd_context_write(t->u, t->sid, &t->ctx_entry[to], strategy);
-    else
-        r = vtd_pasid_write(t->u, t->sid, t->pasid, &t->entry[to], strategy);
+    struct vtd_write_result r = xs_set_switch(&t->dev.xs, to, strategy);
     if (r.ok)
-        t->current = to;
-    t->used_pt |= r.ok && to == TX_PT;
+        t->dev.current = to;
+    t->dev.used_pt |= r.ok && to == XS_PT;
     return r;
 }
 
@@ -205,78 +68,78 @@ static void traffic_worker(void *arg)
 {
     struct tx *t = arg;
     percpu_set_activity("NVMe traffic");
-    while (!__atomic_load_n(&t->worker_stop, __ATOMIC_ACQUIRE)) {
-        if (!traffic_poll(&t->traffic))
+    while (!__atomic_load_n(&t->w.stop, __ATOMIC_ACQUIRE)) {
+        if (!traffic_poll(&t->w.traffic))
             break;
     }
 }
 
 static bool traffic_resume(struct tx *t)
 {
-    if (t->traffic_running)
+    if (t->w.running)
         return true;
-    if (t->nvme.dead || t->nvme_needs_reset) {
+    if (t->dev.nvme.dead || t->dev.nvme_needs_reset) {
         /* After a blocked window the controller may have reported a fatal
          * status (a queue fetch faulted): reset and rebuild it. */
-        struct dma_space space = { map_everywhere, t };
-        t->traffic.data = NULL; /* its buffers are retired with the old queues */
-        if (nvme_reset(&t->nvme, t->nvme_pci, &space, vtd_iova_limit(t->u)) ||
-            nvme_create_io_queues(&t->nvme, cfg.queue_depth + 1)) {
-            ktap_diag("transitions: NVMe reset failed: %s", t->nvme.error);
+        struct dma_space space = identity_space(&t->dev.dma_map);
+        t->w.traffic.data = NULL; /* its buffers are retired with the old queues */
+        if (nvme_reset(&t->dev.nvme, t->dev.nvme_pci, &space, vtd_iova_limit(t->dev.xs.u)) ||
+            nvme_create_io_queues(&t->dev.nvme, cfg.queue_depth + 1)) {
+            ktap_diag("transitions: NVMe reset failed: %s", t->dev.nvme.error);
             return false;
         }
-        nvme_write_policy(&t->nvme, cfg.nvme_write);
-        t->nvme_needs_reset = false;
-        t->resets++;
+        nvme_write_policy(&t->dev.nvme, cfg.nvme_write);
+        t->dev.nvme_needs_reset = false;
+        t->dev.resets++;
     }
     struct traffic_config tc = {
         .queue_depth = cfg.queue_depth,
         .io_bytes = cfg.io_kib * 1024,
         .window_bytes = 1u << 20,
-        .write = t->nvme.writable,
-        .seed = 7 + t->resets,
+        .write = t->dev.nvme.writable,
+        .seed = 7 + t->dev.resets,
         .poisoned_reads_apart = true, /* judged by judge_poisoned_reads */
     };
-    if (traffic_start(&t->traffic, &t->nvme, &tc)) {
-        ktap_diag("transitions: traffic start failed: %s", t->traffic.error);
+    if (traffic_start(&t->w.traffic, &t->dev.nvme, &tc)) {
+        ktap_diag("transitions: traffic start failed: %s", t->w.traffic.error);
         return false;
     }
-    t->traffic_running = true;
-    __atomic_store_n(&t->worker_stop, false, __ATOMIC_RELEASE);
-    t->worker_on_ap = cpus_online > 1 && smp_run_on(1, traffic_worker, t);
+    t->w.running = true;
+    __atomic_store_n(&t->w.stop, false, __ATOMIC_RELEASE);
+    t->w.on_ap = cpus_online > 1 && smp_run_on(1, traffic_worker, t);
     return true;
 }
 
 static void traffic_pause(struct tx *t)
 {
-    if (!t->traffic_running)
+    if (!t->w.running)
         return;
-    __atomic_store_n(&t->worker_stop, true, __ATOMIC_RELEASE);
-    if (t->worker_on_ap && !smp_wait(1, 5000000))
+    __atomic_store_n(&t->w.stop, true, __ATOMIC_RELEASE);
+    if (t->w.on_ap && !smp_wait(1, 5000000))
         ktap_diag("transitions: traffic CPU did not stop within 5 s");
-    traffic_stop(&t->traffic);
-    const struct traffic_stats *st = &t->traffic.st;
-    t->read_back += st->read_back;
-    t->read_back_mismatches += st->read_back_mismatches;
+    traffic_stop(&t->w.traffic);
+    const struct traffic_stats *st = &t->w.traffic.st;
+    t->res.read_back += st->read_back;
+    t->res.read_back_mismatches += st->read_back_mismatches;
     if (st->read_back_mismatches)
         ktap_diag("transitions: %llu of %llu written units read back wrong when traffic paused "
                   "in %s",
-                  (unsigned long long)st->read_back_mismatches,
-                  (unsigned long long)st->read_back, tx_state_name(t->current));
-    t->traffic_running = false;
-    t->worker_on_ap = false;
+                  (unsigned long long)st->read_back_mismatches, (unsigned long long)st->read_back,
+                  xs_name(t->dev.current));
+    t->w.running = false;
+    t->w.on_ap = false;
 }
 
 /* Keep traffic moving for `us`: on the AP it already is; with one CPU the
  * bootstrap processor polls it. */
 void tx_let_traffic_run(struct tx *t, uint64_t us)
 {
-    if (!t->traffic_running)
+    if (!t->w.running)
         return;
-    if (t->worker_on_ap)
+    if (t->w.on_ap)
         udelay(us);
     else
-        traffic_run_for(&t->traffic, us);
+        traffic_run_for(&t->w.traffic, us);
 }
 
 static uint64_t snap(const volatile uint64_t *v)
@@ -291,10 +154,10 @@ static uint64_t wait_for_ops(struct tx *t, uint64_t since, uint64_t want)
 {
     uint64_t deadline = deadline_after_us(TX_RECOVER_US);
     tx_let_traffic_run(t, TX_SETTLE_US);
-    while (snap(&t->traffic.st.ops) - since < want && !deadline_passed(deadline) &&
-           !t->traffic.failed)
+    while (snap(&t->w.traffic.st.ops) - since < want && !deadline_passed(deadline) &&
+           !t->w.traffic.failed)
         tx_let_traffic_run(t, 1000);
-    return snap(&t->traffic.st.ops) - since;
+    return snap(&t->w.traffic.st.ops) - since;
 }
 
 /* Into blocked: no DMA may land.  A read into a canary buffer must fault
@@ -303,21 +166,21 @@ static uint64_t wait_for_ops(struct tx *t, uint64_t since, uint64_t want)
 static bool probe_blocked(struct tx *t, char *why, size_t whylen)
 {
     uint64_t iova;
-    uint8_t *buf = dma_pool_alloc(&t->nvme.pool, 1, &iova);
+    uint8_t *buf = dma_pool_alloc(&t->dev.nvme.pool, 1, &iova);
     if (!buf) {
         ksnprintf(why, whylen, "no memory for the probe buffer");
         return false;
     }
     memset(buf, 0xc5, 4096);
-    if (t->nvme.dead || nvme_check_fatal(&t->nvme)) {
+    if (t->dev.nvme.dead || nvme_check_fatal(&t->dev.nvme)) {
         ksnprintf(why, whylen, "the NVMe controller had failed before the probe (%s)",
-                  t->nvme.error[0] ? t->nvme.error : "CSTS.CFS");
-        t->nvme_needs_reset = true;
+                  t->dev.nvme.error[0] ? t->dev.nvme.error : "CSTS.CFS");
+        t->dev.nvme_needs_reset = true;
         return false;
     }
     uint32_t mark = vtd_fault_seq();
     struct nvme_prp prp = { iova, 0 };
-    nvme_submit_rw(&t->nvme, false, 0, 4096 / t->nvme.lba_size, &prp, 0x7ff0);
+    nvme_submit_rw(&t->dev.nvme, false, 0, 4096 / t->dev.nvme.lba_size, &prp, 0x7ff0);
     /* The controller works asynchronously (under emulation it can take a
      * while): wait, bounded, until its attempt has faulted or landed. */
     unsigned faults = 0;
@@ -326,14 +189,14 @@ static bool probe_blocked(struct tx *t, char *why, size_t whylen)
     do {
         udelay(5000);
         vtd_fault_poll();
-        faults = vtd_faults_since(mark, t->sid, NULL, 0);
+        faults = vtd_faults_since(mark, t->dev.xs.sid, NULL, 0);
         for (int i = 0; i < 4096; i++)
             intact &= buf[i] == 0xc5;
     } while (!faults && intact && !deadline_passed(deadline));
-    t->nvme_needs_reset = true;
+    t->dev.nvme_needs_reset = true;
     /* Both symptoms follow from the pass-through finding once the device has
      * used PT: say so, rather than leave two puzzles. */
-    const char *hint = t->used_pt && !vtd_options.pt_ctx_flush
+    const char *hint = t->dev.used_pt && !vtd_options.pt_ctx_flush
                            ? " (the device used pass-through before: see pt_exit_translates)"
                            : "";
     if (!intact) {
@@ -352,11 +215,11 @@ static bool probe_blocked(struct tx *t, char *why, size_t whylen)
  * driver, reset it and count the reset; traffic must flow again after. */
 static void recover_after_window(struct tx *t, struct tx_measure *m)
 {
-    if (!t->traffic.failed && !nvme_check_fatal(&t->nvme))
+    if (!t->w.traffic.failed && !nvme_check_fatal(&t->dev.nvme))
         return;
     m->resets++;
     traffic_pause(t);
-    t->nvme_needs_reset = true;
+    t->dev.nvme_needs_reset = true;
     if (traffic_resume(t))
         wait_for_ops(t, 0, TX_RECOVER_OPS);
 }
@@ -365,12 +228,12 @@ static void recover_after_window(struct tx *t, struct tx_measure *m)
  * it do DMA), so every measured update starts from the same ground. */
 static bool reach(struct tx *t, int from, bool traffic_wanted, char *why, size_t whylen)
 {
-    if (t->current != from) {
-        if (from == TX_BLOCKED || t->current == TX_BLOCKED)
+    if (t->dev.current != from) {
+        if (from == XS_BLOCKED || t->dev.current == XS_BLOCKED)
             traffic_pause(t);
         struct vtd_write_result r = tx_switch(t, from, ENTRY_SYNC_STRATEGY_HITLESS);
         if (!r.ok) {
-            ksnprintf(why, whylen, "could not reach %s: %s", tx_state_name(from), r.error);
+            ksnprintf(why, whylen, "could not reach %s: %s", xs_name(from), r.error);
             return false;
         }
     }
@@ -378,12 +241,12 @@ static bool reach(struct tx *t, int from, bool traffic_wanted, char *why, size_t
      * left the controller failed: its queue fetch faulted in the window.
      * Every measurement starts from a healthy controller, and a blocked
      * probe needs one that still fetches commands. */
-    if (t->traffic_running && (t->traffic.failed || nvme_check_fatal(&t->nvme))) {
+    if (t->w.running && (t->w.traffic.failed || nvme_check_fatal(&t->dev.nvme))) {
         traffic_pause(t);
-        t->nvme_needs_reset = true;
+        t->dev.nvme_needs_reset = true;
     }
-    if (from != TX_BLOCKED && !traffic_resume(t)) {
-        ksnprintf(why, whylen, "traffic could not start in %s", tx_state_name(from));
+    if (from != XS_BLOCKED && !traffic_resume(t)) {
+        ksnprintf(why, whylen, "traffic could not start in %s", xs_name(from));
         return false;
     }
     if (!traffic_wanted)
@@ -397,12 +260,12 @@ static bool reach(struct tx *t, int from, bool traffic_wanted, char *why, size_t
 static void note_fpd_window(struct tx *t, const struct tx_measure *m, bool died,
                             const struct vtd_fault_record *first)
 {
-    t->fpd_windows++;
-    t->fpd_windows_hit += m->faults || m->errors || m->resets || died || m->faults_lost;
-    if (m->faults && !t->fpd_window_faults)
-        t->fpd_window_reason = first->reason;
+    t->res.fpd_windows++;
+    t->res.fpd_windows_hit += m->faults || m->errors || m->resets || died || m->faults_lost;
+    if (m->faults && !t->res.fpd_window_faults)
+        t->res.fpd_window_reason = first->reason;
     /* An overflow means the unit tried to record a fault: never "none". */
-    t->fpd_window_faults += m->faults ? m->faults : m->faults_lost;
+    t->res.fpd_window_faults += m->faults ? m->faults : m->faults_lost;
 }
 
 /* Start the update right after the traffic rang a doorbell: commands are
@@ -411,12 +274,12 @@ static void note_fpd_window(struct tx *t, const struct tx_measure *m, bool died,
  * has submitted one. */
 static void after_doorbell(struct tx *t)
 {
-    const volatile uint64_t *sub = &t->traffic.st.submitted;
+    const volatile uint64_t *sub = &t->w.traffic.st.submitted;
     uint64_t s0 = snap(sub), dl = deadline_after_us(TX_DOORBELL_US);
-    while (snap(sub) == s0 && !deadline_passed(dl) && !t->traffic.failed) {
-        if (t->worker_on_ap)
+    while (snap(sub) == s0 && !deadline_passed(dl) && !t->w.traffic.failed) {
+        if (t->w.on_ap)
             cpu_relax();
-        else if (!traffic_poll(&t->traffic))
+        else if (!traffic_poll(&t->w.traffic))
             break;
     }
 }
@@ -436,7 +299,7 @@ static void after_doorbell(struct tx *t)
 static void judge_suspects(struct tx *t, struct tx_measure *m, uint32_t mark,
                            uint64_t win_start_us, bool fpd_window, char *why, size_t whylen)
 {
-    struct traffic *tr = &t->traffic;
+    struct traffic *tr = &t->w.traffic;
     uint32_t head = __atomic_load_n(&tr->suspect_head, __ATOMIC_ACQUIRE);
     if (tr->suspect_tail == head)
         return;
@@ -444,12 +307,12 @@ static void judge_suspects(struct tx *t, struct tx_measure *m, uint32_t mark,
     uint64_t dl = deadline_after_us(TX_RECOVER_US);
     for (uint32_t i = tr->suspect_tail; i != head; i++) {
         struct traffic_suspect *x = &tr->suspect[i % TRAFFIC_SUSPECTS];
-        while (__atomic_load_n(&x->state, __ATOMIC_ACQUIRE) == SUSPECT_PENDING &&
-               t->traffic_running && !tr->failed && !deadline_passed(dl))
+        while (__atomic_load_n(&x->state, __ATOMIC_ACQUIRE) == SUSPECT_PENDING && t->w.running &&
+               !tr->failed && !deadline_passed(dl))
             tx_let_traffic_run(t, 1000);
     }
     vtd_fault_poll();
-    unsigned n = vtd_faults_since(mark, t->sid, rec, VTD_FAULT_LOG);
+    unsigned n = vtd_faults_since(mark, t->dev.xs.sid, rec, VTD_FAULT_LOG);
     if (n > VTD_FAULT_LOG)
         n = VTD_FAULT_LOG;
     bool unrecorded = fpd_window || m->faults_lost || n > 0;
@@ -484,7 +347,7 @@ static void judge_suspects(struct tx *t, struct tx_measure *m, uint32_t mark,
             m->lost_writes++;
         else
             m->lost_reads++;
-        t->lost_named += f.named;
+        t->res.lost_named += f.named;
         if (m->cls != ENTRY_SYNC_BREAKING && !why[0])
             ksnprintf(why, whylen, "hitless update lost a %s (LBA %llu: its DMA faulted)",
                       x->write ? "write" : "read", (unsigned long long)x->lba);
@@ -498,17 +361,17 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
 {
     memset(m, 0, sizeof(*m));
     why[0] = '\0';
-    bool live = from != TX_BLOCKED && to != TX_BLOCKED;
+    bool live = from != XS_BLOCKED && to != XS_BLOCKED;
     if (!reach(t, from, live, why, whylen))
         return false;
     if (live)
         after_doorbell(t);
 
-    struct traffic_stats *st = &t->traffic.st;
+    struct traffic_stats *st = &t->w.traffic.st;
     /* Faults and overflows from before the window are not its own. */
     vtd_fault_poll();
-    uint64_t overflows0 = t->u->fault.overflows;
-    uint32_t waits0 = t->u->qi.waits;
+    uint64_t overflows0 = t->dev.xs.u->fault.overflows;
+    uint32_t waits0 = t->dev.xs.u->qi.waits;
     uint64_t ops0 = snap(&st->ops), err0 = snap(&st->errors), mis0 = snap(&st->mismatches);
     __atomic_store_n(&st->max_gap_us, 0, __ATOMIC_RELEASE);
     uint32_t mark = vtd_fault_seq();
@@ -516,13 +379,13 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
 
     /* The window opens (writes in flight across it become suspects, no
      * suspect is re-read while it is open) and closes. */
-    __atomic_add_fetch(&t->traffic.window_gen, 1, __ATOMIC_ACQ_REL);
+    __atomic_add_fetch(&t->w.traffic.window_gen, 1, __ATOMIC_ACQ_REL);
     struct vtd_write_result r = tx_switch(t, to, strategy);
     uint64_t ops1 = snap(&st->ops), sub1 = snap(&st->submitted);
-    __atomic_add_fetch(&t->traffic.window_gen, 1, __ATOMIC_ACQ_REL);
+    __atomic_add_fetch(&t->w.traffic.window_gen, 1, __ATOMIC_ACQ_REL);
     m->cls = r.es.cls;
     m->syncs = r.syncs;
-    m->waits = t->u->qi.waits - waits0;
+    m->waits = t->dev.xs.u->qi.waits - waits0;
     m->cycles = r.cycles;
     m->ops_during = live ? ops1 - ops0 : 0;
     m->overlap = live ? sub1 - ops0 : 0;
@@ -531,13 +394,13 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
         return false;
     }
 
-    if (to == TX_BLOCKED) {
+    if (to == XS_BLOCKED) {
         bool ok = probe_blocked(t, why, whylen);
         vtd_fault_poll();
-        m->faults = vtd_faults_since(mark, t->sid, NULL, 0);
+        m->faults = vtd_faults_since(mark, t->dev.xs.sid, NULL, 0);
         return ok;
     }
-    if (from == TX_BLOCKED) {
+    if (from == XS_BLOCKED) {
         if (!traffic_resume(t)) {
             ksnprintf(why, whylen, "traffic did not resume after leaving blocked");
             return false;
@@ -547,24 +410,26 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
         mis0 = snap(&st->mismatches);
     }
     wait_for_ops(t, ops1, TX_RECOVER_OPS);
-    bool died = t->traffic.failed || nvme_check_fatal(&t->nvme);
+    bool died = t->w.traffic.failed || nvme_check_fatal(&t->dev.nvme);
     m->errors = snap(&st->errors) - err0;
     m->mismatches = snap(&st->mismatches) - mis0;
     m->max_gap_us = snap(&st->max_gap_us);
     if (died && m->cls == ENTRY_SYNC_BREAKING)
         recover_after_window(t, m);
     m->ops_after = died ? snap(&st->ops) : snap(&st->ops) - ops1;
-    m->recovered = m->ops_after > 0 && !t->traffic.failed;
-    bool fpd_window = m->cls == ENTRY_SYNC_BREAKING && (fpd_of(t, from) || fpd_of(t, to));
+    m->recovered = m->ops_after > 0 && !t->w.traffic.failed;
+    bool fpd_window = m->cls == ENTRY_SYNC_BREAKING &&
+                      (xs_entry_fpd(&t->dev.xs.entry[from]) || xs_entry_fpd(&t->dev.xs.entry[to]));
     vtd_fault_poll();
     /* Faults went unrecorded (PFO, or more than the log keeps): the
      * window's count proves nothing. */
-    m->faults_lost = t->u->fault.overflows != overflows0 || vtd_fault_seq() - mark > VTD_FAULT_LOG;
+    m->faults_lost =
+        t->dev.xs.u->fault.overflows != overflows0 || vtd_fault_seq() - mark > VTD_FAULT_LOG;
     if (live)
         judge_suspects(t, m, mark, win_start_us, fpd_window, why, whylen);
     vtd_fault_poll();
     struct vtd_fault_record rec[4];
-    m->faults = vtd_faults_since(mark, t->sid, rec, 4);
+    m->faults = vtd_faults_since(mark, t->dev.xs.sid, rec, 4);
     /* The window keeps FPD when either side sets it (pasid_entry.c). */
     if (live && fpd_window)
         note_fpd_window(t, m, died, rec);
@@ -575,10 +440,10 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
         ksnprintf(why, whylen, "%llu data mismatches", (unsigned long long)m->mismatches);
     else if (died && m->cls != ENTRY_SYNC_BREAKING)
         ksnprintf(why, whylen, "hitless update but the controller failed: %s",
-                  t->traffic.failed ? t->traffic.error : t->nvme.error);
+                  t->w.traffic.failed ? t->w.traffic.error : t->dev.nvme.error);
     else if (!m->recovered)
         ksnprintf(why, whylen, "traffic did not recover (%s)",
-                  t->traffic.failed ? t->traffic.error : "no completions");
+                  t->w.traffic.failed ? t->w.traffic.error : "no completions");
     else if (m->cls != ENTRY_SYNC_BREAKING && (m->faults || m->errors || m->faults_lost))
         ksnprintf(why, whylen, "hitless update but %u faults%s and %llu I/O errors", m->faults,
                   m->faults_lost ? " (and more lost: fault overflow)" : "",
@@ -593,19 +458,38 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
     return why[0] == '\0';
 }
 
+struct pt_exit_ctx {
+    struct tx *t;
+    int back; /* the state the entry left pass-through for */
+};
+
+/* The pt_exit probe's DMA: one block read from the disk into iova.  A
+ * failed status is no failure: the read's DMA is meant to fault. */
+static int pt_exit_read(void *ctx, uint64_t iova, char *why, size_t whylen)
+{
+    struct pt_exit_ctx *c = ctx;
+    (void)why;
+    (void)whylen;
+    struct nvme_prp prp = {iova, 0};
+    int status = nvme_rw_sync(&c->t->dev.nvme, false, 0, 4096 / c->t->dev.nvme.lba_size, &prp);
+    c->t->dev.nvme_needs_reset = true;
+    ktap_diag("pt_exit: NVMe read after PT->%s: status %d", xs_name(c->back), status);
+    return status != 0;
+}
+
 /* After pass-through, a translating entry must translate again: a read to
  * an IOVA no domain maps has to fault and fail.  QEMU is suspected of
  * keeping its untranslated pass-through path until a context-cache
  * invalidation; quirk=pt_ctx_flush adds one. */
 static void case_pt_exit(struct tx *t)
 {
-    int back = t->supported[TX_SS_A] ? TX_SS_A : TX_FS_A;
-    if (!t->supported[TX_PT] || !t->supported[back]) {
+    int back = t->dev.xs.supported[XS_SS_A] ? XS_SS_A : XS_FS_A;
+    if (!t->dev.xs.supported[XS_PT] || !t->dev.xs.supported[back]) {
         ktap_case(KTAP_SKIP, "pt_exit_translates", "needs pass-through and a translating state");
         return;
     }
     char why[160];
-    if (!reach(t, TX_PT, true, why, sizeof(why))) {
+    if (!reach(t, XS_PT, true, why, sizeof(why))) {
         ktap_case(KTAP_FAIL, "pt_exit_translates", "%s", why);
         return;
     }
@@ -620,24 +504,17 @@ static void case_pt_exit(struct tx *t)
     /* The IOVA is the physical address of vtdsync's poisoned probe page,
      * which no domain maps: a unit stuck in pass-through writes the read
      * data there and nowhere else (suites/pt_exit.h). */
-    struct pt_exit_probe p;
-    if (!pt_exit_probe_alloc(&p, vtd_iova_limit(t->u), &t->dom[back - TX_SS_A].pt, why,
-                             sizeof(why))) {
-        ktap_case(KTAP_FAIL, "pt_exit_translates", "%s", why);
-        return;
-    }
-    struct nvme_prp prp = { pt_exit_iova(&p), 0 };
-    uint32_t mark = vtd_fault_seq();
-    int status = nvme_rw_sync(&t->nvme, false, 0, 4096 / t->nvme.lba_size, &prp);
-    vtd_fault_poll();
-    unsigned faults = vtd_faults_since(mark, t->sid, NULL, 0);
-    t->nvme_needs_reset = true;
-    ktap_diag("pt_exit: NVMe read after PT->%s: status %d", tx_state_name(back), status);
-    if (faults && status == 0)
-        ktap_diag("pt_exit: the controller reported success although its data transfer faulted "
-                  "(QEMU's NVMe does not report DMA errors on read data)");
-    pt_exit_report(&p, "pt_exit_translates", "NVMe read", faults, NULL, vtd_options.pt_ctx_flush);
-    pt_exit_probe_free(&p);
+    struct pt_exit_ctx c = {t, back};
+    struct pt_exit_dma d = {
+        .name = "pt_exit_translates",
+        .dma = "NVMe read",
+        .sid = t->dev.xs.sid,
+        .limit = vtd_iova_limit(t->dev.xs.u),
+        .back = &t->dev.xs.dom[xs_domain_of(back)].pt,
+        .send = pt_exit_read,
+        .ctx = &c,
+    };
+    pt_exit_run(&d);
 }
 
 /* The windows of breaking updates from or to an entry with FPD set: VT-d
@@ -650,31 +527,30 @@ static void case_fpd_window(const struct tx *t)
     ktap_diag("fpd_window: %u breaking update(s) under traffic passed through a non-present "
               "entry with FPD set, %u met DMA (fault, I/O error or controller reset), %u "
               "fault(s) reported",
-              t->fpd_windows, t->fpd_windows_hit, t->fpd_window_faults);
-    if (!t->fpd_windows) {
-        ktap_case(KTAP_SKIP, name,
-                  "no breaking update under traffic from or to an FPD state (%s)",
-                  t->supported[TX_SS_A_FPD] || t->supported[TX_FS_A_FPD]
+              t->res.fpd_windows, t->res.fpd_windows_hit, t->res.fpd_window_faults);
+    if (!t->res.fpd_windows) {
+        ktap_case(KTAP_SKIP, name, "no breaking update under traffic from or to an FPD state (%s)",
+                  t->dev.xs.supported[XS_SS_A_FPD] || t->dev.xs.supported[XS_FS_A_FPD]
                       ? "the ones made here are hitless; strategy=clear breaks them all"
                       : "no FPD state on this unit");
-    } else if (!t->fpd_window_faults && !t->fpd_windows_hit) {
+    } else if (!t->res.fpd_window_faults && !t->res.fpd_windows_hit) {
         ktap_case(KTAP_SKIP, name,
                   "no DMA ran into the %u window(s) with FPD set: nothing to judge "
                   "(window_us= holds them open)",
-                  t->fpd_windows);
-    } else if (!t->fpd_window_faults) {
+                  t->res.fpd_windows);
+    } else if (!t->res.fpd_window_faults) {
         ktap_case(KTAP_PASS, name, NULL);
-    } else if (cpu_is_qemu() && !t->legacy) {
+    } else if (cpu_is_qemu() && !t->dev.xs.legacy) {
         ktap_case(KTAP_SKIP, name,
                   "finding: QEMU reported %u fault(s) (reason %#04x) from non-present PASID "
                   "entries with FPD set; VT-d 9.6 evaluates FPD whatever P says, QEMU checks "
                   "the entry's PGTT before it reads FPD (its context-entry path honours FPD)",
-                  t->fpd_window_faults, t->fpd_window_reason);
+                  t->res.fpd_window_faults, t->res.fpd_window_reason);
     } else {
         ktap_case(KTAP_FAIL, name,
                   "%u fault(s) (first reason %#04x) reported from non-present windows with FPD "
                   "set: neither the old nor the new entry would report them",
-                  t->fpd_window_faults, t->fpd_window_reason);
+                  t->res.fpd_window_faults, t->res.fpd_window_reason);
     }
 }
 
@@ -683,8 +559,8 @@ static void case_fpd_window(const struct tx *t)
 static int supported_states(const struct tx *t, int *out)
 {
     int n = 0;
-    for (int s = 0; s < TX_STATES; s++)
-        if (t->supported[s])
+    for (int s = 0; s < XS_COUNT; s++)
+        if (t->dev.xs.supported[s])
             out[n++] = s;
     return n;
 }
@@ -696,7 +572,7 @@ static int supported_states(const struct tx *t, int *out)
 bool tx_run_pair(struct tx *t, int from, int to, enum entry_sync_strategy strategy,
                  struct tx_row *row, char *why, size_t whylen)
 {
-    bool live = from != TX_BLOCKED && to != TX_BLOCKED;
+    bool live = from != XS_BLOCKED && to != XS_BLOCKED;
     bool pass = true;
     uint64_t dl = deadline_after_us((uint64_t)cfg.evidence_ms * 1000);
     for (uint32_t k = 0; k < cfg.iterations || (live && pass && row->evidence < cfg.evidence &&
@@ -718,7 +594,7 @@ bool tx_run_pair(struct tx *t, int from, int to, enum entry_sync_strategy strate
 
 static void run_matrix(struct tx *t, enum entry_sync_strategy strategy)
 {
-    int states[TX_STATES];
+    int states[XS_COUNT];
     int n = supported_states(t, states);
     const char *prefix = strategy == ENTRY_SYNC_STRATEGY_CLEAR ? "clear:" : "";
     struct tx_row *rows = t->rows[strategy == ENTRY_SYNC_STRATEGY_CLEAR];
@@ -728,14 +604,13 @@ static void run_matrix(struct tx *t, enum entry_sync_strategy strategy)
             if (i == j)
                 continue;
             int from = states[i], to = states[j];
-            struct tx_row *row = &rows[from * TX_STATES + to];
+            struct tx_row *row = &rows[from * XS_COUNT + to];
             char name[48], why[160] = "";
-            ksnprintf(name, sizeof(name), "%s%s->%s", prefix, tx_state_name(from),
-                      tx_state_name(to));
+            ksnprintf(name, sizeof(name), "%s%s->%s", prefix, xs_name(from),
+                      xs_name(to));
             char status[128];
-            ksnprintf(status, sizeof(status), "transitions  %-20s  DMA ops %llu  faults %llu",
-                      name, (unsigned long long)t->traffic.st.ops,
-                      (unsigned long long)vtd_fault_seq());
+            ksnprintf(status, sizeof(status), "transitions  %-20s  DMA ops %llu  faults %llu", name,
+                      (unsigned long long)t->w.traffic.st.ops, (unsigned long long)vtd_fault_seq());
             fbcon_status(status);
             uint64_t start = uptime_us();
             /* One checkpoint per pair: a write costs tens of ms of NVRAM. */
@@ -765,58 +640,39 @@ static void run_matrix(struct tx *t, enum entry_sync_strategy strategy)
 
 /* ---- setup ------------------------------------------------------------------------ */
 
-static const char *find_traffic_device(struct tx *t)
-{
-    if (cfg.device[0]) {
-        uint16_t seg;
-        uint8_t b, d, f;
-        parse_bdf(cfg.device, &seg, &b, &d, &f);
-        t->nvme_pci = pci_find_bdf(seg, b, d, f);
-        if (!t->nvme_pci)
-            return "device= names no PCI function";
-        if (t->nvme_pci->class_code != 0x010802)
-            return "device= is not an NVMe controller (class 01:08:02)";
-    } else {
-        t->nvme_pci = pci_find_class(0x010802, 0xffffff, 0);
-        if (!t->nvme_pci)
-            return platform_no_nvme_reason(" to generate traffic");
-    }
-    return NULL;
-}
-
 static const char *setup(struct tx *t)
 {
-    const char *why = find_traffic_device(t);
-    if (why)
+    const char *why = NULL;
+    struct pci_dev *p = t->dev.nvme_pci = nvme_pick(" to generate traffic", &why);
+    if (!p)
         return why;
-    struct pci_dev *p = t->nvme_pci;
-    t->u = vtd_setup_unit_for(p->seg, p->bus, p->dev, p->fn, &why);
-    if (!t->u)
+    struct vtd_unit *u = vtd_setup_unit_for(p->seg, p->bus, p->dev, p->fn, &why);
+    if (!u)
         return why;
-    t->sid = vtd_sid(p->bus, p->dev, p->fn);
-    t->legacy = t->u->mode == VTD_MODE_LEGACY;
-    if (!t->legacy && !t->u->ops->store128)
+    uint16_t sid = vtd_sid(p->bus, p->dev, p->fn);
+    if (u->mode != VTD_MODE_LEGACY && !u->ops->store128)
         return "CMPXCHG16B missing: PASID entries cannot be updated atomically";
-    t->pt_did = vtd_alloc_did(t->u);
-    if (t->legacy) {
-        build_legacy_states(t);
-    } else {
-        if (vtd_attach_scalable(t->u, t->sid, 0))
+    if (u->mode != VTD_MODE_LEGACY) {
+        if (vtd_attach_scalable(u, sid, 0))
             return "cannot attach the NVMe controller (scalable context entry)";
-        t->pasid = vtd_rid_pasid(t->u, t->sid);
-        build_scalable_states(t);
+        t->dev.pasid = vtd_rid_pasid(u, sid);
     }
+    xs_set_build(&t->dev.xs, u, sid, XS_ALL);
+    t->dev.dma_map =
+        (struct identity_map){t->dev.xs.dom, t->dev.xs.dom_ok, XS_DOMAINS, "transitions"};
     /* Start from a translating state so the controller's set-up DMA is
      * already mapped everywhere. */
-    int first = t->supported[TX_SS_A] ? TX_SS_A : t->supported[TX_FS_A] ? TX_FS_A : TX_PT;
-    if (!t->supported[first])
+    int first = t->dev.xs.supported[XS_SS_A]   ? XS_SS_A
+                : t->dev.xs.supported[XS_FS_A] ? XS_FS_A
+                                               : XS_PT;
+    if (!t->dev.xs.supported[first])
         return "the unit supports no translating state for the traffic device";
     struct vtd_write_result r = tx_switch(t, first, ENTRY_SYNC_STRATEGY_HITLESS);
     if (!r.ok)
         return "could not install the first translation";
-    if (!t->u->translating && !vtd_enable_translation(t->u))
+    if (!t->dev.xs.u->translating && !vtd_enable_translation(t->dev.xs.u))
         return "could not enable translation";
-    t->nvme_needs_reset = true;
+    t->dev.nvme_needs_reset = true;
     if (!traffic_resume(t))
         return "NVMe traffic could not start under translation";
     /* Judged by completions within a bound, not by a fixed time: a loaded
@@ -830,26 +686,26 @@ static void report_states(const struct tx *t)
 {
     char line[200];
     int n = 0;
-    for (int s = 0; s < TX_STATES; s++)
-        n += ksnprintf(line + n, sizeof(line) - n, " %s%s", tx_state_name(s),
-                       t->supported[s] ? "" : "(-)");
+    for (int s = 0; s < XS_COUNT; s++)
+        n += ksnprintf(line + n, sizeof(line) - n, " %s%s", xs_name(s),
+                       t->dev.xs.supported[s] ? "" : "(-)");
     ktap_diag("transitions: unit %d %s mode, device %02x:%02x.%u, %s %u, states:%s",
-              t->u->index, t->legacy ? "legacy" : "scalable", t->nvme_pci->bus,
-              t->nvme_pci->dev, t->nvme_pci->fn, t->legacy ? "context entry" : "PASID",
-              t->pasid, line);
-    for (int s = 0; s < TX_STATES; s++)
-        if (!t->supported[s])
-            ktap_diag("transitions: %s skipped: %s", tx_state_name(s), t->why[s]);
+              t->dev.xs.u->index, t->dev.xs.legacy ? "legacy" : "scalable", t->dev.nvme_pci->bus,
+              t->dev.nvme_pci->dev, t->dev.nvme_pci->fn,
+              t->dev.xs.legacy ? "context entry" : "PASID", t->dev.pasid, line);
+    for (int s = 0; s < XS_COUNT; s++)
+        if (!t->dev.xs.supported[s])
+            ktap_diag("transitions: %s skipped: %s", xs_name(s), t->dev.xs.why[s]);
     ktap_diag("transitions: traffic on %s, queue depth %u, %u KiB per command, %s",
-              t->worker_on_ap ? "CPU 1" : "the bootstrap CPU between steps", cfg.queue_depth,
-              cfg.io_kib, t->nvme.writable ? "read/write" : "read-only");
+              t->w.on_ap ? "CPU 1" : "the bootstrap CPU between steps", cfg.queue_depth, cfg.io_kib,
+              t->dev.nvme.writable ? "read/write" : "read-only");
 }
 
 static void suite_transitions(void)
 {
     struct tx *t = &tx;
     memset(t, 0, sizeof(*t));
-    t->current = TX_BLOCKED;
+    t->dev.current = XS_BLOCKED;
     const char *why = setup(t);
     if (why) {
         traffic_pause(t);
@@ -870,21 +726,23 @@ static void suite_transitions(void)
         tx_stress(t);
     if (cfg.soak_s)
         tx_soak(t);
-    tx_switch(t, t->supported[TX_SS_A] ? TX_SS_A : TX_PT, ENTRY_SYNC_STRATEGY_HITLESS);
+    tx_switch(t, t->dev.xs.supported[XS_SS_A] ? XS_SS_A : XS_PT, ENTRY_SYNC_STRATEGY_HITLESS);
     traffic_pause(t);
-    if (t->read_back_mismatches)
+    if (t->res.read_back_mismatches)
         ktap_case(KTAP_FAIL, "writes_read_back", "%llu of %llu written units read back wrong",
-                  (unsigned long long)t->read_back_mismatches, (unsigned long long)t->read_back);
-    else if (!t->read_back)
+                  (unsigned long long)t->res.read_back_mismatches,
+                  (unsigned long long)t->res.read_back);
+    else if (!t->res.read_back)
         ktap_case(KTAP_SKIP, "writes_read_back", "no write was left to read back (%s)",
-                  t->nvme.writable ? "every write was read by the traffic itself"
-                                   : "read-only disk");
+                  t->dev.nvme.writable ? "every write was read by the traffic itself"
+                                       : "read-only disk");
     else
         ktap_case(KTAP_PASS, "writes_read_back", NULL);
     ktap_diag("transitions: %llu written units read back when traffic paused, %llu wrong",
-              (unsigned long long)t->read_back, (unsigned long long)t->read_back_mismatches);
-    if (t->nvme.regs)
-        nvme_release(&t->nvme);
+              (unsigned long long)t->res.read_back,
+              (unsigned long long)t->res.read_back_mismatches);
+    if (t->dev.nvme.regs)
+        nvme_release(&t->dev.nvme);
     fbcon_status("transitions: done");
     tx_print_summary(t, uptime_us() - start);
     ktap_suite_end();

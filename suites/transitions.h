@@ -8,26 +8,11 @@
 
 #include "drivers/nvme.h"
 #include "drivers/traffic.h"
-#include "iommu/context_entry.h"
-#include "iommu/domain.h"
 #include "iommu/entry_sync.h"
-#include "iommu/pasid_entry.h"
 #include "iommu/pasid_write.h"
+#include "app/identity_map.h"
+#include "app/xstate.h"
 
-/* SS-A+FPD, FS-A+FPD: SS-A and FS-A with FPD set (faults not reported). */
-enum tx_state {
-    TX_BLOCKED,
-    TX_PT,
-    TX_SS_A,
-    TX_SS_B,
-    TX_FS_A,
-    TX_FS_B,
-    TX_NESTED,
-    TX_SS_A_FPD,
-    TX_FS_A_FPD,
-    TX_STATES
-};
-#define TX_DOMAINS 4            /* SS-A, SS-B, FS-A, FS-B: dom[state - TX_SS_A] */
 #define TX_SETTLE_US 20000      /* traffic after an update, to see it recover */
 #define TX_RECOVER_OPS 8        /* completions that show traffic flows again */
 /* How long recovery may take before it fails: a host running other
@@ -77,44 +62,57 @@ struct tx_row {
     unsigned resets;
 };
 
-struct tx {
-    struct vtd_unit *u;
-    uint16_t sid;
+/* The traffic device: the NVMe controller, its translation states and
+ * where its entry stands. */
+struct tx_device {
+    /* Its states (app/xstate.h): unit, source id, mode, domains, entries. */
+    struct xs_set xs;
     uint32_t pasid;
-    bool legacy;
-    uint16_t pt_did;
-    struct vtd_domain dom[TX_DOMAINS];
-    bool dom_ok[TX_DOMAINS];
-    bool supported[TX_STATES];
-    const char *why[TX_STATES];
-    struct pasid_entry entry[TX_STATES];
-    struct legacy_context_entry ctx_entry[TX_STATES];
-    int current;
+    struct identity_map dma_map; /* its DMA space: identity IOVAs in xs.dom */
+    int current;                 /* the state its entry holds */
+    bool used_pt;                /* it has been in pass-through this run */
     struct pci_dev *nvme_pci;
     struct nvme_ctrl nvme;
+    bool nvme_needs_reset;
+    unsigned resets; /* controller resets after blocked or breaking windows */
+};
+
+/* The verified traffic, on CPU 1 when there is one. */
+struct tx_worker {
     struct traffic traffic;
-    bool traffic_running, worker_on_ap, nvme_needs_reset;
-    bool used_pt; /* the device has been in pass-through this run */
+    bool running, on_ap;
+    volatile bool stop;
+};
+
+/* What the suite judges beyond its pairs' rows. */
+struct tx_results {
     /* Writes read back when traffic pauses (traffic_stop), and how many of
      * them did not verify: a write that fetched its data through a wrong
      * translation completes successfully, so only this catches it. */
     uint64_t read_back, read_back_mismatches;
-    volatile bool worker_stop;
-    unsigned resets;
     unsigned lost_named; /* lost commands a fault names by address */
-    struct tx_row rows[2][TX_STATES * TX_STATES]; /* [0] entry_sync, [1] clear */
     /* Breaking updates under traffic whose non-present window has FPD set
      * (the old or the new entry sets it): how many, how many DMA ran into
      * (fault, I/O error or reset), the faults reported from them and the
      * first one's reason.  Judged by case fpd_window_quiet. */
     unsigned fpd_windows, fpd_windows_hit, fpd_window_faults;
     uint8_t fpd_window_reason;
-    /* stress mode */
-    uint64_t stress_updates, stress_ops, stress_us;
-    unsigned stress_faults, stress_failures;
 };
 
-const char *tx_state_name(int s);
+/* stress=N: random updates (transitions_stress.c). */
+struct tx_stress_counters {
+    uint64_t updates, ops, us;
+    unsigned faults, failures;
+};
+
+struct tx {
+    struct tx_device dev;
+    struct tx_worker w;
+    struct tx_results res;
+    struct tx_row rows[2][XS_COUNT * XS_COUNT]; /* [0] entry_sync, [1] clear */
+    struct tx_stress_counters stress;
+};
+
 struct vtd_write_result tx_switch(struct tx *t, int to, enum entry_sync_strategy strategy);
 bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strategy,
                 struct tx_measure *m, char *why, size_t whylen);

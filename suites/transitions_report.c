@@ -61,12 +61,12 @@ uint64_t tx_row_median_cycles(const struct tx_row *r)
  * in an invalidation wait; the others are a write-buffer flush at most). */
 static uint64_t pooled_median(const struct tx *t, int which, int by)
 {
-    static uint64_t pool[TX_STATES * TX_STATES * TX_SAMPLES];
+    static uint64_t pool[XS_COUNT * XS_COUNT * TX_SAMPLES];
     unsigned n = 0;
-    for (int i = 0; i < TX_STATES * TX_STATES; i++) {
+    for (int i = 0; i < XS_COUNT * XS_COUNT; i++) {
         const struct tx_row *r = &t->rows[which][i];
         unsigned k = r->n < TX_SAMPLES ? r->n : TX_SAMPLES;
-        if (!r->used || i / TX_STATES == TX_BLOCKED || i % TX_STATES == TX_BLOCKED)
+        if (!r->used || i / XS_COUNT == XS_BLOCKED || i % XS_COUNT == XS_BLOCKED)
             continue; /* not under traffic: no quota */
         for (unsigned j = 0; j < k; j++) {
             unsigned d = by == 0 ? 1 : by == 1 ? r->syncs[j] : r->waits[j];
@@ -92,13 +92,13 @@ static void print_table(const struct tx *t, int which, struct totals *tot)
     ktap_diag("%-18s %-8s %5s %4s %10s %10s %7s %7s %6s %3s %3s %3s %4s %8s %6s", "from->to",
               "class", "syncs", "upd", "cyc-med", "cyc-max", "overlap", "done-in", "faults", "lr",
               "lw", "pfo", "mism", "gap-us", "resets");
-    for (int i = 0; i < TX_STATES * TX_STATES; i++) {
+    for (int i = 0; i < XS_COUNT * XS_COUNT; i++) {
         const struct tx_row *r = &t->rows[which][i];
         if (!r->used)
             continue;
         char pair[24];
-        ksnprintf(pair, sizeof(pair), "%s->%s", tx_state_name(i / TX_STATES),
-                  tx_state_name(i % TX_STATES));
+        ksnprintf(pair, sizeof(pair), "%s->%s", xs_name(i / XS_COUNT),
+                  xs_name(i % XS_COUNT));
         uint64_t med = tx_row_median_cycles(r);
         ktap_diag("%-18s %-8s %5u %4u %10llu %10llu %7llu %7llu %6u %3u %3u %3u %4llu %8llu %6u",
                   pair, entry_sync_class_name(r->cls), r->syncs_max, r->n, (unsigned long long)med,
@@ -123,7 +123,7 @@ static void print_table(const struct tx *t, int which, struct totals *tot)
         tot->hitless += r->cls != ENTRY_SYNC_BREAKING;
         tot->breaking += r->cls == ENTRY_SYNC_BREAKING;
         /* Faults from the probe DMA into blocked are the expected kind. */
-        if (i % TX_STATES == TX_BLOCKED)
+        if (i % XS_COUNT == XS_BLOCKED)
             tot->probe_faults += r->faults;
         else
             tot->faults += r->faults;
@@ -172,15 +172,15 @@ void tx_print_summary(const struct tx *t, uint64_t run_us)
         print_totals("entry_sync:", &es);
     if (have_cl)
         print_totals("clear:     ", &cl);
-    if (t->stress_updates)
+    if (t->stress.updates)
         ktap_diag("stress: %llu random updates in %llu ms, %llu DMA ops (%llu ops/s), %u faults, "
                   "%u failed",
-                  (unsigned long long)t->stress_updates,
-                  (unsigned long long)(t->stress_us / 1000), (unsigned long long)t->stress_ops,
-                  (unsigned long long)(t->stress_us ? t->stress_ops * 1000000 / t->stress_us : 0),
-                  t->stress_faults, t->stress_failures);
+                  (unsigned long long)t->stress.updates, (unsigned long long)(t->stress.us / 1000),
+                  (unsigned long long)t->stress.ops,
+                  (unsigned long long)(t->stress.us ? t->stress.ops * 1000000 / t->stress.us : 0),
+                  t->stress.faults, t->stress.failures);
     ktap_diag("transitions: %llu ms, %u NVMe resets after blocked windows, tsc %llu kHz; "
               "%u lost commands named by a fault's address (the others by their window)",
-              (unsigned long long)(run_us / 1000), t->resets, (unsigned long long)(tsc_hz / 1000),
-              t->lost_named);
+              (unsigned long long)(run_us / 1000), t->dev.resets,
+              (unsigned long long)(tsc_hz / 1000), t->res.lost_named);
 }

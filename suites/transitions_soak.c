@@ -34,7 +34,7 @@
 struct soak {
     uint64_t start_us, end_us, next_report_us, next_status_us;
     uint64_t updates, ops_during, faults, mismatches, errors, resets, failures, rounds;
-    uint32_t pair_n[2][TX_STATES * TX_STATES];
+    uint32_t pair_n[2][XS_COUNT * XS_COUNT];
     char first_why[200];
     uint64_t mem0_kib, mem_last_kib, mem_max_kib; /* in use, less quarantine and tables */
     unsigned reports;
@@ -66,8 +66,8 @@ static unsigned qi_pending(const struct vtd_unit *u)
 static uint64_t page_tables_kib(const struct tx *t)
 {
     uint64_t pages = 0;
-    for (int i = 0; i < TX_DOMAINS; i++)
-        pages += t->dom_ok[i] ? t->dom[i].pt.table_pages : 0;
+    for (int i = 0; i < XS_DOMAINS; i++)
+        pages += t->dev.xs.dom_ok[i] ? t->dev.xs.dom[i].pt.table_pages : 0;
     return pages * 4;
 }
 
@@ -109,7 +109,7 @@ static void print_pairs(const struct soak *s)
     char line[200];
     int n = 0;
     for (int m = 0; m < 2; m++) {
-        for (int p = 0; p < TX_STATES * TX_STATES; p++) {
+        for (int p = 0; p < XS_COUNT * XS_COUNT; p++) {
             if (!s->pair_n[m][p])
                 continue;
             if (n > 150) {
@@ -117,7 +117,7 @@ static void print_pairs(const struct soak *s)
                 n = 0;
             }
             n += ksnprintf(line + n, sizeof(line) - (size_t)n, " %s%s->%s %u", m ? "clear:" : "",
-                           tx_state_name(p / TX_STATES), tx_state_name(p % TX_STATES),
+                           xs_name(p / XS_COUNT), xs_name(p % XS_COUNT),
                            s->pair_n[m][p]);
         }
     }
@@ -148,8 +148,8 @@ static void report(struct tx *t, struct soak *s, bool final)
               (unsigned long long)s->faults, (unsigned long long)s->mismatches,
               (unsigned long long)s->errors, (unsigned long long)s->resets,
               (unsigned long long)s->failures, (unsigned long long)mem, (unsigned long long)pt,
-              (unsigned long long)held, (unsigned long long)kept_kib(), qi_pending(t->u),
-              t->traffic.inflight);
+              (unsigned long long)held, (unsigned long long)kept_kib(), qi_pending(t->dev.xs.u),
+              t->w.traffic.inflight);
     print_pairs(s);
     s->reports++;
 }
@@ -178,22 +178,22 @@ static void step(struct tx *t, struct soak *s, int from, int to, enum entry_sync
 {
     bool clear = strat == ENTRY_SYNC_STRATEGY_CLEAR;
     char name[48], why[160] = "";
-    ksnprintf(name, sizeof(name), "%s%s->%s", clear ? "clear:" : "", tx_state_name(from),
-              tx_state_name(to));
+    ksnprintf(name, sizeof(name), "%s%s->%s", clear ? "clear:" : "", xs_name(from),
+              xs_name(to));
     /* Not a write per update: at most one a minute (checkpoint.h). */
     checkpoint_at("transitions", name, (uint32_t)(s->updates + 1), false);
     struct tx_measure m;
     bool ok = tx_measure(t, from, to, strat, &m, why, sizeof(why));
-    struct tx_row *row = &t->rows[clear][from * TX_STATES + to];
+    struct tx_row *row = &t->rows[clear][from * XS_COUNT + to];
     tx_row_add(row, &m);
     row->used = true;
-    s->pair_n[clear][from * TX_STATES + to]++;
+    s->pair_n[clear][from * XS_COUNT + to]++;
     s->updates++;
     s->ops_during += m.ops_during;
     s->faults += m.faults;
     s->mismatches += m.mismatches;
     s->errors += m.errors;
-    s->resets = t->resets - s->resets0; /* every controller reset, recovery or probe */
+    s->resets = t->dev.resets - s->resets0; /* every controller reset, recovery or probe */
     if (!ok && !s->failures++) {
         ksnprintf(s->first_why, sizeof(s->first_why), "update %llu %s: %s",
                   (unsigned long long)s->updates, name, why);
@@ -249,12 +249,12 @@ static void round_once(struct tx *t, struct soak *s, const int *states, int n, u
                     pairs++;
                 }
     }
-    int live[TX_STATES], nl = 0;
+    int live[XS_COUNT], nl = 0;
     for (int i = 0; i < n; i++)
-        if (states[i] != TX_BLOCKED)
+        if (states[i] != XS_BLOCKED)
             live[nl++] = states[i];
     for (int k = 0; k < pairs && nl >= 2 && time_left(s); k++) {
-        int from = t->current == TX_BLOCKED ? live[rnd(seed) % (uint64_t)nl] : t->current;
+        int from = t->dev.current == XS_BLOCKED ? live[rnd(seed) % (uint64_t)nl] : t->dev.current;
         int to = live[rnd(seed) % (uint64_t)nl];
         if (to != from)
             step(t, s, from, to, pick_strategy(seed));
@@ -274,7 +274,7 @@ static void judge_resources(const struct soak *s, uint64_t ran_s)
     uint64_t growth = s->mem_max_kib - s->mem0_kib;
     uint64_t pt_growth = s->pt_max_kib - s->pt0_kib;
     uint64_t new_kib = s->held_max_kib - s->held0_kib + SOAK_MEM_SLACK_KIB;
-    uint64_t pt_bound = TX_DOMAINS * (new_kib / 2048 + 3) * 4;
+    uint64_t pt_bound = XS_DOMAINS * (new_kib / 2048 + 3) * 4;
     if (s->held_max_kib > NVMEQ_MAX_PAGES * 4ull)
         ktap_case(KTAP_FAIL, "soak_resources_flat",
                   "the NVMe quarantine held %llu KiB, more than its bound of %u KiB",
@@ -314,9 +314,9 @@ static void judge_resources(const struct soak *s, uint64_t ran_s)
 
 void tx_soak(struct tx *t)
 {
-    int states[TX_STATES], n = 0;
-    for (int st = 0; st < TX_STATES; st++)
-        if (t->supported[st])
+    int states[XS_COUNT], n = 0;
+    for (int st = 0; st < XS_COUNT; st++)
+        if (t->dev.xs.supported[st])
             states[n++] = st;
     if (n < 2) {
         ktap_case(KTAP_SKIP, "soak", "fewer than two states on this unit");
@@ -333,7 +333,7 @@ void tx_soak(struct tx *t)
     uint64_t seed = 0x9e3779b97f4a7c15ull ^ rdtsc();
     ktap_diag("soak: %u s of transitions under traffic, %d states, a progress line every %u s",
               cfg.soak_s, n, cfg.soak_report_s);
-    s.resets0 = t->resets;
+    s.resets0 = t->dev.resets;
     s.pt0_kib = page_tables_kib(t);
     s.held0_kib = held_kib();
     report(t, &s, false); /* the starting figures */
@@ -354,7 +354,7 @@ void tx_soak(struct tx *t)
                   "NVMe quarantine, %llu KiB kept out after %u NVMe resets); %llu of %llu "
                   "updates failed",
                   (unsigned long long)ran_s, cfg.soak_s, (unsigned long long)s.mem_last_kib,
-                  (unsigned long long)held_kib(), (unsigned long long)kept_kib(), t->resets,
+                  (unsigned long long)held_kib(), (unsigned long long)kept_kib(), t->dev.resets,
                   (unsigned long long)s.failures, (unsigned long long)s.updates);
     else if (s.failures)
         ktap_case(KTAP_FAIL, "soak", "%llu of %llu updates failed; first: %s",

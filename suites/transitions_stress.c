@@ -31,9 +31,9 @@ static void update_others(void *arg)
 {
     struct other_updates *o = arg;
     struct tx *t = o->t;
-    int states[TX_STATES], n = 0;
-    for (int s = 0; s < TX_STATES; s++)
-        if (t->supported[s] && s != TX_NESTED)
+    int states[XS_COUNT], n = 0;
+    for (int s = 0; s < XS_COUNT; s++)
+        if (t->dev.xs.supported[s] && s != XS_NESTED)
             states[n++] = s;
     uint64_t seed = 0x2545f4914f6cdd1dull;
     percpu_set_activity("updating other PASID entries");
@@ -43,8 +43,9 @@ static void update_others(void *arg)
             seed ^= seed >> 7;
             seed ^= seed << 17;
             int to = states[seed % (uint64_t)n];
-            struct vtd_write_result r = vtd_pasid_write(t->u, o->sids[i], o->pasids[i],
-                                                        &t->entry[to], ENTRY_SYNC_STRATEGY_HITLESS);
+            struct vtd_write_result r =
+                vtd_pasid_write(t->dev.xs.u, o->sids[i], o->pasids[i], &t->dev.xs.entry[to].pe,
+                                ENTRY_SYNC_STRATEGY_HITLESS);
             o->updates++;
             o->failures += !r.ok;
             /* Pace it: contend for the unit, do not starve the CPU being
@@ -59,25 +60,25 @@ static unsigned choose_others(struct tx *t, struct other_updates *o)
 {
     o->t = t;
     o->n = 0;
-    uint32_t max = vtd_max_pasid(t->u);
+    uint32_t max = vtd_max_pasid(t->dev.xs.u);
     for (uint32_t p = 1; p <= 3 && p <= max; p++) {
-        o->sids[o->n] = t->sid;
+        o->sids[o->n] = t->dev.xs.sid;
         o->pasids[o->n++] = p;
     }
     struct pci_dev *edu = pci_find_id(0x1234, 0x11e8, 0);
     /* An edu behind the same PCIe-to-PCI bridge shares the device's DMA
      * alias: attaching it would take the alias's entry from the device. */
-    if (edu && vtd_alias_shared(t->u, vtd_sid(edu->bus, edu->dev, edu->fn), t->sid))
+    if (edu && vtd_alias_shared(t->dev.xs.u, vtd_sid(edu->bus, edu->dev, edu->fn), t->dev.xs.sid))
         edu = NULL;
     if (edu) {
         const char *why;
         uint16_t sid = vtd_sid(edu->bus, edu->dev, edu->fn);
         /* Peek first: an edu on another unit keeps its foreign entry. */
-        if (vtd_setup_unit_peek(edu->seg, edu->bus, edu->dev, edu->fn, &why) == t->u &&
-            vtd_setup_unit_for(edu->seg, edu->bus, edu->dev, edu->fn, &why) == t->u &&
-            !vtd_attach_scalable(t->u, sid, 0)) {
+        if (vtd_setup_unit_peek(edu->seg, edu->bus, edu->dev, edu->fn, &why) == t->dev.xs.u &&
+            vtd_setup_unit_for(edu->seg, edu->bus, edu->dev, edu->fn, &why) == t->dev.xs.u &&
+            !vtd_attach_scalable(t->dev.xs.u, sid, 0)) {
             o->sids[o->n] = sid;
-            o->pasids[o->n++] = vtd_rid_pasid(t->u, sid);
+            o->pasids[o->n++] = vtd_rid_pasid(t->dev.xs.u, sid);
         }
     }
     return o->n;
@@ -93,20 +94,20 @@ static uint64_t next_random(uint64_t *s)
 
 void tx_stress(struct tx *t)
 {
-    int states[TX_STATES], n = 0;
-    for (int s = TX_PT; s < TX_STATES; s++)
-        if (t->supported[s])
+    int states[XS_COUNT], n = 0;
+    for (int s = XS_PT; s < XS_COUNT; s++)
+        if (t->dev.xs.supported[s])
             states[n++] = s;
     if (n < 2) {
         ktap_case(KTAP_SKIP, "stress", "fewer than two non-blocked states on this unit");
         return;
     }
     static struct other_updates others;
-    bool concurrent = !t->legacy && cpus_online >= 3 && choose_others(t, &others) &&
+    bool concurrent = !t->dev.xs.legacy && cpus_online >= 3 && choose_others(t, &others) &&
                       smp_run_on(2, update_others, &others);
     if (concurrent)
         ktap_diag("stress: CPU 2 keeps changing %u other PASID entries of unit %d", others.n,
-                  t->u->index);
+                  t->dev.xs.u->index);
     else
         ktap_diag("stress: no concurrent updates of other entries (needs scalable mode and "
                   "three CPUs)");
@@ -115,7 +116,7 @@ void tx_stress(struct tx *t)
     char first_why[160] = "";
     for (uint32_t i = 0; i < cfg.stress; i++) {
         int to = states[next_random(&seed) % (uint64_t)n];
-        if (to == t->current)
+        if (to == t->dev.current)
             continue;
         enum entry_sync_strategy strat = cfg.strategy == STRATEGY_CLEAR ? ENTRY_SYNC_STRATEGY_CLEAR
                                          : cfg.strategy == STRATEGY_BOTH && (next_random(&seed) & 1)
@@ -125,29 +126,30 @@ void tx_stress(struct tx *t)
         char why[160];
         /* Rate-limited to one write a minute: stress=N may run for hours. */
         checkpoint_at("transitions", "stress", i + 1, false);
-        if (!tx_measure(t, t->current, to, strat, &m, why, sizeof(why))) {
-            if (!t->stress_failures++)
+        if (!tx_measure(t, t->dev.current, to, strat, &m, why, sizeof(why))) {
+            if (!t->stress.failures++)
                 ksnprintf(first_why, sizeof(first_why), "update %u: %s", i + 1, why);
         }
-        t->stress_updates++;
-        t->stress_faults += m.faults;
+        t->stress.updates++;
+        t->stress.faults += m.faults;
         /* Counted per update: a controller reset restarts the counters. */
-        t->stress_ops += m.ops_during + m.ops_after;
+        t->stress.ops += m.ops_during + m.ops_after;
     }
-    t->stress_us = uptime_us() - start;
+    t->stress.us = uptime_us() - start;
     if (concurrent) {
         __atomic_store_n(&others.stop, true, __ATOMIC_RELEASE);
         if (!smp_wait(2, 5000000))
             ktap_diag("stress: CPU 2 did not stop within 5 s");
         for (unsigned i = 0; i < others.n; i++) /* leave them blocked */
-            vtd_pasid_write(t->u, others.sids[i], others.pasids[i], &t->entry[TX_BLOCKED],
-                            ENTRY_SYNC_STRATEGY_HITLESS);
+            vtd_pasid_write(t->dev.xs.u, others.sids[i], others.pasids[i],
+                            &t->dev.xs.entry[XS_BLOCKED].pe, ENTRY_SYNC_STRATEGY_HITLESS);
         ktap_diag("stress: %llu concurrent updates of other entries, %llu failed",
                   (unsigned long long)others.updates, (unsigned long long)others.failures);
-        if (others.failures && !t->stress_failures++)
+        if (others.failures && !t->stress.failures++)
             ksnprintf(first_why, sizeof(first_why), "%llu concurrent updates failed",
                       (unsigned long long)others.failures);
     }
-    ktap_case(t->stress_failures ? KTAP_FAIL : KTAP_PASS, "stress", "%u of %llu updates failed; first: %s",
-              t->stress_failures, (unsigned long long)t->stress_updates, first_why);
+    ktap_case(t->stress.failures ? KTAP_FAIL : KTAP_PASS, "stress",
+              "%u of %llu updates failed; first: %s", t->stress.failures,
+              (unsigned long long)t->stress.updates, first_why);
 }

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iommu/fault.h"
 #include "iommu/pgtable.h"
+#include "iommu/vtd.h"
 #include "lib/alloc.h"
 #include "lib/ktap.h"
 #include "lib/page.h"
@@ -26,6 +28,38 @@
 #include "suites/pt_exit.h"
 
 CHECK_STATE_DEFINE;
+
+/* The unit's fault log, as pt_exit_run reads it: a sequence number per
+ * recorded fault and the source id of the latest ones. */
+struct vtd_options vtd_options;
+static uint32_t fault_seq;
+static uint16_t fault_sid[16];
+static unsigned polls;
+
+uint32_t vtd_fault_seq(void)
+{
+    return fault_seq;
+}
+
+void vtd_fault_poll(void)
+{
+    polls++;
+}
+
+unsigned vtd_faults_since(uint32_t since, int sid, struct vtd_fault_record *out, unsigned max)
+{
+    (void)out;
+    (void)max;
+    unsigned n = 0;
+    for (uint32_t s = since + 1; s <= fault_seq; s++)
+        n += sid < 0 || fault_sid[s % 16] == sid;
+    return n;
+}
+
+static void record_fault(uint16_t sid)
+{
+    fault_sid[++fault_seq % 16] = sid;
+}
 
 #define ARENA_BYTES (64u * 4096u)
 static uint8_t *arena;
@@ -229,6 +263,106 @@ TEST(no_page_below_the_limit)
     CHECK(strstr(why, "pt_exit probe: ") != NULL, "why: %s", why);
 }
 
+/* pt_exit_run's device: a correct unit faults the write (for the
+ * device's source id), a stuck one lets it land at physical = IOVA. */
+struct fake_dev {
+    bool stuck, refuse;
+    int status;
+    uint16_t sid;
+    uint64_t iova;
+};
+
+static int fake_send(void *ctx, uint64_t iova, char *why, size_t whylen)
+{
+    struct fake_dev *d = ctx;
+    d->iova = iova;
+    if (d->refuse) {
+        snprintf(why, whylen, "edu DMA to %#llx: timeout", (unsigned long long)iova);
+        return -1;
+    }
+    if (d->stuck) {
+        uint8_t data[64] = {0};
+        stuck_unit_write(iova, data, sizeof(data));
+    } else {
+        record_fault(0x0123); /* another device's fault does not count */
+        record_fault(d->sid);
+    }
+    return d->status;
+}
+
+static void run_with(struct fake_dev *d, const struct pgtable *back)
+{
+    fresh();
+    polls = 0;
+    struct pt_exit_dma x = {.name = "pt_exit_translates",
+                            .dma = "NVMe read",
+                            .sid = d->sid,
+                            .limit = 1ull << 48,
+                            .back = back,
+                            .send = fake_send,
+                            .ctx = d};
+    pt_exit_run(&x);
+}
+
+TEST(run_correct_unit_passes_and_frees_the_probe)
+{
+    back_init();
+    struct fake_dev d = {.sid = 0x0800, .status = 1};
+    run_with(&d, &back);
+    CHECK(strstr(out, "ok 1 pt_exit_translates\n") && !strstr(out, "not ok"), "%s", out);
+    CHECK(strstr(out, ": 1 fault(s), 0 of 4096 target bytes"), "%s", out);
+    CHECK(in_arena(d.iova, PAGE_SIZE), "IOVA %#llx is not vtdsync's page",
+          (unsigned long long)d.iova);
+    CHECK(polls > 0, "faults counted without polling the unit");
+    CHECK(alloc_is_free((uint64_t)(uintptr_t)arena, ARENA_BYTES), "probe pages leaked");
+    back_fini();
+}
+
+TEST(run_stuck_unit_is_the_finding)
+{
+    struct fake_dev d = {.sid = 0x0800, .stuck = true};
+    vtd_options.pt_ctx_flush = true;
+    run_with(&d, NULL);
+    vtd_options.pt_ctx_flush = false;
+    CHECK(strstr(out, "# pt_exit_translates: finding") &&
+              strstr(out, "not ok 1 pt_exit_translates"),
+          "%s", out);
+    CHECK(strstr(out, "(already on: it did not help)"), "%s", out);
+}
+
+TEST(run_success_on_a_faulted_dma_is_said)
+{
+    struct fake_dev d = {.sid = 0x0800, .status = 0};
+    run_with(&d, NULL);
+    CHECK(strstr(out, "reported success although its DMA faulted"), "%s", out);
+    CHECK(strstr(out, "ok 1 pt_exit_translates\n"), "%s", out);
+}
+
+TEST(run_dma_refused_fails_with_its_reason)
+{
+    struct fake_dev d = {.sid = 0x0800, .refuse = true};
+    run_with(&d, NULL);
+    CHECK(strstr(out, "# pt_exit_translates: edu DMA to 0x") &&
+              strstr(out, "not ok 1 pt_exit_translates"),
+          "%s", out);
+}
+
+TEST(run_without_a_probe_fails)
+{
+    fresh();
+    struct fake_dev d = {.sid = 0x0800};
+    struct pt_exit_dma x = {.name = "edu_pt_exit_translates",
+                            .dma = "edu DMA write",
+                            .limit = (uint64_t)(uintptr_t)arena,
+                            .send = fake_send,
+                            .ctx = &d};
+    pt_exit_run(&x);
+    CHECK(strstr(out, "# edu_pt_exit_translates: pt_exit probe: ") &&
+              strstr(out, "not ok 1 edu_pt_exit_translates"),
+          "%s", out);
+    CHECK(d.iova == 0, "DMA sent without a probe");
+}
+
 int main(void)
 {
     arena = aligned_alloc(4096, ARENA_BYTES);
@@ -244,6 +378,11 @@ int main(void)
     RUN(iova_choice);
     RUN(mapped_candidate_is_skipped);
     RUN(no_page_below_the_limit);
+    RUN(run_correct_unit_passes_and_frees_the_probe);
+    RUN(run_stuck_unit_is_the_finding);
+    RUN(run_success_on_a_faulted_dma_is_said);
+    RUN(run_dma_refused_fails_with_its_reason);
+    RUN(run_without_a_probe_fails);
     free(arena);
     return check_finish();
 }
