@@ -1,4 +1,4 @@
-// HOST-DEPS: app/xstate.c lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c iommu/domain.c iommu/pgtable.c iommu/pgtable_walk.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: app/xstate.c lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c iommu/domain.c iommu/pgtable.c iommu/pgtable_walk.c tests/host/vtd_fake.c iommu/vtd_alias.c
 /* The catalogue of translation states (app/xstate.c) on units brought up
  * on the fake register file:
  *   - the names are the ones every KTAP case prints;
