@@ -77,6 +77,9 @@ struct tx_row {
     unsigned resets;
 };
 
+/* Every sample of one strategy's pairs, for the pooled medians. */
+#define TX_POOL (TX_STATES * TX_STATES * TX_SAMPLES)
+
 struct tx {
     struct vtd_unit *u;
     uint16_t sid;
@@ -102,7 +105,10 @@ struct tx {
     volatile bool worker_stop;
     unsigned resets;
     unsigned lost_named; /* lost commands a fault names by address */
-    struct tx_row rows[2][TX_STATES * TX_STATES]; /* [0] entry_sync, [1] clear */
+    /* [2]: [0] entry_sync, [1] clear; allocated by the suite (120 KiB kept
+     * out of the image, README: the image limit) */
+    struct tx_row (*rows)[TX_STATES * TX_STATES];
+    uint64_t *pool; /* [TX_POOL]: scratch for the pooled medians, allocated with rows */
     /* Breaking updates under traffic whose non-present window has FPD set
      * (the old or the new entry sets it): how many, how many DMA ran into
      * (fault, I/O error or reset), the faults reported from them and the
