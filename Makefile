@@ -38,7 +38,7 @@ FONT     ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 # never touches it.  -fpic + -Bsymbolic: GNU-EFI's self-relocating PE image.
 # Size (README: the image limit): -Os; one section per function and object so
 # the link drops what nothing uses; hidden visibility, so the image exports no
-# symbols (GNU-EFI's _relocate reads only .dynamic and .rela).
+# symbols (its relocator, boot/reloc.c, reads only .dynamic, .rela and .relr).
 FW_OPT    ?= -Os
 FW_CFLAGS := -std=gnu11 $(FW_OPT) -g -ffreestanding -fno-builtin -fno-stack-protector \
     -fno-stack-check -fshort-wchar -mno-red-zone -mgeneral-regs-only -fpic \
