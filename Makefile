@@ -16,6 +16,7 @@ CROSS_COMPILE ?=
 CC           := $(CROSS_COMPILE)gcc
 LD           := $(CROSS_COMPILE)ld
 OBJCOPY      := $(CROSS_COMPILE)objcopy
+NM           := $(CROSS_COMPILE)nm
 NASM         ?= nasm
 HOSTCC       ?= gcc
 FUZZCC       ?= clang
@@ -35,24 +36,45 @@ FONT     ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 
 # -mgeneral-regs-only: interrupt handlers do not save SSE state, so the image
 # never touches it.  -fpic + -Bsymbolic: GNU-EFI's self-relocating PE image.
-FW_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protector \
+# Size (README: the image limit): -Os; one section per function and object so
+# the link drops what nothing uses; hidden visibility, so the image exports no
+# symbols (its relocator, boot/reloc.c, reads only .dynamic, .rela and .relr).
+FW_OPT    ?= -Os
+FW_CFLAGS := -std=gnu11 $(FW_OPT) -g -ffreestanding -fno-builtin -fno-stack-protector \
     -fno-stack-check -fshort-wchar -mno-red-zone -mgeneral-regs-only -fpic \
-    -fno-strict-aliasing -fno-omit-frame-pointer -maccumulate-outgoing-args \
+    -fvisibility=hidden -ffunction-sections -fdata-sections \
+    -fno-strict-aliasing -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
     -Wall -Wextra -Werror -Wno-address-of-packed-member -I. \
     -DVTDSYNC_VERSION='"$(VERSION)"' $(FW_EXTRA_CFLAGS)
-# Only boot/ sees the GNU-EFI headers.
-BOOT_CFLAGS := -I$(EFI_INC) -I$(EFI_INC)/x86_64
+# Only boot/ sees the GNU-EFI headers.  vtdsync's own boot/ calls the
+# firmware through ms_abi function pointers, without libefi; the test
+# fixtures still use libefi and its call wrappers.
+BOOT_CFLAGS := -I$(EFI_INC) -I$(EFI_INC)/x86_64 -maccumulate-outgoing-args
+FW_BOOT_CFLAGS := -DGNU_EFI_USE_MS_ABI
 FW_LDFLAGS := -nostdlib -znocombreloc -shared -Bsymbolic --no-undefined \
     -T linker.ld -L$(EFI_LIB)
+# The PE file may not grow past this (README: the image limit).
+IMAGE_MAX := 262144
 
 all: $(BUILD)/vtdsync.efi
 
-$(BUILD)/fw/boot/%.o: boot/%.c | deps
+# The compiler flags (less the version string) in a stamp that changes only
+# when they do: every object depends on it, so a build directory left from
+# other flags (an older -O2 tree) is rebuilt, not linked over the limit.
+FW_FLAGS_STAMP := $(BUILD)/fw/flags.stamp
+FW_FLAGS_TEXT  := $(filter-out -DVTDSYNC_VERSION=%,$(FW_CFLAGS)) | $(BOOT_CFLAGS) $(FW_BOOT_CFLAGS)
+$(FW_FLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(FW_FLAGS_TEXT)' | cmp -s - $@ || echo '$(FW_FLAGS_TEXT)' > $@
+.PHONY: FORCE
+FORCE:
+
+$(BUILD)/fw/boot/%.o: boot/%.c $(FW_FLAGS_STAMP) | deps
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(FW_CFLAGS) $(BOOT_CFLAGS) -MMD -c $< -o $@
+	@$(CC) $(FW_CFLAGS) $(BOOT_CFLAGS) $(FW_BOOT_CFLAGS) -MMD -c $< -o $@
 
-$(BUILD)/fw/%.o: %.c | deps
+$(BUILD)/fw/%.o: %.c $(FW_FLAGS_STAMP) | deps
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(FW_CFLAGS) -MMD -c $< -o $@
@@ -72,13 +94,26 @@ $(BUILD)/fw/%.asm.o: %.asm | deps
 
 $(BUILD)/vtdsync.so: $(FW_OBJS) linker.ld
 	@echo "  LD      $@"
-	@$(LD) $(FW_LDFLAGS) $(EFI_LIB)/crt0-efi-x86_64.o $(FW_OBJS) -o $@ -lefi -lgnuefi
+	@$(LD) $(FW_LDFLAGS) --gc-sections -z pack-relative-relocs $(EFI_LIB)/crt0-efi-x86_64.o \
+	    $(FW_OBJS) -o $@
 
+# The pointers the image stores are relocated by boot/reloc.c (not GNU-EFI's
+# _relocate, no libgnuefi), which also reads the packed RELR table
+# (-z pack-relative-relocs: ~100 bytes instead of 8 KiB of .rela).
+# No .dynsym and no COFF symbol table (--strip-all): nothing in the PE image
+# looks symbols up (build/vtdsync.so keeps them for gdb).  The zero tail of
+# .data (.bss, last in the image) is not stored in the file (linker.ld).
+# Over IMAGE_MAX the build fails and the oversized file is removed, so no
+# later step uses it.
 $(BUILD)/vtdsync.efi: $(BUILD)/vtdsync.so
-	@$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel \
-	    -j .rela -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
+	@$(OBJCOPY) -j .text -j .sdata -j .data -j .dynamic -j .rel \
+	    -j .rela -j .relr -j .reloc --strip-all --target efi-app-x86_64 --subsystem=10 $< $@
+	@$(PYTHON) tools/pe-bss-tail.py $@ 0x$$($(NM) $< | sed -n 's/ [a-zA-Z] _bss_start$$//p')
 	@$(PYTHON) tools/pe-nxcompat.py $@
-	@echo "vtdsync.efi: $$(stat -c %s $@) bytes, NX_COMPAT"
+	@size=$$(stat -c %s $@); echo "vtdsync.efi: $$size bytes (limit $(IMAGE_MAX)), NX_COMPAT"; \
+	if [ $$size -gt $(IMAGE_MAX) ]; then \
+	    echo "vtdsync.efi: $$size bytes is over the $(IMAGE_MAX)-byte limit (README: the image limit)" >&2; \
+	    rm -f $@; exit 1; fi
 
 # --- test fixtures: small UEFI applications a scenario runs before vtdsync ---
 # (tests/fixtures/NAME.c -> build/fixtures/NAME.efi; e.g. firmware that

@@ -2,10 +2,10 @@
  * enter kmain on our own stack.  Nothing here runs after ExitBootServices
  * except the final conversion of the memory map and the jump. */
 #include <efi.h>
-#include <efilib.h>
 
 #include "boot/boot_info.h"
 #include "boot/memmap.h"
+#include "boot/reloc.h"
 #include "lib/config.h"
 #include "lib/kstring.h"
 #include "lib/printf.h"
@@ -13,9 +13,37 @@
 #define KERNEL_STACK_PAGES 64 /* 256 KiB for the bootstrap CPU */
 #define EXIT_RETRIES 8
 
+/* The firmware is called through its own tables, without GNU-EFI's libefi
+ * (InitializeLib, Lib* helpers, Print): that keeps 28 KiB out of the image
+ * (README: the image limit). */
+static EFI_SYSTEM_TABLE *ST;
+static EFI_BOOT_SERVICES *BS;
 static struct boot_info boot_info;
 static EFI_GUID acpi20_guid = ACPI_20_TABLE_GUID;
 static EFI_GUID acpi10_guid = ACPI_TABLE_GUID;
+static EFI_GUID smbios_guid = SMBIOS_TABLE_GUID;
+static EFI_GUID smbios3_guid = SMBIOS3_TABLE_GUID;
+static EFI_GUID gop_guid = EFI_GRAPHICS_OUTPUT_PROTOCOL_GUID;
+static EFI_GUID loaded_image_guid = EFI_LOADED_IMAGE_PROTOCOL_GUID;
+static EFI_GUID file_system_guid = EFI_SIMPLE_FILE_SYSTEM_PROTOCOL_GUID;
+static EFI_GUID global_variable_guid = EFI_GLOBAL_VARIABLE;
+
+static bool same_guid(const EFI_GUID *a, const EFI_GUID *b)
+{
+    return !memcmp(a, b, sizeof(*a));
+}
+
+/* The root directory of the volume this image was loaded from. */
+static EFI_FILE_HANDLE open_root(EFI_HANDLE device)
+{
+    EFI_SIMPLE_FILE_SYSTEM_PROTOCOL *fs = NULL;
+    EFI_FILE_HANDLE root = NULL;
+    if (EFI_ERROR(BS->HandleProtocol(device, &file_system_guid, (void **)&fs)) || !fs)
+        return NULL;
+    if (EFI_ERROR(fs->OpenVolume(fs, &root)))
+        return NULL;
+    return root;
+}
 
 static void copy_utf16_to_ascii(char *dst, UINTN dst_size, const CHAR16 *src, UINTN src_chars)
 {
@@ -54,7 +82,7 @@ static void take_load_options(EFI_LOADED_IMAGE *li)
 
 static void read_config_file(EFI_LOADED_IMAGE *li)
 {
-    EFI_FILE_HANDLE root = LibOpenRoot(li->DeviceHandle);
+    EFI_FILE_HANDLE root = open_root(li->DeviceHandle);
     EFI_FILE_HANDLE f;
     if (!root)
         return;
@@ -77,13 +105,13 @@ static void find_config_tables(EFI_SYSTEM_TABLE *st)
     for (UINTN i = 0; i < st->NumberOfTableEntries; i++) {
         EFI_CONFIGURATION_TABLE *t = &st->ConfigurationTable[i];
         uint64_t p = (uint64_t)(UINTN)t->VendorTable;
-        if (!CompareGuid(&t->VendorGuid, &acpi20_guid))
+        if (same_guid(&t->VendorGuid, &acpi20_guid))
             boot_info.rsdp_phys = p;
-        else if (!CompareGuid(&t->VendorGuid, &acpi10_guid) && !boot_info.rsdp_phys)
+        else if (same_guid(&t->VendorGuid, &acpi10_guid) && !boot_info.rsdp_phys)
             boot_info.rsdp_phys = p;
-        else if (!CompareGuid(&t->VendorGuid, &SMBIOS3TableGuid))
+        else if (same_guid(&t->VendorGuid, &smbios3_guid))
             boot_info.smbios3_phys = p;
-        else if (!CompareGuid(&t->VendorGuid, &SMBIOSTableGuid))
+        else if (same_guid(&t->VendorGuid, &smbios_guid))
             boot_info.smbios_phys = p;
     }
 }
@@ -106,7 +134,7 @@ static void choose_mode(EFI_GRAPHICS_OUTPUT_PROTOCOL *gop, uint32_t want_w, uint
             continue;
         bool match = info->HorizontalResolution == want_w &&
                      info->VerticalResolution == want_h && usable_format(info);
-        FreePool(info);
+        BS->FreePool(info);
         if (!match)
             continue;
         EFI_STATUS st = uefi_call_wrapper(gop->SetMode, 2, gop, m);
@@ -129,7 +157,7 @@ static void find_framebuffer(const struct config *c)
         return;
     }
     EFI_GRAPHICS_OUTPUT_PROTOCOL *gop = NULL;
-    if (EFI_ERROR(LibLocateProtocol(&GraphicsOutputProtocol, (void **)&gop)) || !gop)
+    if (EFI_ERROR(BS->LocateProtocol(&gop_guid, NULL, (void **)&gop)) || !gop)
         return;
     uint32_t w, h;
     if (config_screen_size(c->screen, &w, &h))
@@ -192,8 +220,8 @@ static int8_t global_flag(CHAR16 *name)
 {
     UINT8 v = 0;
     UINTN size = sizeof(v);
-    EFI_STATUS st = uefi_call_wrapper(RT->GetVariable, 5, name, &EfiGlobalVariable, NULL, &size,
-                                      &v);
+    EFI_STATUS st = uefi_call_wrapper(ST->RuntimeServices->GetVariable, 5, name, &global_variable_guid,
+                                      NULL, &size, &v);
     return EFI_ERROR(st) || size != 1 ? -1 : (int8_t)(v != 0);
 }
 
@@ -218,16 +246,31 @@ static void fail(const CHAR16 *what, EFI_STATUS st)
     say(hex);
 }
 
-EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
+extern char _bss_start[], _bss_end[]; /* linker.ld */
+
+/* GNU-EFI's crt0 (_start) calls this with the System V convention, after
+ * _relocate (boot/reloc.c): not EFIAPI. */
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st);
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 {
     EFI_STATUS s;
     EFI_LOADED_IMAGE *li = NULL;
 
-    InitializeLib(image, st);
+    /* .bss is the zero tail of .data that the file does not hold (linker.ld):
+     * the loader zero-fills it, and this makes sure of it, before any
+     * static variable is used. */
+    memset(_bss_start, 0, (size_t)(_bss_end - _bss_start));
+    ST = st;
+    BS = st->BootServices;
+    if (boot_relocation_status()) {
+        fail(L"self-relocation (boot/reloc.c)", EFI_LOAD_ERROR);
+        return EFI_LOAD_ERROR;
+    }
     say(L"vtdsync: starting\r\n");
     uefi_call_wrapper(BS->SetWatchdogTimer, 4, 0, 0, 0, NULL);
 
-    s = uefi_call_wrapper(BS->HandleProtocol, 3, image, &LoadedImageProtocol, (void **)&li);
+    s = uefi_call_wrapper(BS->HandleProtocol, 3, image, &loaded_image_guid, (void **)&li);
     if (EFI_ERROR(s)) {
         fail(L"LoadedImage", s);
         return s;

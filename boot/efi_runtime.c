@@ -1,6 +1,5 @@
 /* Runtime-service calls after ExitBootServices (physical mode). */
 #include <efi.h>
-#include <efilib.h>
 
 #include "boot/efi_runtime.h"
 

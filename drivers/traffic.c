@@ -139,6 +139,21 @@ static int setup(struct traffic *t, struct nvme_ctrl *nvme, const struct traffic
     t->inflight = 0;
     t->reported = 0;
     t->error[0] = 0;
+    /* The command slots and the suspect ring live as long as the struct
+     * (like the unit tables), out of the image; first, so that no depth is
+     * ever set without them. */
+    if (!t->slots) {
+        struct traffic_slot *slots = page_alloc_bytes(sizeof(*slots) * TRAFFIC_MAX_DEPTH);
+        struct traffic_suspect *ring = page_alloc_bytes(sizeof(*ring) * TRAFFIC_SUSPECTS);
+        if (!slots || !ring) {
+            page_free(slots, (sizeof(*slots) * TRAFFIC_MAX_DEPTH + PAGE_SIZE - 1) / PAGE_SIZE);
+            page_free(ring, (sizeof(*ring) * TRAFFIC_SUSPECTS + PAGE_SIZE - 1) / PAGE_SIZE);
+            ksnprintf(t->error, sizeof(t->error), "no memory for the command slots");
+            return -1;
+        }
+        t->slots = slots;
+        t->suspect = ring;
+    }
     if (nvme->dead || !nvme->io.qid) {
         ksnprintf(t->error, sizeof(t->error), "controller not ready: %s", nvme->error);
         return -1;

@@ -99,14 +99,14 @@ struct traffic {
     uint64_t *sum; /* per unit (read-only mode): checksum first read */
     uint8_t *busy; /* per unit: a command is in flight on it */
     uint8_t *unread; /* per unit: written, and no read has checked it since */
-    struct traffic_slot slots[TRAFFIC_MAX_DEPTH];
+    struct traffic_slot *slots; /* [TRAFFIC_MAX_DEPTH], allocated on the first start */
     uint32_t inflight;
     uint64_t rng;
     uint64_t start_us, last_done_us, last_timeout_check_us;
     bool running, failed;
     /* Poisoned reads, a ring written by the traffic's CPU: suspect_head
      * counts every one ever recorded (index % TRAFFIC_SUSPECTS). */
-    struct traffic_suspect suspect[TRAFFIC_SUSPECTS];
+    struct traffic_suspect *suspect; /* [TRAFFIC_SUSPECTS], with slots */
     volatile uint32_t suspect_head;
     volatile uint32_t suspect_tail; /* advanced by the user once judged */
     uint32_t suspects_held; /* units held out of the mix for a re-read */

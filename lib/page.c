@@ -24,3 +24,10 @@ void page_free(void *p, uint64_t n)
     if (p)
         alloc_free(virt_to_phys(p), n);
 }
+
+void *page_alloc_bytes(uint64_t bytes)
+{
+    if (!bytes || bytes > UINT64_MAX - PAGE_SIZE)
+        return 0;
+    return page_alloc((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
+}

@@ -36,6 +36,7 @@
 #include "lib/kstring.h"
 #include "lib/ktap.h"
 #include "lib/parse.h"
+#include "lib/page.h"
 #include "lib/printf.h"
 #include "app/checkpoint.h"
 #include "app/results.h"
@@ -704,7 +705,20 @@ static void report_states(const struct tx *t)
 static void suite_transitions(void)
 {
     struct tx *t = &tx;
+    static struct tx_row (*rows)[XS_COUNT * XS_COUNT];
+    static uint64_t *pool;
+    if (!rows)
+        rows = page_alloc_bytes(2 * sizeof(*rows));
+    if (!pool)
+        pool = page_alloc_bytes(TX_POOL * sizeof(*pool));
+    if (!rows || !pool) {
+        ktap_suite_fail("transitions", "out of memory for the table of results");
+        return;
+    }
     memset(t, 0, sizeof(*t));
+    memset(rows, 0, 2 * sizeof(*rows));
+    t->rows = rows;
+    t->pool = pool;
     t->dev.current = XS_BLOCKED;
     const char *why = setup(t);
     if (why) {

@@ -62,6 +62,9 @@ struct tx_row {
     unsigned resets;
 };
 
+/* Every sample of one strategy's pairs, for the pooled medians. */
+#define TX_POOL (XS_COUNT * XS_COUNT * TX_SAMPLES)
+
 /* The traffic device: the NVMe controller, its translation states and
  * where its entry stands. */
 struct tx_device {
@@ -109,7 +112,10 @@ struct tx {
     struct tx_device dev;
     struct tx_worker w;
     struct tx_results res;
-    struct tx_row rows[2][XS_COUNT * XS_COUNT]; /* [0] entry_sync, [1] clear */
+    /* [2]: [0] entry_sync, [1] clear; allocated by the suite (120 KiB kept
+     * out of the image, README: the image limit) */
+    struct tx_row (*rows)[XS_COUNT * XS_COUNT];
+    uint64_t *pool; /* [TX_POOL]: scratch for the pooled medians, allocated with rows */
     struct tx_stress_counters stress;
 };
 

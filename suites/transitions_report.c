@@ -61,7 +61,7 @@ uint64_t tx_row_median_cycles(const struct tx_row *r)
  * in an invalidation wait; the others are a write-buffer flush at most). */
 static uint64_t pooled_median(const struct tx *t, int which, int by)
 {
-    static uint64_t pool[XS_COUNT * XS_COUNT * TX_SAMPLES];
+    uint64_t *pool = t->pool;
     unsigned n = 0;
     for (int i = 0; i < XS_COUNT * XS_COUNT; i++) {
         const struct tx_row *r = &t->rows[which][i];

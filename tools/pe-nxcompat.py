@@ -16,6 +16,8 @@ not set), 2 not a PE32+ image.
 import struct
 import sys
 
+from pe_headers import headers
+
 NX_COMPAT = 0x0100
 SCN_EXECUTE = 0x20000000
 SCN_WRITE = 0x80000000
@@ -24,27 +26,9 @@ PAGE = 4096
 
 def layout(data):
     """(offset of DllCharacteristics, section alignment, sections) or raises ValueError."""
-    if len(data) < 0x40 or data[:2] != b"MZ":
-        raise ValueError("no MZ header")
-    pe = struct.unpack_from("<I", data, 0x3C)[0]
-    if pe + 24 > len(data) or data[pe:pe + 4] != b"PE\0\0":
-        raise ValueError("no PE signature")
-    nsections, opt_size = struct.unpack_from("<H12xH", data, pe + 6)
-    opt = pe + 24
-    if opt + 72 > len(data) or struct.unpack_from("<H", data, opt)[0] != 0x20B:
-        raise ValueError("not a PE32+ optional header")
+    _, opt, secs = headers(data)
     section_alignment = struct.unpack_from("<I", data, opt + 32)[0]
-    table = opt + opt_size
-    if table + 40 * nsections > len(data):
-        raise ValueError("section table runs past the end of the file")
-    sections = []
-    for i in range(nsections):
-        off = table + 40 * i
-        name = data[off:off + 8].rstrip(b"\0").decode("ascii", "replace")
-        vaddr = struct.unpack_from("<I", data, off + 12)[0]
-        flags = struct.unpack_from("<I", data, off + 36)[0]
-        sections.append((name, vaddr, flags))
-    return opt + 70, section_alignment, sections
+    return opt + 70, section_alignment, [(s.name, s.vaddr, s.flags) for s in secs]
 
 
 def obstacles(section_alignment, sections):
