@@ -165,9 +165,6 @@ static void step(struct sync_run *run, const uint64_t *values, unsigned which)
 {
     if (!store_chunks(run, values, which))
         return;
-#if VTDSYNC_MUTANT == 3 /* make mutants: a change left without its sync */
-    return;
-#endif
     sync_now(run);
 }
 
@@ -285,10 +282,6 @@ static void update_breaking(struct sync_run *run, const uint64_t *tgt)
     unsigned others = all_chunks(fmt) & ~(1u << p);
     uint64_t window[ENTRY_SYNC_MAX_QWORDS];
 
-#if VTDSYNC_MUTANT == 1 /* make mutants: Present chunk first, in firmware too */
-    step(run, tgt, all_chunks(fmt));
-    return;
-#endif
     window_entry(run, tgt, window);
     step(run, window, 1u << p);
     step(run, tgt, others);
