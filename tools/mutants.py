@@ -120,16 +120,21 @@ def patched_tree(mut, out, log):
         if os.path.isfile(os.path.join(ROOT, rel)):
             os.makedirs(os.path.dirname(os.path.join(src, rel)), exist_ok=True)
             shutil.copy2(os.path.join(ROOT, rel), os.path.join(src, rel))
-    # git apply outside any repository (the ceiling keeps it from finding
-    # the worktree around ROOT/NN): a plain patch, exact context only.
-    cmd = ["git", "apply", "--verbose", mut.path]
-    env = dict(os.environ, GIT_CEILING_DIRECTORIES=out)
-    p = subprocess.run(cmd, cwd=src, capture_output=True, text=True, env=env)
-    log.write(f"$ (cd {src}; {' '.join(cmd)})\n{p.stdout}{p.stderr}\n")
-    if p.returncode != 0:
+    if not apply_patch(src, mut.path, log):
         log.write(f"mutant {mut.n}: {os.path.basename(mut.path)} does not apply\n")
         return None
     return src
+
+
+def apply_patch(tree, patch, log, check=False):
+    """Apply (or with check, only try) a patch file to the tree at `tree`:
+    git apply outside any repository (the ceiling keeps it from finding a
+    worktree around `tree`), so a plain patch with exact context only."""
+    cmd = ["git", "apply", "--verbose"] + (["--check"] if check else []) + [patch]
+    env = dict(os.environ, GIT_CEILING_DIRECTORIES=os.path.dirname(os.path.abspath(tree)))
+    p = subprocess.run(cmd, cwd=tree, capture_output=True, text=True, env=env)
+    log.write(f"$ (cd {tree}; {' '.join(cmd)})\n{p.stdout}{p.stderr}\n")
+    return p.returncode == 0
 
 
 def build(out, tree, tests, firmware, log):
