@@ -211,9 +211,9 @@ test: $(BUILD)/vtdsync.efi $(BUILD)/vtdsync.img $(FIXTURES) host-build $(FUZZERS
 	    --fuzz $(FUZZ_TEST_SECONDS) $(FUZZERS:%=$(BUILD)/fuzz/%) --scenarios $(SCENARIOS)
 
 # --- mutants: firmware and host tests built with one known defect each -------
-# (VTDSYNC_MUTANT=N hooks in iommu/ and arch/x86/atomic128.h, or a text patch
-# on a copy of the tree); each must be caught by a host test or a QEMU
-# scenario.  Not part of `make test`.
+# (tests/mutants/NN-name.patch, applied to a copy of the tree); each must be
+# caught by every host test and QEMU scenario its header names.  Not part of
+# `make test`.
 mutants: | deps
 	@$(PYTHON) tools/mutants.py --root $(BUILD)/mutants
 

@@ -5,13 +5,6 @@
 #include "lib/kstring.h"
 #include "lib/printf.h"
 
-#ifdef HOST_BUILD
-enum entry_sync_fault entry_sync_fault;
-#define FAULT(f) (entry_sync_fault == ENTRY_SYNC_FAULT_##f)
-#else
-#define FAULT(f) false
-#endif
-
 /* One update in progress: the entry as this CPU last wrote it (`mem`) and
  * as it stood at the last sync (`at_sync`). */
 struct sync_run {
@@ -172,9 +165,6 @@ static void step(struct sync_run *run, const uint64_t *values, unsigned which)
 {
     if (!store_chunks(run, values, which))
         return;
-#if VTDSYNC_MUTANT == 3 /* make mutants: a change left without its sync */
-    return;
-#endif
     sync_now(run);
 }
 
@@ -270,22 +260,6 @@ struct entry_sync_result entry_sync_classify(const struct entry_format *fmt, con
 
 /* ---- the update paths --------------------------------------------------- */
 
-#ifdef HOST_BUILD
-/* For the SKIP_LAST_CHUNK fault: the highest chunk of `which` that a store
- * would change. */
-static unsigned last_changing_chunk(const struct sync_run *run, const uint64_t *tgt, unsigned which)
-{
-    for (unsigned i = run->fmt->nr_chunks; i-- > 0;) {
-        const uint64_t *value = tgt + (size_t)i * run->fmt->chunk_qwords;
-        if ((which & (1u << i)) && chunk_differs(run, i, value))
-            return 1u << i;
-    }
-    return 0;
-}
-#else
-#define last_changing_chunk(run, tgt, which) 0u
-#endif
-
 /* The non-present entry between the current entry and tgt: the format's
  * choice (fmt->window), all zeros without one.  Present is cleared here
  * whatever the format says, so the window is never a live entry. */
@@ -294,7 +268,7 @@ static void window_entry(const struct sync_run *run, const uint64_t *tgt, uint64
     const struct entry_format *fmt = run->fmt;
 
     memset(out, 0, ENTRY_SYNC_MAX_QWORDS * sizeof(uint64_t));
-    if (fmt->window && !FAULT(ZERO_WINDOW))
+    if (fmt->window)
         fmt->window(run->mem, tgt, out);
     out[fmt->present_qword] &= ~fmt->present_mask;
 }
@@ -308,16 +282,6 @@ static void update_breaking(struct sync_run *run, const uint64_t *tgt)
     unsigned others = all_chunks(fmt) & ~(1u << p);
     uint64_t window[ENTRY_SYNC_MAX_QWORDS];
 
-#if VTDSYNC_MUTANT == 1 /* make mutants: Present chunk first, in firmware too */
-    step(run, tgt, all_chunks(fmt));
-    return;
-#endif
-    if (FAULT(PRESENT_FIRST)) {
-        step(run, tgt, all_chunks(fmt));
-        return;
-    }
-    if (FAULT(SKIP_LAST_CHUNK))
-        others &= ~last_changing_chunk(run, tgt, others);
     window_entry(run, tgt, window);
     step(run, window, 1u << p);
     step(run, tgt, others);

@@ -135,16 +135,4 @@ bool entry_sync_is_present(const struct entry_format *fmt, const uint64_t *entry
 const char *entry_sync_class_name(enum entry_sync_class cls);
 const char *entry_sync_strategy_name(enum entry_sync_strategy s);
 
-#ifdef HOST_BUILD
-/* Fault injection for the host proof only; the firmware has no such hook.
- * Each fault reproduces a known way of getting the algorithm wrong. */
-enum entry_sync_fault {
-    ENTRY_SYNC_FAULT_NONE,
-    ENTRY_SYNC_FAULT_PRESENT_FIRST,   /* breaking: Present chunk stored first */
-    ENTRY_SYNC_FAULT_SKIP_LAST_CHUNK, /* breaking: last changed non-Present chunk not stored */
-    ENTRY_SYNC_FAULT_ZERO_WINDOW,     /* breaking/clear: an all-zero window, format ignored */
-};
-extern enum entry_sync_fault entry_sync_fault;
-#endif
-
 #endif

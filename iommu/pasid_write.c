@@ -108,9 +108,6 @@ static unsigned entry_pgtt(const uint64_t *q)
  * 6.5.3.3, table "guidance to software for invalidations"). */
 static void invalidate_iotlb_for(struct sync_ctx *c, uint16_t did, unsigned pgtt)
 {
-#if VTDSYNC_MUTANT == 4 /* make mutants: the IOTLB keeps the old translation */
-    return;
-#endif
     if (pgtt == PASID_PGTT_FS || pgtt == PASID_PGTT_PT)
         count(c, vtd_inv_piotlb(c->u, VTD_PIOTLB_PASID, did, c->pasid, 0, 0, false));
     else
@@ -192,9 +189,6 @@ static void pasid_sync(void *ctx, const struct entry_sync_point *p)
         return;
     }
     uint16_t did = entry_did(p->cached);
-#if VTDSYNC_MUTANT == 5 /* make mutants: invalidate the new DID, not the cached one */
-    did = entry_did(p->now);
-#endif
     unsigned pgtt = entry_pgtt(p->cached);
     count(c, vtd_inv_pasid_cache(u, VTD_PC_PASID, did, c->pasid));
     invalidate_iotlb_for(c, did, pgtt);
@@ -291,13 +285,8 @@ static void context_sync(void *ctx, const struct entry_sync_point *p)
         return;
     }
     uint16_t did = ctx_did(p->cached);
-#if VTDSYNC_MUTANT == 5 /* make mutants: invalidate the new DID, not the cached one */
-    did = ctx_did(p->now);
-#endif
     count(c, vtd_inv_context(u, VTD_CC_DEVICE, did, c->sid, 0));
-#if VTDSYNC_MUTANT != 4 /* make mutants: no IOTLB invalidation */
     count(c, vtd_inv_iotlb(u, VTD_IOTLB_DOMAIN, did, 0, 0, false));
-#endif
     invalidate_devtlb(c);
     count(c, vtd_inv_wait(u));
     hold_window(u, p);

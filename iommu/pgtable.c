@@ -150,9 +150,6 @@ static uint64_t leaf_entry(const struct pgtable *t, unsigned level, uint64_t phy
         e |= PGTABLE_SS_PS; /* bit 7 in both formats */
     if (pgt_is_ss(&t->params)) {
         /* PGTABLE_R/W/X are bits 0-2, the same as R/W/X in 9.8. */
-#if VTDSYNC_MUTANT == 6 /* make mutants: second-stage leaves lose W */
-        flags &= ~(unsigned)PGTABLE_W;
-#endif
         return e | (flags & (PGTABLE_R | PGTABLE_W | PGTABLE_X));
     }
     e |= PGTABLE_FS_P;

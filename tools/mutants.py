@@ -2,24 +2,34 @@
 """make mutants: build vtdsync with one known defect at a time and show that
 the tests catch each one.
 
-A mutant is made one of two ways.  The older ones are compile-time
-switches, -DVTDSYNC_MUTANT=N, read at the place of the defect
-(iommu/entry_sync.c, iommu/pasid_write.c, iommu/pgtable.c,
-arch/x86/atomic128.h); normal builds never define it.  The newer ones
-(PATCHES) keep production code free of mutant knowledge: the source tree is
-copied to ROOT/N/src, one exact text in one file is replaced there (it must
-occur exactly once, so a mutant whose code moved fails loudly instead of
-testing nothing), and that copy is built.  For each N (and first for N=0,
-the clean baseline) the firmware and the host tests that link the mutated
-code are built into ROOT/N/, the host tests run, and a few QEMU scenarios
-boot that firmware (BUILD=ROOT/N).  A mutant is caught when a test that
-passes on the baseline fails on it.  A test that fails on the baseline
-proves nothing and is left out of the verdicts (and named).
+Each mutant is a patch file in tests/mutants/, NN-name.patch: a header that
+says what the defect is and which tests must catch it, then a unified diff
+(`diff -u` or `git diff` output, paths a/... b/...).  Production code knows
+nothing of mutants: for each one the source tree is copied to ROOT/NN/src,
+the patch is applied there with `git apply` (exact context: a patch whose
+code changed fails loudly instead of testing nothing), and that copy is
+built into ROOT/NN: the host tests the header names, and the firmware when
+scenarios are to boot (BUILD=ROOT/NN).  First comes NN=0, the clean tree,
+with every named test: a test that fails there proves nothing and is left
+out of the verdicts (and named).
+
+A mutant is caught when a test that passes on the clean tree fails on it.
+Every test its header names must catch it: a named test that no longer does
+is reported ("missed by") and fails the run, so the headers cannot go stale.
+
+Header fields (one per line, before the diff; a line starting with a space
+continues the previous field):
+  Mutant:     one-line title for the table
+  Defect:     what is wrong, and why a test should notice
+  Host-tests: test_* programs of tests/host/ that must catch it
+  Scenarios:  tests/scenarios/ names that must catch it
 
 usage: mutants.py [--root DIR] [--only 1,3] [--scenarios 'a b'] [--jobs N]
                   [--first]
-Prints: mutant | caught by (host tests / scenarios) | verdict, and exits 1
-when a mutant survives or a build fails.
+--scenarios replaces the named scenarios of every mutant ('' boots none:
+the host tests alone judge).  Prints: mutant | caught by | verdict, and exits
+1 when a mutant survives, is missed by a named test, or its patch does not
+apply or build.
 """
 import argparse
 import concurrent.futures
@@ -31,61 +41,77 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-MUTANTS = {
-    1: "entry_sync: Present chunk written first (breaking path)",
-    2: "64-bit stores instead of CMPXCHG16B",
-    3: "entry_sync: no sync after a change",
-    4: "no IOTLB invalidation in the sync",
-    5: "invalidation with the new DID, not the cached one",
-    6: "second-stage leaf PTEs lose W",
-    7: "clflush dropped (table writes never reach memory)",
-    8: "PWSNP never set (ECAP.SMPWC ignored)",
-}
-# Mutants made by editing a copy of the tree: N -> (file, text, replacement).
-PATCHES = {
-    7: ("iommu/vtd.c", "        u->ops->flush(u->ops->ctx, (const void *)p, len);\n",
-        "        (void)p, (void)len;\n"),
-    8: ("iommu/vtd.c", "    c->pwsnp = u->caps.smpwc;\n", "    c->pwsnp = false;\n"),
-}
-# The files holding VTDSYNC_MUTANT hooks: a host test that links or
-# includes one of them runs for every mutant.
-HOOKED = ["iommu/entry_sync.c", "iommu/pasid_write.c", "iommu/pgtable.c",
-          "arch/x86/atomic128.h"]
-
-
-def host_tests_naming(files):
-    """tests/host/test_*.c whose HOST-DEPS lines or #includes name one of files."""
-    found = []
-    host = os.path.join(ROOT, "tests", "host")
-    for name in sorted(os.listdir(host)):
-        if not (name.startswith("test_") and name.endswith(".c")):
-            continue
-        with open(os.path.join(host, name), errors="replace") as f:
-            text = f.read()
-        if any(h in text for h in files):
-            found.append(name[:-2])
-    return found
-
-
-def host_tests_for(n):
-    """The host tests that link mutant n's code (for 0: those of every mutant)."""
-    if n == 0:
-        return host_tests_naming(HOOKED + [p[0] for p in PATCHES.values()])
-    return host_tests_naming([PATCHES[n][0]] if n in PATCHES else HOOKED)
-
-
-HOST_TESTS = host_tests_for(0)
-# Distinct pages in all three table kinds, isolation, the transition matrix.
-SCENARIOS = ["stale-ss", "stale-fs", "stale-legacy", "vtd-scalable", "transitions-ss",
-             "transitions-legacy"]
+MUTANT_DIR = os.path.join(ROOT, "tests", "mutants")
+PATCH_NAME = re.compile(r"^(\d+)-[A-Za-z0-9_-]+\.patch$")
+FIELDS = ("Mutant", "Defect", "Host-tests", "Scenarios")
 HOST_TIMEOUT = 300
 
 
-def patched_tree(n, out, log):
-    """A copy of the source tree in out/src with mutant n's patch applied, or
-    None (reason logged) when the text to replace is not there exactly once."""
-    path, text, replacement = PATCHES[n]
+class Mutant:
+    def __init__(self, n, path, fields):
+        self.n, self.path = n, path
+        self.title = fields.get("Mutant", "")
+        self.defect = fields.get("Defect", "")
+        self.host_tests = fields.get("Host-tests", "").split()
+        self.scenarios = fields.get("Scenarios", "").split()
+
+
+def parse_header(path):
+    """{field: text} from the lines before the diff; raises ValueError."""
+    fields, last = {}, None
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("--- ", "diff ")):
+                break
+            if line.startswith((" ", "\t")) and last:
+                fields[last] += " " + line.strip()
+                continue
+            m = re.match(r"^([A-Za-z-]+):\s*(.*)$", line.rstrip("\n"))
+            if m:
+                if m.group(1) not in FIELDS:
+                    raise ValueError(f"unknown header field {m.group(1)!r}")
+                last = m.group(1)
+                fields[last] = m.group(2).strip()
+            elif line.strip():
+                raise ValueError(f"header line is not 'Field: text': {line.strip()!r}")
+            else:
+                last = None
+    return fields
+
+
+def load_mutants():
+    """{n: Mutant} from tests/mutants/, checked: a title, at least one test,
+    every named test exists."""
+    mutants, problems = {}, []
+    known_host = {f[:-2] for f in os.listdir(os.path.join(ROOT, "tests", "host"))
+                  if f.startswith("test_") and f.endswith(".c")}
+    known_scn = {f[:-4] for f in os.listdir(os.path.join(ROOT, "tests", "scenarios"))
+                 if f.endswith(".scn")}
+    for name in sorted(os.listdir(MUTANT_DIR)):
+        m = PATCH_NAME.match(name)
+        if not m:
+            continue
+        path = os.path.join(MUTANT_DIR, name)
+        try:
+            mut = Mutant(int(m.group(1)), path, parse_header(path))
+        except ValueError as e:
+            problems.append(f"{name}: {e}")
+            continue
+        if mut.n == 0 or mut.n in mutants:
+            problems.append(f"{name}: number {mut.n} is 0 or taken")
+        if not mut.title:
+            problems.append(f"{name}: no 'Mutant:' title")
+        if not mut.host_tests and not mut.scenarios:
+            problems.append(f"{name}: names no test that must catch it")
+        problems += [f"{name}: no host test {t}" for t in mut.host_tests if t not in known_host]
+        problems += [f"{name}: no scenario {s}" for s in mut.scenarios if s not in known_scn]
+        mutants[mut.n] = mut
+    return mutants, problems
+
+
+def patched_tree(mut, out, log):
+    """A copy of the source tree in out/src with the mutant's patch applied,
+    or None (reason logged) when it does not apply exactly."""
     src = os.path.join(out, "src")
     shutil.rmtree(src, ignore_errors=True)
     files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -94,22 +120,28 @@ def patched_tree(n, out, log):
         if os.path.isfile(os.path.join(ROOT, rel)):
             os.makedirs(os.path.dirname(os.path.join(src, rel)), exist_ok=True)
             shutil.copy2(os.path.join(ROOT, rel), os.path.join(src, rel))
-    with open(os.path.join(src, path)) as f:
-        code = f.read()
-    if code.count(text) != 1:
-        log.write(f"mutant {n}: {path} holds {code.count(text)} copies of {text!r}, not 1\n")
+    if not apply_patch(src, mut.path, log):
+        log.write(f"mutant {mut.n}: {os.path.basename(mut.path)} does not apply\n")
         return None
-    with open(os.path.join(src, path), "w") as f:
-        f.write(code.replace(text, replacement))
-    log.write(f"mutant {n}: {path}: {text.strip()!r} -> {replacement.strip()!r}\n")
     return src
 
 
-def build(n, out, tree, tests, log):
-    flags = f"-DVTDSYNC_MUTANT={n}" if n and n not in PATCHES else ""
-    targets = [f"{out}/vtdsync.efi"] + [f"{out}/host/{t}" for t in tests]
-    cmd = ["make", "-s", f"-j{os.cpu_count() or 2}", f"BUILD={out}",
-           f"FW_EXTRA_CFLAGS={flags}", f"HOST_EXTRA_CFLAGS={flags}"] + targets
+def apply_patch(tree, patch, log, check=False):
+    """Apply (or with check, only try) a patch file to the tree at `tree`:
+    git apply outside any repository (the ceiling keeps it from finding a
+    worktree around `tree`), so a plain patch with exact context only."""
+    cmd = ["git", "apply", "--verbose"] + (["--check"] if check else []) + [patch]
+    env = dict(os.environ, GIT_CEILING_DIRECTORIES=os.path.dirname(os.path.abspath(tree)))
+    p = subprocess.run(cmd, cwd=tree, capture_output=True, text=True, env=env)
+    log.write(f"$ (cd {tree}; {' '.join(cmd)})\n{p.stdout}{p.stderr}\n")
+    return p.returncode == 0
+
+
+def build(out, tree, tests, firmware, log):
+    targets = ([f"{out}/vtdsync.efi"] if firmware else []) + [f"{out}/host/{t}" for t in tests]
+    if not targets:
+        return True
+    cmd = ["make", "-s", f"-j{os.cpu_count() or 2}", f"BUILD={out}"] + targets
     p = subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
     log.write(f"$ (cd {tree}; {' '.join(cmd)})\n{p.stdout}{p.stderr}\n")
     return p.returncode == 0
@@ -154,18 +186,20 @@ def run_scenario(out, name):
     return True, detail or "verdict/pattern", p.stdout + p.stderr
 
 
-def run_one(n, out, scenarios, jobs, first, log):
-    """{test name: detail} of the tests that failed, or None if the build failed."""
-    tree = patched_tree(n, out, log) if n in PATCHES else ROOT
-    tests = host_tests_for(n)
-    if tree is None or not build(n, out, tree, tests, log):
-        return None
+def run_one(mut, out, tests, scenarios, jobs, first, log):
+    """{test name: detail} of the tests that failed, or a string saying
+    what failed before any test ran.  mut None: the clean tree."""
+    tree = patched_tree(mut, out, log) if mut else ROOT
+    if tree is None:
+        return "PATCH DOES NOT APPLY"
+    if not build(out, tree, tests, bool(scenarios), log):
+        return "BUILD FAILED"
     failed = {}
     for t in tests:
         bad, detail = run_host(out, tree, t, log)
         if bad:
             failed[t] = detail
-            if first and n:
+            if first and mut:
                 return failed
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(run_scenario, out, s): s for s in scenarios}
@@ -178,69 +212,103 @@ def run_one(n, out, scenarios, jobs, first, log):
     return failed
 
 
+def union(lists):
+    out = []
+    for l in lists:
+        out += [x for x in l if x not in out]
+    return out
+
+
+def verdict(mut, got, tests, scenarios, unreliable, first):
+    """(caught by, verdict, details, bad)."""
+    if isinstance(got, str):
+        return "-", got, [], True
+    if not tests and not scenarios:
+        return "-", "not judged (no named test runs)", [], False
+    hits = {t: d for t, d in got.items() if t not in unreliable}
+    host = [t for t in tests if t in hits]
+    qemu = [s for s in scenarios if s in hits]
+    by = "; ".join(x for x in ["host: " + " ".join(host) if host else "",
+                                "qemu: " + " ".join(qemu) if qemu else ""] if x)
+    details = [f"  {mut.n} {t}: {hits[t]}" for t in host + qemu]
+    named = [t for t in mut.host_tests + mut.scenarios if t in tests + scenarios]
+    missed = [] if first else [t for t in named if t not in hits and t not in unreliable]
+    if not hits:
+        return "-", "SURVIVED", details, True
+    if missed:
+        return by, "MISSED BY " + " ".join(missed), details, True
+    return by, "caught", details, False
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--root", default=os.path.join(ROOT, "build", "mutants"))
     ap.add_argument("--only", default="", help="comma-separated mutant numbers")
-    ap.add_argument("--scenarios", default=" ".join(SCENARIOS))
+    ap.add_argument("--scenarios", default=None,
+                    help="scenarios to boot instead of the named ones ('': none)")
     ap.add_argument("--jobs", type=int, default=1, help="scenarios booted at once")
     ap.add_argument("--first", action="store_true", help="stop a mutant at its first catch")
     args = ap.parse_args()
     root = os.path.abspath(args.root)
-    wanted = [int(x) for x in args.only.split(",") if x] or sorted(MUTANTS)
-    scenarios = args.scenarios.split()
-    start = time.time()
+    mutants, problems = load_mutants()
+    if problems:
+        print("mutants: bad patch files in tests/mutants:\n  " + "\n  ".join(problems))
+        return 1
+    wanted = [int(x) for x in args.only.split(",") if x] or sorted(mutants)
+    unknown = [n for n in wanted if n not in mutants]
+    if unknown:
+        print(f"mutants: no patch numbered {', '.join(map(str, unknown))} in tests/mutants")
+        return 1
 
-    results = {}
+    def scenarios_of(mut):
+        return mut.scenarios if args.scenarios is None else args.scenarios.split()
+
+    start = time.time()
+    results, plan = {}, {}
+    plan[0] = (union(mutants[n].host_tests for n in wanted),
+               union(scenarios_of(mutants[n]) for n in wanted))
+    for n in wanted:
+        plan[n] = (mutants[n].host_tests, scenarios_of(mutants[n]))
     for n in [0] + wanted:
+        mut = mutants.get(n)
         out = os.path.join(root, str(n))
         os.makedirs(out, exist_ok=True)
-        what = MUTANTS.get(n, "baseline (no defect)")
-        print(f"mutants: {n}: {what} ...", flush=True)
+        print(f"mutants: {n}: {mut.title if mut else 'baseline (no defect)'} ...", flush=True)
         t0 = time.time()
         with open(os.path.join(out, "mutant.log"), "w") as log:
-            results[n] = run_one(n, out, scenarios, args.jobs, args.first, log)
+            results[n] = run_one(mut, out, *plan[n], args.jobs, args.first, log)
         got = results[n]
-        print(f"mutants: {n}: {'build failed' if got is None else f'{len(got)} test(s) failed'}"
+        print(f"mutants: {n}: {got if isinstance(got, str) else f'{len(got)} test(s) failed'}"
               f" in {time.time() - t0:.0f} s (log: {out}/mutant.log)",
               flush=True)
-        if n == 0 and got is None:
+        if n == 0 and isinstance(got, str):
             print("mutants: the clean build fails: nothing to compare against")
             return 1
 
     unreliable = set(results[0])
-    rows, details, survivors = [], [], 0
+    rows, details, bad = [], [], 0
     for n in wanted:
-        got = results[n]
-        if got is None:
-            rows.append((n, MUTANTS[n], "-", "BUILD FAILED"))
-            survivors += 1
-            continue
-        hits = {t: d for t, d in got.items() if t not in unreliable}
-        host = [t for t in HOST_TESTS if t in hits]
-        qemu = [s for s in scenarios if s in hits]
-        by = "; ".join(x for x in ["host: " + " ".join(host) if host else "",
-                                    "qemu: " + " ".join(qemu) if qemu else ""] if x)
-        survivors += not hits
-        rows.append((n, MUTANTS[n], by or "-", "caught" if hits else "SURVIVED"))
-        details += [f"  {n} {t}: {hits[t]}" for t in host + qemu]
+        by, what, more, failed = verdict(mutants[n], results[n], *plan[n], unreliable, args.first)
+        rows.append((n, mutants[n].title, by, what))
+        details += more
+        bad += failed
 
     head = "caught by (host tests; QEMU scenarios)"
     width = max([len(head)] + [len(r[2]) for r in rows])
     print()
     print(f"{'mutant':<58} | {head:<{width}} | verdict")
     print(f"{'-' * 58}-+-{'-' * width}-+---------")
-    for n, what, by, verdict in rows:
-        print(f"{f'{n} {what}':<58} | {by:<{width}} | {verdict}")
+    for n, what, by, v in rows:
+        print(f"{f'{n} {what}':<58} | {by:<{width}} | {v}")
     if details:
         print("\nfailing cases:")
         print("\n".join(details))
     if unreliable:
         print(f"\nmutants: failed on the clean baseline, not counted: "
               f"{', '.join(sorted(unreliable))}")
-    print(f"\nmutants: {len(rows) - survivors} of {len(rows)} caught in "
+    print(f"\nmutants: {len(rows) - bad} of {len(rows)} caught by every named test in "
           f"{time.time() - start:.0f} s")
-    return 1 if survivors else 0
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

@@ -62,11 +62,6 @@ static inline struct atomic128 atomic128_load(volatile struct atomic128 *p)
  * writer it takes at most two attempts. */
 static inline void atomic128_store(volatile struct atomic128 *p, struct atomic128 v)
 {
-#if VTDSYNC_MUTANT == 2 /* make mutants: two 64-bit stores, a reader can see half of each */
-    p->lo = v.lo;
-    p->hi = v.hi;
-    return;
-#endif
     struct atomic128 seen = {p->lo, p->hi};
 
     while (!atomic128_cmpxchg(p, &seen, v))

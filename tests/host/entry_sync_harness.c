@@ -108,9 +108,10 @@ static void check_counts(struct pair_run *r)
         why(r, FAIL_CONTRACT, "result counters disagree with the model's record");
 }
 
-void run_pair(const struct entry_format *fmt, const struct model_rules *judge,
-              const uint64_t *start, const uint64_t *target, enum entry_sync_strategy strategy,
-              struct model_opts opts, struct pair_run *r)
+void run_pair_wrapped(const struct entry_format *fmt, const struct model_rules *judge,
+                      const uint64_t *start, const uint64_t *target,
+                      enum entry_sync_strategy strategy, struct model_opts opts, ops_wrapper wrap,
+                      struct pair_run *r)
 {
     struct entry_sync_ops ops;
 
@@ -118,8 +119,17 @@ void run_pair(const struct entry_format *fmt, const struct model_rules *judge,
     r->exp = expect_update(fmt, judge->used, start, target, strategy);
     model_init(&r->model, fmt, judge, start, target, r->exp.cls == ENTRY_SYNC_BREAKING, opts);
     ops = model_ops(&r->model);
+    if (wrap)
+        ops = wrap(ops, &r->model);
     r->res = entry_sync_write(fmt, &ops, r->model.mem, target, strategy);
     model_finish(&r->model);
     check_model(r);
     check_counts(r);
+}
+
+void run_pair(const struct entry_format *fmt, const struct model_rules *judge,
+              const uint64_t *start, const uint64_t *target, enum entry_sync_strategy strategy,
+              struct model_opts opts, struct pair_run *r)
+{
+    run_pair_wrapped(fmt, judge, start, target, strategy, opts, NULL, r);
 }

@@ -40,10 +40,23 @@ struct pair_run {
 };
 
 /* `judge` is the rule set the model judges by; `fmt->used` and
- * `fmt->window` are what the library believes (they differ only in
- * fault-injection runs). */
+ * `fmt->window` are what the library believes (they differ only where a
+ * test hands the library a defective format). */
 void run_pair(const struct entry_format *fmt, const struct model_rules *judge,
               const uint64_t *start, const uint64_t *target, enum entry_sync_strategy strategy,
               struct model_opts opts, struct pair_run *r);
+
+/* A defect on the caller's side of entry_sync: given the model's ops (and
+ * the model, for the start and target entries), return the ops the library
+ * is handed.  They stand between the library and the model, e.g. a
+ * write_chunk that loses or reorders stores, and pass the rest on. */
+typedef struct entry_sync_ops (*ops_wrapper)(struct entry_sync_ops model_ops,
+                                             const struct model_iommu *m);
+
+/* run_pair() with the library's ops wrapped by `wrap` (NULL: none). */
+void run_pair_wrapped(const struct entry_format *fmt, const struct model_rules *judge,
+                      const uint64_t *start, const uint64_t *target,
+                      enum entry_sync_strategy strategy, struct model_opts opts, ops_wrapper wrap,
+                      struct pair_run *r);
 
 #endif

@@ -445,10 +445,11 @@ static void report_defect(const char *name, const struct defect_tally *t)
            name, t->caught, t->affected, t->by_reader, t->by_final, t->by_syncs);
 }
 
-/* Run every pair with a defect in place; the clean run tells which pairs
- * the defect can affect. */
+/* Run every pair with a defect in place: a defective format (fmt), a
+ * defective model (opts) or defective ops (wrap, NULL for none); the clean
+ * run tells which pairs the defect can affect. */
 static struct defect_tally sweep_defect(const struct entry_format *fmt, struct model_opts opts,
-                                        enum entry_sync_fault fault,
+                                        ops_wrapper wrap,
                                         bool (*affects)(const struct pair_run *clean))
 {
     struct defect_tally t = {0};
@@ -458,16 +459,112 @@ static struct defect_tally sweep_defect(const struct entry_format *fmt, struct m
         for (unsigned j = 0; j < nr_cat; j++) {
             run_pair(&pasid_entry_format, &model_pasid_rules, cat[i].e.q, cat[j].e.q,
                      ENTRY_SYNC_STRATEGY_HITLESS, (struct model_opts){0}, &clean);
-            entry_sync_fault = fault;
-            run_pair(fmt, &model_pasid_rules, cat[i].e.q, cat[j].e.q, ENTRY_SYNC_STRATEGY_HITLESS,
-                     opts, &bad);
-            entry_sync_fault = ENTRY_SYNC_FAULT_NONE;
+            run_pair_wrapped(fmt, &model_pasid_rules, cat[i].e.q, cat[j].e.q,
+                             ENTRY_SYNC_STRATEGY_HITLESS, opts, wrap, &bad);
             if (affects(&clean))
                 t.affected++;
             tally(&t, &bad);
         }
     }
     return t;
+}
+
+/* ---- defective writers: the library's stores pass through these ---------- */
+
+/* What a wrapper needs besides the model's ops: the model (start, target,
+ * format) and whether a breaking update's window is up.  One run at a time:
+ * each wrap call starts afresh. */
+static struct store_defect {
+    struct entry_sync_ops inner;
+    const struct model_iommu *m;
+    bool window_up;
+} defect;
+
+static unsigned present_chunk_index(const struct entry_format *fmt)
+{
+    return fmt->present_qword / fmt->chunk_qwords;
+}
+
+/* Whether a store of `value` into the Present chunk leaves Present set. */
+static bool chunk_sets_present(const struct entry_format *fmt, const uint64_t *value)
+{
+    return (value[fmt->present_qword % fmt->chunk_qwords] & fmt->present_mask) != 0;
+}
+
+static void pass_sync(void *ctx, const struct entry_sync_point *p)
+{
+    struct store_defect *d = ctx;
+
+    d->inner.sync(d->inner.ctx, p);
+}
+
+static struct entry_sync_ops wrap_stores(struct entry_sync_ops model_ops,
+                                         const struct model_iommu *m,
+                                         void (*write_chunk)(void *, volatile uint64_t *, unsigned,
+                                                             const uint64_t *))
+{
+    defect = (struct store_defect){.inner = model_ops, .m = m};
+    return (struct entry_sync_ops){.ctx = &defect, .write_chunk = write_chunk, .sync = pass_sync};
+}
+
+/* A writer that stores the target's Present chunk where the library asks
+ * for the non-present window: the Present chunk goes first and the other
+ * chunks follow while the entry is live.  Only a breaking update has such
+ * a window, so only breaking pairs change. */
+static void store_present_first(void *ctx, volatile uint64_t *entry, unsigned index,
+                                const uint64_t *value)
+{
+    struct store_defect *d = ctx;
+    const struct entry_format *fmt = d->m->fmt;
+    unsigned p = present_chunk_index(fmt);
+
+    if (index == p && !chunk_sets_present(fmt, value))
+        value = d->m->target + (size_t)p * fmt->chunk_qwords;
+    d->inner.write_chunk(d->inner.ctx, entry, index, value);
+}
+
+static struct entry_sync_ops present_chunk_first(struct entry_sync_ops model_ops,
+                                                 const struct model_iommu *m)
+{
+    return wrap_stores(model_ops, m, store_present_first);
+}
+
+/* The highest chunk other than the Present one that differs between the
+ * start and the target entry (nr_chunks if none). */
+static unsigned last_changing_chunk(const struct model_iommu *m)
+{
+    const struct entry_format *fmt = m->fmt;
+    size_t bytes = fmt->chunk_qwords * sizeof(uint64_t);
+
+    for (unsigned i = fmt->nr_chunks; i-- > 0;) {
+        size_t at = (size_t)i * fmt->chunk_qwords;
+        if (i != present_chunk_index(fmt) && memcmp(m->start + at, m->target + at, bytes))
+            return i;
+    }
+    return fmt->nr_chunks;
+}
+
+/* A store callback that loses the last chunk a breaking update rewrites
+ * behind its window (a window: the Present chunk stored non-present on the
+ * way to a present target, which no hitless update does). */
+static void store_skip_last(void *ctx, volatile uint64_t *entry, unsigned index,
+                            const uint64_t *value)
+{
+    struct store_defect *d = ctx;
+    const struct entry_format *fmt = d->m->fmt;
+
+    if (index == present_chunk_index(fmt))
+        d->window_up = !chunk_sets_present(fmt, value) &&
+                       entry_sync_is_present(fmt, d->m->target);
+    else if (d->window_up && index == last_changing_chunk(d->m))
+        return;
+    d->inner.write_chunk(d->inner.ctx, entry, index, value);
+}
+
+static struct entry_sync_ops last_chunk_lost(struct entry_sync_ops model_ops,
+                                             const struct model_iommu *m)
+{
+    return wrap_stores(model_ops, m, store_skip_last);
 }
 
 static bool is_breaking(const struct pair_run *clean)
@@ -505,19 +602,18 @@ TEST(defects_are_caught)
     struct entry_format forgetful = pasid_entry_format;
     struct defect_tally t;
 
-    t = sweep_defect(&pasid_entry_format, (struct model_opts){0}, ENTRY_SYNC_FAULT_PRESENT_FIRST,
+    t = sweep_defect(&pasid_entry_format, (struct model_opts){0}, present_chunk_first,
                      is_breaking);
     report_defect("Present chunk written first", &t);
     CHECK(t.caught == t.affected && t.by_reader == t.affected,
           "every breaking pair must show a mixed entry");
 
-    t = sweep_defect(&pasid_entry_format, (struct model_opts){0}, ENTRY_SYNC_FAULT_SKIP_LAST_CHUNK,
-                     is_breaking);
+    t = sweep_defect(&pasid_entry_format, (struct model_opts){0}, last_chunk_lost, is_breaking);
     report_defect("last chunk skipped", &t);
     CHECK(t.caught == t.affected && t.by_final == t.affected, "every breaking pair must end wrong");
 
     t = sweep_defect(&pasid_entry_format, (struct model_opts){.torn_64 = true},
-                     ENTRY_SYNC_FAULT_NONE, any_pair);
+                     NULL, any_pair);
     report_defect("64-bit halves instead of CMPXCHG16B", &t);
     CHECK(t.by_reader > 0, "torn stores must be caught");
     {
@@ -529,13 +625,13 @@ TEST(defects_are_caught)
     }
 
     t = sweep_defect(&pasid_entry_format, (struct model_opts){.drop_sync = 1},
-                     ENTRY_SYNC_FAULT_NONE, syncs_at_all);
+                     NULL, syncs_at_all);
     report_defect("first sync missing", &t);
     CHECK(t.caught == t.affected && t.by_model == t.affected,
           "the model itself must catch a missing sync wherever there is one");
 
     forgetful.used = used_without_fsptptr;
-    t = sweep_defect(&forgetful, (struct model_opts){0}, ENTRY_SYNC_FAULT_NONE,
+    t = sweep_defect(&forgetful, (struct model_opts){0}, NULL,
                      first_stage_pointer_moves);
     report_defect("used() without FSPTPTR", &t);
     CHECK(t.by_reader > 0, "a used() that drops a field must be caught");
@@ -565,17 +661,17 @@ static void used_without_np_fpd(const uint64_t *entry, uint64_t *used)
  * of a breaking update stored as zeros, and used() blind to FPD there. */
 TEST(fpd_defects_are_caught)
 {
-    struct entry_format blind = pasid_entry_format;
+    struct entry_format blind = pasid_entry_format, no_window = pasid_entry_format;
     struct defect_tally t;
 
-    t = sweep_defect(&pasid_entry_format, (struct model_opts){0}, ENTRY_SYNC_FAULT_ZERO_WINDOW,
-                     fpd_in_window);
+    no_window.window = NULL; /* the library then stores an all-zero window */
+    t = sweep_defect(&no_window, (struct model_opts){0}, NULL, fpd_in_window);
     report_defect("window stored as zeros (FPD dropped)", &t);
     CHECK(t.affected > 0 && t.caught == t.affected && t.by_reader == t.affected,
           "every breaking pair with FPD on either side must show a wrong window");
 
     blind.used = used_without_np_fpd;
-    t = sweep_defect(&blind, (struct model_opts){0}, ENTRY_SYNC_FAULT_NONE,
+    t = sweep_defect(&blind, (struct model_opts){0}, NULL,
                      non_present_fpd_changes);
     report_defect("used() without FPD when P=0", &t);
     CHECK(t.affected > 0 && t.caught == t.affected,
@@ -639,7 +735,7 @@ TEST(series_rules_judged_by_spec_rules)
     struct defect_tally t;
 
     series_fmt.used = model_pasid_used_series;
-    t = sweep_defect(&series_fmt, (struct model_opts){0}, ENTRY_SYNC_FAULT_NONE, any_pair);
+    t = sweep_defect(&series_fmt, (struct model_opts){0}, NULL, any_pair);
     printf("# series used() judged by spec rules: %u of %u pairs differ (mixed entries: %u, "
            "sync count/class: %u)\n",
            t.caught, t.affected, t.by_reader, t.by_syncs);
