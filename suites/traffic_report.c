@@ -202,6 +202,14 @@ void tr_case_high_mem(struct tr *s)
         ktap_diag("high_mem: unit %d root table at %#llx, invalidation queue at %#llx", s->u->index,
                   (unsigned long long)virt_to_phys(s->u->root),
                   (unsigned long long)s->u->qi.queue_phys);
+    if (cfg.json)
+        kprintf("json: {\"case\":\"high_mem_buffers\",\"lo\":%llu,\"hi\":%llu,\"data\":%llu,"
+                "\"ss_root\":%llu,\"fs_root\":%llu,\"root_table\":%llu,\"queue\":%llu}\n",
+                (unsigned long long)lo, (unsigned long long)hi, (unsigned long long)data,
+                (unsigned long long)(s->dom_ok[0] ? pgtable_root(&s->dom[0].pt) : 0),
+                (unsigned long long)(s->dom_ok[1] ? pgtable_root(&s->dom[1].pt) : 0),
+                (unsigned long long)(s->u ? virt_to_phys(s->u->root) : 0),
+                (unsigned long long)(s->u ? s->u->qi.queue_phys : 0));
     if (!why[0] && lo < FOUR_GIB) {
         if (!ram_above_4g()) {
             ktap_case(KTAP_SKIP, name, "no free RAM above 4 GiB (buffers at %#llx)",

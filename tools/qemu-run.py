@@ -19,7 +19,7 @@ A scenario is tests/scenarios/NAME.scn, lines of `key: value`:
             adds /NAME).  RESULT is pass, fail, skip, xfail, timeout,
             error (the directive decides: `ok .. # SKIP` is skip, `ok ..
             # XFAIL` is xfail, `not ok .. # TIMEOUT` is timeout) or absent
-            (no such result line).  Every result line of that PATH (a case
+            (no such result line); pass|skip accepts either.  Every result line of that PATH (a case
             may run once per iteration) must have RESULT, and there must
             be one.  REASON, a regex, must occur in the directive's reason
             (a skip's reason is part of the KTAP result line) or, for a
@@ -528,7 +528,7 @@ def ktap_problems(lines):
     return problems
 
 
-CASE = re.compile(r"^(\S+)\s*=\s*(\w+)(?:\s+#\s*(.*?))?\s*$")
+CASE = re.compile(r"^(\S+)\s*=\s*(\w+(?:\|\w+)*)(?:\s+#\s*(.*?))?\s*$")
 RESULTS = ("pass", "fail", "skip", "xfail", "timeout", "error", "absent")
 CONDITION = re.compile(r"^([\w.-]+)(=|!=|<=|>=|<|>|~)(.*)$")
 
@@ -567,7 +567,7 @@ def find_tests(tests, path):
 
 def case_problems(doc, spec):
     m = CASE.match(spec)
-    if not m or m.group(2) not in RESULTS:
+    if not m or not set(m.group(2).split("|")) <= set(RESULTS):
         return [f"bad case: line {spec!r} (PATH = {'|'.join(RESULTS)} [# REASON])"]
     path, want, reason = m.group(1), m.group(2), m.group(3)
     hits = find_tests(doc.tests, path.split("/"))
@@ -578,7 +578,7 @@ def case_problems(doc, spec):
     problems = []
     for t in hits:
         got = result_word(t)
-        if got != want:
+        if got not in want.split("|"):
             problems.append(f"case {path}: {got}, expected {want} (line {t.line}: {t.line_text})")
         elif reason and not re.search(reason, case_reason(t)):
             problems.append(f"case {path}: reason {case_reason(t)!r} does not contain "
