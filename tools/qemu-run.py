@@ -19,16 +19,17 @@ A scenario is tests/scenarios/NAME.scn, lines of `key: value`:
             adds /NAME).  RESULT is pass, fail, skip, xfail, timeout,
             error (the directive decides: `ok .. # SKIP` is skip, `ok ..
             # XFAIL` is xfail, `not ok .. # TIMEOUT` is timeout) or absent
-            (no such result line); pass|skip accepts either.  Every result line of that PATH (a case
-            may run once per iteration) must have RESULT, and there must
-            be one.  REASON, a regex, must occur in the directive's reason
-            (a skip's reason is part of the KTAP result line) or, for a
-            plain fail, in the `# CASE: reason` line just before it.
+            (no such result line); pass|skip accepts either.  Every result
+            line of that PATH (a case may run once per iteration) must
+            have RESULT, and there must be one unless absent is allowed.
+            REASON, a regex, must occur in the directive's reason (a
+            skip's reason is part of the KTAP result line) or, for a plain
+            fail, in the `# CASE: reason` line just before it.
   json:     KEY OP VALUE ... (repeatable): one `json: {...}` line of the log
             (the firmware prints them with cfg json=1) holds every
             condition.  OP is = or != (a number, 0x hex too, or a string),
-            < <= > >= (numbers) or ~ (a regex searched in the value).  Words are
-            split as by a shell, so a value may be quoted.
+            < <= > >= (numbers) or ~ (a regex searched in the value).
+            Words are split as by a shell, so a value may be quoted.
   totals:   KEY OP VALUE ... : the last line's counts (passed, failed,
             skipped), with the ops of json:
   match:    a regex some serial line must match (repeatable).  Prefer
@@ -565,21 +566,20 @@ def find_tests(tests, path):
     return [hit for t in found if t.subtests for hit in find_tests(t.subtests, path[1:])]
 
 
-def case_problems(doc, spec):
+def case_problems(doc, lines, spec):
     m = CASE.match(spec)
-    if not m or not set(m.group(2).split("|")) <= set(RESULTS):
+    wants = m.group(2).split("|") if m else []
+    if not m or not set(wants) <= set(RESULTS):
         return [f"bad case: line {spec!r} (PATH = {'|'.join(RESULTS)} [# REASON])"]
-    path, want, reason = m.group(1), m.group(2), m.group(3)
+    path, reason = m.group(1), m.group(3)
     hits = find_tests(doc.tests, path.split("/"))
-    if want == "absent":
-        return [f"case {path}: present ({hits[0].line_text})"] if hits else []
     if not hits:
-        return [f"case {path}: no result line, expected {want}"]
+        return [] if "absent" in wants else [f"case {path}: no result line, expected {m.group(2)}"]
     problems = []
     for t in hits:
-        got = result_word(t)
-        if got not in want.split("|"):
-            problems.append(f"case {path}: {got}, expected {want} (line {t.line}: {t.line_text})")
+        got, text = result_word(t), lines[t.line - 1].strip()
+        if got not in wants:
+            problems.append(f"case {path}: {got}, expected {m.group(2)} (line {t.line}: {text})")
         elif reason and not re.search(reason, case_reason(t)):
             problems.append(f"case {path}: reason {case_reason(t)!r} does not contain "
                             f"{reason!r}")
@@ -660,11 +660,8 @@ def verdict_problems(sc, lines):
     problems = []
     if sc["case"]:
         doc = load_tool("ktap_check", "ktap_check.py").parse(lines)
-        text = {no: l.strip() for no, l in enumerate(lines, 1)}
-        for t in (leaf for top in doc.tests for leaf in walk(top)):
-            t.line_text = text.get(t.line, "")
         for spec in sc["case"]:
-            problems += case_problems(doc, spec)
+            problems += case_problems(doc, lines, spec)
     problems += condition_problems("json", sc["json"], json_records(lines) if sc["json"] else [])
     if sc["totals"]:
         last = next((l for l in reversed(lines) if l.strip()), "")
@@ -672,12 +669,6 @@ def verdict_problems(sc, lines):
         counts = [dict(zip(("passed", "failed", "skipped"), m.groups()))] if m else []
         problems += condition_problems("totals", sc["totals"], counts)
     return problems
-
-
-def walk(test):
-    yield test
-    for t in test.subtests or []:
-        yield from walk(t)
 
 
 def check_log(sc, lines, verdict, extra_lines=()):

@@ -48,6 +48,8 @@ CHECKS = [
     ("case_every_iteration", ["transitions/SS-A->SS-B = pass"], [], [], 0),
     ("case_absent", ["traffic/steady_off = absent", "steady_PT = absent"], [], [], 0),
     ("case_either", ["traffic/steady_FS = pass|skip", "traffic/steady_PT = pass|skip"], [], [], 0),
+    ("case_skip_or_absent", ["traffic/steady_off = skip|absent", "traffic/steady_FS = skip|absent"],
+     [], [], 0),
     ("catches_neither", ["traffic/steady_SS = pass|skip"], [], [], 1),
     ("catches_wrong_result", ["traffic/steady_SS = pass"], [], [], 1),
     ("catches_skip_for_pass", ["traffic/steady_FS = pass"], [], [], 1),
