@@ -39,6 +39,11 @@ static void case_memory_map(void)
               "%llu MiB conventional, highest address %#llx",
               m->entries, m->unordered, m->merged, boot->nranges,
               (unsigned long long)(free_pages / 256), (unsigned long long)reach);
+    if (cfg.json)
+        kprintf("json: {\"case\":\"memory_map\",\"entries\":%u,\"unordered\":%u,"
+                "\"ranges\":%u,\"conventional_mib\":%llu,\"highest\":%llu}\n",
+                m->entries, m->unordered, boot->nranges, (unsigned long long)(free_pages / 256),
+                (unsigned long long)reach);
     if (!boot->nranges || free_pages < 4096)
         ktap_case(KTAP_FAIL, "memory_map", "%llu free pages", (unsigned long long)free_pages);
     else if (!ordered)
@@ -214,6 +219,9 @@ static void case_smp(void)
             ktap_diag("CPU %u (APIC %u) did not run its work", i, percpu[i].apic_id);
     }
     ktap_diag("%u CPUs online, %u application processors answered", cpus_online, ok);
+    if (cfg.json)
+        kprintf("json: {\"case\":\"smp\",\"cpus_online\":%u,\"aps_answered\":%u}\n",
+                cpus_online, ok);
     if (cpus_online == 1)
         ktap_case(KTAP_SKIP, "smp", "one CPU online: nothing to start");
     else

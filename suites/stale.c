@@ -25,6 +25,7 @@
 #include "lib/ktap.h"
 #include "lib/page.h"
 #include "suites/pt_fastpath.h"
+#include "app/run.h"
 #include "app/suite.h"
 #include "app/vtd_setup.h"
 #include "app/xstate.h"
@@ -183,6 +184,10 @@ static void step(struct stale *s, const struct target *from, const struct target
     ktap_diag("stale: %s: %s, %u sync(s): DMA to %#llx landed in %s (expected %s), %u fault(s)",
               name, from ? entry_sync_class_name(r.es.cls) : "no update", r.syncs,
               (unsigned long long)s->iova, where, page_name[to->page], faults);
+    if (cfg.json)
+        kprintf("json: {\"suite\":\"stale\",\"case\":\"%s\",\"class\":\"%s\",\"syncs\":%u,"
+                "\"landed\":\"%s\",\"faults\":%u}\n",
+                name, from ? entry_sync_class_name(r.es.cls) : "none", r.syncs, where, faults);
 
     bool exact = faults == 0;
     for (unsigned i = 0; i < NTARGETS; i++)

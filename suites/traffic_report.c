@@ -209,6 +209,16 @@ void tr_case_high_mem(struct tr *s)
         ktap_diag("high_mem: unit %d root table at %#llx, invalidation queue at %#llx",
                   s->xs.u->index, (unsigned long long)virt_to_phys(s->xs.u->root),
                   (unsigned long long)s->xs.u->qi.queue_phys);
+    if (cfg.json) {
+        int ss = xs_domain_of(XS_SS_A), fs = xs_domain_of(XS_FS_A);
+        kprintf("json: {\"case\":\"high_mem_buffers\",\"lo\":%llu,\"hi\":%llu,\"data\":%llu,"
+                "\"ss_root\":%llu,\"fs_root\":%llu,\"root_table\":%llu,\"queue\":%llu}\n",
+                (unsigned long long)lo, (unsigned long long)hi, (unsigned long long)data,
+                (unsigned long long)(s->xs.dom_ok[ss] ? pgtable_root(&s->xs.dom[ss].pt) : 0),
+                (unsigned long long)(s->xs.dom_ok[fs] ? pgtable_root(&s->xs.dom[fs].pt) : 0),
+                (unsigned long long)(s->xs.u ? virt_to_phys(s->xs.u->root) : 0),
+                (unsigned long long)(s->xs.u ? s->xs.u->qi.queue_phys : 0));
+    }
     if (!why[0] && lo < FOUR_GIB) {
         if (!ram_above_4g()) {
             ktap_case(KTAP_SKIP, name, "no free RAM above 4 GiB (buffers at %#llx)",

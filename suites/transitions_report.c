@@ -160,6 +160,19 @@ static void print_totals(const char *name, const struct totals *t)
               (unsigned long long)t->med[2]);
 }
 
+/* The totals as a json: line (json=1), for tools and scenarios. */
+static void json_totals(const char *strategy, const struct totals *t)
+{
+    kprintf("json: {\"strategy\":\"%s\",\"pairs\":%u,\"hitless\":%u,\"breaking\":%u,"
+            "\"syncs\":%u,\"faults\":%u,\"probe_faults\":%u,\"mismatches\":%llu,"
+            "\"resets\":%u,\"updates\":%u,\"dma_ops_overlapping\":%llu,\"lost_reads\":%u,"
+            "\"lost_writes\":%u,\"windows_faults_lost\":%u,\"inconclusive\":%u}\n",
+            strategy, t->pairs, t->hitless, t->breaking, t->syncs, t->faults, t->probe_faults,
+            (unsigned long long)t->mismatches, t->resets, t->updates,
+            (unsigned long long)t->overlap, t->lost_reads, t->lost_writes, t->windows_lost,
+            t->inconclusive);
+}
+
 void tx_print_summary(const struct tx *t, uint64_t run_us)
 {
     struct totals es, cl;
@@ -172,6 +185,10 @@ void tx_print_summary(const struct tx *t, uint64_t run_us)
         print_totals("entry_sync:", &es);
     if (have_cl)
         print_totals("clear:     ", &cl);
+    if (cfg.json && have_es)
+        json_totals("entry_sync", &es);
+    if (cfg.json && have_cl)
+        json_totals("clear", &cl);
     if (t->stress.updates)
         ktap_diag("stress: %llu random updates in %llu ms, %llu DMA ops (%llu ops/s), %u faults, "
                   "%u failed",

@@ -149,6 +149,11 @@ void tx_stress(struct tx *t)
             ksnprintf(first_why, sizeof(first_why), "%llu concurrent updates failed",
                       (unsigned long long)others.failures);
     }
+    if (cfg.json)
+        kprintf("json: {\"case\":\"stress\",\"updates\":%llu,\"failures\":%u,"
+                "\"concurrent_entries\":%u,\"concurrent_updates\":%llu}\n",
+                (unsigned long long)t->stress.updates, t->stress.failures,
+                concurrent ? others.n : 0, (unsigned long long)(concurrent ? others.updates : 0));
     ktap_case(t->stress.failures ? KTAP_FAIL : KTAP_PASS, "stress",
               "%u of %llu updates failed; first: %s", t->stress.failures,
               (unsigned long long)t->stress.updates, first_why);

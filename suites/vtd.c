@@ -29,12 +29,26 @@ static void case_bring_up(void)
         ktap_case(KTAP_PASS, "bring_up", NULL);
 }
 
+/* The capabilities scenarios check (QEMU was configured as intended). */
+static void caps_json(const struct vtd_unit *u)
+{
+    const struct vtd_caps *c = &u->caps;
+    kprintf("json: {\"case\":\"caps\",\"unit\":%d,\"mode\":\"%s\",\"mgaw\":%u,\"cm\":%d,"
+            "\"sc\":%d,\"pt\":%d,\"dt\":%d,\"smts\":%d,\"slts\":%d,\"flts\":%d,"
+            "\"levels\":%u,\"fs_levels\":%u,\"iova_bits\":%u,\"qi_256\":%d}\n",
+            u->index, u->mode == VTD_MODE_SCALABLE ? "scalable" : "legacy", c->mgaw, c->cm, c->sc,
+            c->pt, c->dt, c->smts, c->slts, c->flts, u->plan.ss_levels, u->plan.fs_levels,
+            u->plan.iova_bits, u->qi.wide);
+}
+
 static void case_caps(void)
 {
     char line[512];
     for (unsigned i = 0; i < vtd_nunits; i++) {
         vtd_caps_format(vtd_units[i], line, sizeof(line));
         ktap_diag("vtd: %s", line);
+        if (cfg.json)
+            caps_json(vtd_units[i]);
     }
     ktap_case(KTAP_PASS, "caps", NULL);
 }

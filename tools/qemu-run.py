@@ -13,7 +13,29 @@ A scenario is tests/scenarios/NAME.scn, lines of `key: value`:
   qemu:     extra QEMU arguments (repeatable; $ROOT is the repository)
   cfg:      a line for \\vtdsync.cfg (repeatable)
   expect:   pass | fail | skip | crash | timeout (the firmware's verdict)
-  match:    a regex some serial line must match (repeatable)
+  case:     PATH = RESULT [# REASON] (repeatable): the KTAP verdict of one
+            test, the way a scenario should judge.  PATH is SUITE/CASE
+            (SUITE alone: the suite's own result line; a deeper subtest
+            adds /NAME).  RESULT is pass, fail, skip, xfail, timeout,
+            error (the directive decides: `ok .. # SKIP` is skip, `ok ..
+            # XFAIL` is xfail, `not ok .. # TIMEOUT` is timeout) or absent
+            (no such result line); pass|skip accepts either.  Every result
+            line of that PATH (a case may run once per iteration) must
+            have RESULT, and there must be one unless absent is allowed.
+            REASON, a regex, must occur in the directive's reason (a
+            skip's reason is part of the KTAP result line) or, for a plain
+            fail, in the `# CASE: reason` line just before it.
+  json:     KEY OP VALUE ... (repeatable): one `json: {...}` line of the log
+            (the firmware prints them with cfg json=1) holds every
+            condition.  OP is = or != (a number, 0x hex too, or a string),
+            < <= > >= (numbers) or ~ (a regex searched in the value).
+            Words are split as by a shell, so a value may be quoted.
+  totals:   KEY OP VALUE ... : the last line's counts (passed, failed,
+            skipped), with the ops of json:
+  match:    a regex some serial line must match (repeatable).  Prefer
+            case:/json:/totals:; a regex over a `# ...` diagnostic is only
+            for a line that IS the product's output (a finding, a fault
+            line, a tool's answer), as wording may change freely elsewhere
   nomatch:  a regex no serial line may match (repeatable)
   timeout:  seconds before the harness kills QEMU (default 180)
   image:    esp (default: a FAT image made for the run, on AHCI) | usb (the
@@ -48,9 +70,14 @@ A scenario is tests/scenarios/NAME.scn, lines of `key: value`:
 
 usage: qemu-run.py --scenario NAME [--accel tcg|kvm] [--qemu-extra ARGS]
                    [--cfg 'k=v ...'] [--quiet] [--log FILE]
+       qemu-run.py --recheck [NAME...]   judge the last runs' logs again
+                   (build/scenarios/NAME/) with the scenario's current
+                   checks, without booting (all when no NAME)
 Exits with the firmware's verdict: 0 pass, 1 fail or anything unexpected.
 """
 import argparse
+import importlib.util
+import json
 import os
 import re
 import shlex
@@ -82,7 +109,8 @@ def load_scenario(name):
     path = os.path.join(ROOT, "tests", "scenarios", name + ".scn")
     sc = {"name": name, "desc": "", "iommu": "scalable", "aw": "", "smp": "2",
           "mem": "512M", "devices": "nvme edu", "qemu": [], "cfg": [],
-          "expect": "pass", "match": [], "nomatch": [], "timeout": "180",
+          "expect": "pass", "match": [], "nomatch": [],
+          "case": [], "json": [], "totals": [], "timeout": "180",
           "image": "esp", "boots": "1", "screenshot": "", "after": "",
           "firmware": "ovmf", "sign": "", "fixture": "", "kill_on": "", "boot_expect": "",
           "cfg_last": [],
@@ -304,8 +332,24 @@ def run_scenario(sc, accel="tcg", extra="", live=False, log_path=None):
         after = (p.stdout + p.stderr).splitlines()
         with open(os.path.join(workdir, "after.txt"), "w") as f:
             f.write("\n".join(after) + "\n")
+    with open(os.path.join(workdir, "verdict.txt"), "w") as f:
+        f.write(verdict + "\n")
     problems = early + check_log(sc, lines, verdict, after)
     return not problems, verdict, seconds, lines, problems
+
+
+def recheck_scenario(sc):
+    """Judge the scenario's last run again (its serial log, verdict and
+    after: output) without booting: for changed checks or reworded
+    diagnostics.  Returns (verdict, problems)."""
+    workdir = os.path.join(BUILD, "scenarios", sc["name"])
+    boots = int(sc["boots"])
+    log = os.path.join(workdir, f"serial-boot{boots}.log" if boots > 1 else "serial.log")
+    verdict = "".join(read_lines(os.path.join(workdir, "verdict.txt"))).strip()
+    if not verdict or not os.path.exists(log):
+        return "none", [f"no earlier run in {workdir}"]
+    after = read_lines(os.path.join(workdir, "after.txt")) if sc["after"] else []
+    return verdict, check_log(sc, read_lines(log), verdict, after)
 
 
 def read_lines(path):
@@ -471,16 +515,9 @@ def ktap_problems(lines):
     """Strict KTAP v1 structure (tools/ktap_check.py) and, with KUNIT_DIR set
     to a kernel tree's tools/testing/kunit, Linux's own parser's reading
     (tools/kunit-check.py) of the log."""
-    import importlib.util
     import tempfile
 
-    def load(name, file):
-        spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "tools", file))
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return mod
-
-    doc = load("ktap_check", "ktap_check.py").parse(lines)
+    doc = load_tool("ktap_check", "ktap_check.py").parse(lines)
     problems = [f"KTAP line {no}: {text}" for no, text in doc.problems[:10]]
     kunit_dir = os.environ.get("KUNIT_DIR")
     if kunit_dir:
@@ -488,7 +525,149 @@ def ktap_problems(lines):
             f.write("\n".join(lines) + "\n")
             f.flush()
             problems += [f"kunit_parser: {p}" for p in
-                         load("kunit_check", "kunit-check.py").check(kunit_dir, f.name)]
+                         load_tool("kunit_check", "kunit-check.py").check(kunit_dir, f.name)]
+    return problems
+
+
+CASE = re.compile(r"^(\S+)\s*=\s*(\w+(?:\|\w+)*)(?:\s+#\s*(.*?))?\s*$")
+RESULTS = ("pass", "fail", "skip", "xfail", "timeout", "error", "absent")
+CONDITION = re.compile(r"^([\w.-]+)(=|!=|<=|>=|<|>|~)(.*)$")
+
+
+def load_tool(name, file):
+    """A module from tools/ (their file names are not all importable)."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "tools", file))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def result_word(test):
+    """pass, fail, skip, xfail, timeout or error: a result line's verdict."""
+    if test.ok and test.directive == "XFAIL":
+        return "xfail"
+    return test.status
+
+
+def case_reason(test):
+    """A directive's reason; for a plain `not ok`, the `# NAME: reason`
+    line the firmware prints just before it (lib/ktap.c)."""
+    if test.directive or test.ok:
+        return test.reason
+    prefix = test.name + ": "
+    return next((d[len(prefix):] for d in reversed(test.diagnostics) if d.startswith(prefix)), "")
+
+
+def find_tests(tests, path):
+    """Every result line whose names from the top down are path (a list)."""
+    found = [t for t in tests if t.name == path[0]]
+    if len(path) == 1:
+        return found
+    return [hit for t in found if t.subtests for hit in find_tests(t.subtests, path[1:])]
+
+
+def case_problems(doc, lines, spec):
+    m = CASE.match(spec)
+    wants = m.group(2).split("|") if m else []
+    if not m or not set(wants) <= set(RESULTS):
+        return [f"bad case: line {spec!r} (PATH = {'|'.join(RESULTS)} [# REASON])"]
+    path, reason = m.group(1), m.group(3)
+    hits = find_tests(doc.tests, path.split("/"))
+    if not hits:
+        return [] if "absent" in wants else [f"case {path}: no result line, expected {m.group(2)}"]
+    problems = []
+    for t in hits:
+        got, text = result_word(t), lines[t.line - 1].strip()
+        if got not in wants:
+            problems.append(f"case {path}: {got}, expected {m.group(2)} (line {t.line}: {text})")
+        elif reason and not re.search(reason, case_reason(t)):
+            problems.append(f"case {path}: reason {case_reason(t)!r} does not contain "
+                            f"{reason!r}")
+    return problems
+
+
+def number(x):
+    """An int (decimal or 0x hex, as addresses are written) or a float."""
+    if isinstance(x, bool):
+        raise TypeError("a boolean is no number")
+    if isinstance(x, (int, float)):
+        return x
+    try:
+        return int(x, 0)
+    except ValueError:
+        return float(x)
+
+
+def condition_holds(value, op, want):
+    """One json:/totals: condition on one value of the log."""
+    if value is None:
+        return False
+    if op == "~":
+        return re.search(want, str(value)) is not None
+    try:
+        a, b = number(value), number(want)
+    except (TypeError, ValueError):
+        if op in ("=", "!="):
+            return (str(value) == want) == (op == "=")
+        return False
+    return {"=": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b,
+            ">=": a >= b}[op]
+
+
+def parse_conditions(key, spec):
+    conds = [CONDITION.match(w) for w in shlex.split(spec)]
+    if not conds or not all(conds):
+        raise ValueError(f"bad {key}: line {spec!r} (KEY OP VALUE ..., OP one of "
+                         "= != < <= > >= ~)")
+    return [c.groups() for c in conds]
+
+
+def json_records(lines):
+    """The objects of the log's `json: {...}` lines (indented or not)."""
+    records = []
+    for l in lines:
+        body = l.strip()
+        if body.startswith("json: "):
+            try:
+                obj = json.loads(body[6:])
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                records.append(obj)
+    return records
+
+
+def condition_problems(key, specs, records):
+    """Each json:/totals: line must hold, all its conditions at once, for
+    one of records (the json: objects; the last line's counts)."""
+    problems = []
+    for spec in specs:
+        try:
+            conds = parse_conditions(key, spec)
+        except ValueError as e:
+            problems.append(str(e))
+            continue
+        if not any(all(condition_holds(r.get(k), op, v) for k, op, v in conds)
+                   for r in records):
+            seen = f"the last line's counts {records}" if key == "totals" else \
+                f"{len(records)} json: lines"
+            problems.append(f"{key}: {spec}: held by none of {seen}")
+    return problems
+
+
+def verdict_problems(sc, lines):
+    """case:, json: and totals: checks (see the header)."""
+    problems = []
+    if sc["case"]:
+        doc = load_tool("ktap_check", "ktap_check.py").parse(lines)
+        for spec in sc["case"]:
+            problems += case_problems(doc, lines, spec)
+    problems += condition_problems("json", sc["json"], json_records(lines) if sc["json"] else [])
+    if sc["totals"]:
+        last = next((l for l in reversed(lines) if l.strip()), "")
+        m = re.match(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", last)
+        counts = [dict(zip(("passed", "failed", "skipped"), m.groups()))] if m else []
+        problems += condition_problems("totals", sc["totals"], counts)
     return problems
 
 
@@ -508,6 +687,7 @@ def check_log(sc, lines, verdict, extra_lines=()):
         problems.append(f"last line is not the summary: {last!r}")
     if verdict in ("pass", "fail", "skip", "crash", "timeout") and not sc["screenshot"]:
         problems += ktap_problems(lines)
+    problems += verdict_problems(sc, lines)
     lines = list(lines) + list(extra_lines)
     for pat in sc["match"]:
         if not any(re.search(pat, l) for l in lines):
@@ -519,6 +699,21 @@ def check_log(sc, lines, verdict, extra_lines=()):
     return problems
 
 
+def recheck_main(names):
+    if not names:
+        top = os.path.join(BUILD, "scenarios")
+        names = sorted(n for n in os.listdir(top) if os.path.exists(
+            os.path.join(ROOT, "tests", "scenarios", n + ".scn"))) if os.path.isdir(top) else []
+    bad = 0
+    for name in names:
+        verdict, problems = recheck_scenario(load_scenario(name))
+        bad += bool(problems)
+        print(f"{'ok  ' if not problems else 'FAIL'} {name}: verdict {verdict}")
+        for p in problems:
+            print(f"      | {p}")
+    return 1 if bad else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scenario", default="run")
@@ -526,7 +721,12 @@ def main():
     ap.add_argument("--qemu-extra", default=os.environ.get("QEMU_EXTRA", ""))
     ap.add_argument("--cfg", default="", help="extra vtdsync.cfg words")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--recheck", nargs="*", metavar="NAME",
+                    help="judge the last runs' logs again without booting (all scenarios "
+                         "with a log when no NAME is given)")
     args = ap.parse_args()
+    if args.recheck is not None:
+        sys.exit(recheck_main(args.recheck))
     install_signal_handlers()
     sc = load_scenario(args.scenario)
     if args.cfg:
