@@ -115,12 +115,35 @@ static enum vtd_mode_request wanted_mode(void)
 
 static bool keep_firmware_te(const struct vtd_unit *u, char *why, size_t len);
 
+/* QEMU 10.0.2's VT-d reads a PASID entry from memory again for each field
+ * of one translation (the PT check, the table pointer, the levels, the
+ * domain id, ...), so a DMA racing a hitless SS -> PT flip can take "SS"
+ * from the old entry and the pointer from the new one, walk a table at
+ * address 0 and fault (reason 0x06), or with FPD fail silently and leave
+ * the NVMe controller fatal.  It is a race, seen about once in 16 loaded
+ * runs of foreign-pt, so it cannot be probed; under QEMU the workaround is
+ * on and said once.  quirk=pasid_reread turns it on anywhere,
+ * quirk=no_pasid_reread off (to see the deviation). */
+static void set_pasid_reread(void)
+{
+    bool forced_on = config_list_has(cfg.quirk, "pasid_reread");
+    bool forced_off = config_list_has(cfg.quirk, "no_pasid_reread");
+    vtd_options.pasid_reread = forced_on || (cpu_is_qemu() && !forced_off);
+    if (vtd_options.pasid_reread)
+        ktap_diag("vtd: finding: %s: hitless PASID-entry updates keep the fields only the old "
+                  "entry uses until a sync after the flip (one more sync where one changes)",
+                  forced_on ? "quirk=pasid_reread"
+                            : "QEMU's VT-d rereads a PASID entry within one translation "
+                              "(quirk=no_pasid_reread to see it)");
+}
+
 static void set_options(void)
 {
     vtd_options.trace = cfg.trace;
     vtd_options.pt_ctx_flush = config_list_has(cfg.quirk, "pt_ctx_flush");
     vtd_options.window_us = cfg.window_us;
     vtd_options.keep_firmware_te = keep_firmware_te;
+    set_pasid_reread();
 }
 
 /* "RMRR 0x...-0x..., ..." for the RMRRs whose scope holds d; "" if none. */

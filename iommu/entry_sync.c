@@ -306,6 +306,24 @@ static void update_clear(struct sync_run *run, const uint64_t *tgt)
     sync_now(run);
 }
 
+/* The flip for a reader that rereads the entry (see
+ * entry_sync_ops.reader_rereads): the critical chunk takes the target in
+ * every bit the target uses and keeps its current value in every other
+ * bit, so a field only the old entry uses still holds its old value when
+ * that reader pairs it with the old translation type; other chunks take
+ * the target. */
+static void flip_keeping_old(const struct sync_run *run, const uint64_t *tgt,
+                             const struct plan *plan, uint64_t *out)
+{
+    const struct entry_format *fmt = run->fmt;
+
+    for (unsigned q = 0; q < entry_qwords(fmt); q++) {
+        bool critical = plan->critical_mask & (1u << (q / fmt->chunk_qwords));
+        out[q] = critical ? (tgt[q] & plan->tgt_used[q]) | (run->mem[q] & ~plan->tgt_used[q])
+                          : tgt[q];
+    }
+}
+
 /* One critical chunk:
  * 1. give the other chunks the target's bits the current entry ignores,
  *    but only where the target will use them (other differences can wait);
@@ -323,6 +341,13 @@ static void update_hitless(struct sync_run *run, const uint64_t *tgt, const stru
 
     step(run, plan->early, need_early);
     ride_along = others & ~chunks_differing(fmt, run->mem, tgt, plan->cur_used, others);
+    if (run->ops->reader_rereads) {
+        uint64_t flip[ENTRY_SYNC_MAX_QWORDS];
+        flip_keeping_old(run, tgt, plan, flip);
+        step(run, flip, plan->critical_mask | ride_along);
+        step(run, tgt, all_chunks(fmt)); /* what only the old entry used, too */
+        return;
+    }
     step(run, tgt, plan->critical_mask | ride_along);
     step(run, tgt, others);
 }

@@ -108,6 +108,16 @@ struct entry_sync_ops {
     void (*sync)(void *ctx, const struct entry_sync_point *p);
     void (*trace)(void *ctx, const char *line);
     bool tracing;
+    /* The IOMMU may read the entry again for each field of one translation
+     * (QEMU 10.0.2 does: README "What vtdsync found in QEMU 10.0.2"), so it
+     * can decide the translation type from the old entry and take a table
+     * pointer from the new one.  A hitless update then keeps every bit the
+     * old entry uses and the target does not (e.g. the second-stage pointer
+     * of SS -> PT) at its old value in the critical store, and clears it in
+     * a last store after the next sync: one more sync where such bits
+     * change.  The VT-d spec reads each 128-bit chunk once and atomically;
+     * this is a platform workaround, off by default. */
+    bool reader_rereads;
 };
 
 struct entry_sync_result {

@@ -217,6 +217,7 @@ static struct vtd_write_result run_update(struct sync_ctx *c, const struct entry
         .sync = sync,
         .trace = trace_line,
         .tracing = vtd_options.trace,
+        .reader_rereads = vtd_options.pasid_reread,
     };
     const struct vtd_ops *o = c->u->ops;
     struct vtd_write_result r;

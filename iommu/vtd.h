@@ -114,6 +114,10 @@ struct vtd_options {
     bool trace;        /* entry_sync trace lines as KTAP diagnostics */
     bool pt_ctx_flush; /* quirk: context-cache invalidation after leaving PT */
     uint32_t window_us; /* hold a breaking update's non-present window open */
+    /* The IOMMU rereads a PASID entry within one translation (QEMU 10.0.2):
+     * entry_sync keeps the old entry's own fields through a hitless flip
+     * (entry_sync_ops.reader_rereads). */
+    bool pasid_reread;
     /* Asked at bring-up of a unit the firmware left translating: true (with
      * *why) keeps translation on through the takeover, as for the graphics
      * units Linux never switches off.  NULL: every unit is switched off. */

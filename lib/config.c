@@ -65,7 +65,7 @@ static const struct option options[] = {
     U("test_timeout", test_timeout_s, 0, 86400, "120", "per-suite watchdog in seconds (0: off)"),
     W("test", test, "none|crash|apcrash|hang", "none",
       "self-test of the failure paths: crash (#PF on the BSP), apcrash (on CPU 1), hang"),
-    S("quirk", quirk, "", valid_quirk, "workarounds: pt_ctx_flush (context-cache flush after PT)"),
+    S("quirk", quirk, "", valid_quirk, "workarounds: pt_ctx_flush (context-cache flush after PT), pasid_reread | no_pasid_reread (keep the old entry's fields through a hitless flip; on under QEMU)"),
     W("bench", bench, "none|traffic", "none", "benchmarks to run"),
     U("help", help, 0, 1, "0", "print the options and exit"),
     U("dump_acpi", dump_acpi, 0, 1, "0", "hex-dump DMAR/MCFG/MADT to serial"),
@@ -128,7 +128,8 @@ static bool valid_suites(const char *v)
 
 static bool valid_quirk(const char *v)
 {
-    static const char *const quirks[] = { "pt_ctx_flush", "none" };
+    static const char *const quirks[] = { "pt_ctx_flush", "pasid_reread", "no_pasid_reread",
+                                          "none" };
     return !*v || list_within(v, quirks, ARRAY_SIZE(quirks));
 }
 

@@ -28,7 +28,7 @@ struct config {
     uint32_t timeout_s;
     uint32_t test_timeout_s;
     char test[16];  /* self-test hooks: crash, hang */
-    char quirk[64]; /* comma-separated workarounds: pt_ctx_flush */
+    char quirk[64]; /* comma-separated workarounds: pt_ctx_flush, [no_]pasid_reread */
     char bench[16]; /* traffic */
     uint32_t help;
     uint32_t dump_acpi;

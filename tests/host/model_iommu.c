@@ -40,6 +40,46 @@ static void collapse(struct model_iommu *m)
         m->nr_versions[c] = 1;
     }
     memcpy(m->at_sync, m->mem, qwords(m) * sizeof(uint64_t));
+    memcpy(m->snaps[0], m->mem, qwords(m) * sizeof(uint64_t));
+    m->nr_snaps = 1;
+}
+
+static void add_snapshot(struct model_iommu *m)
+{
+    if (m->nr_snaps == MODEL_MAX_SNAPS) {
+        note(m, "model: too many stores between two syncs");
+        m->violations++;
+        return;
+    }
+    memcpy(m->snaps[m->nr_snaps++], m->mem, qwords(m) * sizeof(uint64_t));
+}
+
+/* The rereads reader (model_iommu.h): no bit an earlier entry uses may
+ * change in a later one that does not use it, within one sync interval of
+ * a hitless update (a breaking update's window faults by design). */
+static void judge_rereads(struct model_iommu *m)
+{
+    if (!m->opts.rereads || m->allow_non_present)
+        return;
+    for (unsigned i = 0; i < m->nr_snaps; i++) {
+        uint64_t ui[ENTRY_SYNC_MAX_QWORDS] = {0};
+        m->rules->used(m->snaps[i], ui);
+        for (unsigned j = i + 1; j < m->nr_snaps; j++) {
+            uint64_t uj[ENTRY_SYNC_MAX_QWORDS] = {0};
+            m->rules->used(m->snaps[j], uj);
+            for (unsigned q = 0; q < qwords(m); q++) {
+                uint64_t lost = (m->snaps[i][q] ^ m->snaps[j][q]) & ui[q] & ~uj[q];
+                if (!lost)
+                    continue;
+                m->violations++;
+                m->reread_violations++;
+                note(m, "a rereading reader can pair entry %u's type with entry %u's qword %u "
+                        "(bits %#llx only the earlier entry uses changed), after %u syncs",
+                     i, j, q, (unsigned long long)lost, m->syncs);
+                break;
+            }
+        }
+    }
 }
 
 /* The chunk's current memory value becomes one more value a reader may see. */
@@ -162,6 +202,7 @@ static void model_write_chunk(void *ctx, volatile uint64_t *entry, unsigned inde
             add_version(m, index); /* each half visible on its own */
     }
     add_version(m, index);
+    add_snapshot(m);
     if (index == m->fmt->present_qword / cq && !entry_sync_is_present(m->fmt, m->mem)) {
         m->window_stores++;
         m->window_q0 = m->mem[m->fmt->present_qword];
@@ -182,6 +223,7 @@ static void model_sync(void *ctx, const struct entry_sync_point *p)
         note(m, "sync %u was told a wrong cached/now entry", m->sync_calls);
     }
     judge_all_visible(m);
+    judge_rereads(m);
     collapse(m);
     m->syncs++;
 }
@@ -192,6 +234,7 @@ struct entry_sync_ops model_ops(struct model_iommu *m)
         .ctx = m,
         .write_chunk = model_write_chunk,
         .sync = model_sync,
+        .reader_rereads = m->opts.rereads,
     };
 }
 
@@ -200,6 +243,7 @@ void model_finish(struct model_iommu *m)
     size_t bytes = qwords(m) * sizeof(uint64_t);
 
     judge_all_visible(m);
+    judge_rereads(m);
     if (memcmp(m->mem, m->at_sync, bytes)) {
         m->unsynced_at_end = true;
         note(m, "update returned with stores not followed by a sync");

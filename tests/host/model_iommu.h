@@ -11,7 +11,15 @@
  * meaning (VT-d: FPD), so not any non-present entry will do.
  *
  * Fault models: `torn_64` stores a 128-bit chunk as two 64-bit halves, each
- * visible on its own; `drop_sync` makes the Nth sync do nothing. */
+ * visible on its own; `drop_sync` makes the Nth sync do nothing.
+ *
+ * Reader model `rereads` (QEMU 10.0.2): one translation reads the whole
+ * entry again for each field, so it may take the type from one entry in
+ * memory and a later field from a later one.  Between two syncs of a
+ * hitless update, a bit an earlier entry uses must then keep its value in
+ * every later entry that does not use it, or the reader pairs the old type
+ * with a field the new entry left meaningless (SS -> PT: the second-stage
+ * pointer).  The library is told (entry_sync_ops.reader_rereads). */
 #ifndef TESTS_HOST_MODEL_IOMMU_H
 #define TESTS_HOST_MODEL_IOMMU_H
 
@@ -22,10 +30,12 @@
 #include "tests/host/model_rules.h"
 
 #define MODEL_MAX_VERSIONS 16
+#define MODEL_MAX_SNAPS 16
 
 struct model_opts {
     bool torn_64;
     unsigned drop_sync; /* 1-based index of the sync to lose; 0: none */
+    bool rereads;       /* check for a reader that rereads (see above) */
 };
 
 struct model_iommu {
@@ -40,6 +50,10 @@ struct model_iommu {
     uint64_t at_sync[ENTRY_SYNC_MAX_QWORDS];
     uint64_t versions[ENTRY_SYNC_MAX_CHUNKS][MODEL_MAX_VERSIONS][2];
     unsigned nr_versions[ENTRY_SYNC_MAX_CHUNKS];
+    /* The whole entry after each store since the last sync, in order. */
+    uint64_t snaps[MODEL_MAX_SNAPS][ENTRY_SYNC_MAX_QWORDS];
+    unsigned nr_snaps;
+    unsigned reread_violations; /* counted in violations too */
 
     unsigned stores, syncs, sync_calls;
     unsigned long combos; /* assembled entries judged */

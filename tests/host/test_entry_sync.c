@@ -469,6 +469,60 @@ static struct defect_tally sweep_defect(const struct entry_format *fmt, struct m
     return t;
 }
 
+/* ---- a reader that rereads the entry (QEMU 10.0.2) ------------------------- */
+
+/* The library told nothing: the model still checks for the rereading
+ * reader, the library writes as for a spec reader. */
+static struct entry_sync_ops library_not_told(struct entry_sync_ops model_ops,
+                                              const struct model_iommu *m)
+{
+    (void)m;
+    model_ops.reader_rereads = false;
+    return model_ops;
+}
+
+static bool named(unsigned i, const char *name)
+{
+    return !strcmp(cat[i].name, name);
+}
+
+/* Every ordered pair against the rereading reader.  Told, the library
+ * keeps what only the old entry uses through the flip, at one more sync
+ * at most, and no pair fails.  Not told, SS -> PT pairs the old type with
+ * a zero second-stage pointer (the walk from address 0 that QEMU faulted
+ * on): the model must catch that. */
+TEST(all_pairs_rereading_reader)
+{
+    struct pair_run told, spec, blind;
+    unsigned extra_syncs = 0, caught = 0, ss_to_pt_caught = 0;
+
+    for (unsigned i = 0; i < nr_cat; i++) {
+        for (unsigned j = 0; j < nr_cat; j++) {
+            run_pair(&pasid_entry_format, &model_pasid_rules, cat[i].e.q, cat[j].e.q,
+                     ENTRY_SYNC_STRATEGY_HITLESS, (struct model_opts){0}, &spec);
+            run_pair(&pasid_entry_format, &model_pasid_rules, cat[i].e.q, cat[j].e.q,
+                     ENTRY_SYNC_STRATEGY_HITLESS, (struct model_opts){.rereads = true}, &told);
+            CHECK(!(told.failures & ~FAIL_SYNCS), "%s -> %s: %s", cat[i].name, cat[j].name,
+                  told.why);
+            CHECK(told.model.syncs <= spec.model.syncs + 1 && told.res.cls == spec.res.cls,
+                  "%s -> %s: %u syncs, %u for a spec reader", cat[i].name, cat[j].name,
+                  told.model.syncs, spec.model.syncs);
+            extra_syncs += told.model.syncs - spec.model.syncs;
+            run_pair_wrapped(&pasid_entry_format, &model_pasid_rules, cat[i].e.q, cat[j].e.q,
+                             ENTRY_SYNC_STRATEGY_HITLESS, (struct model_opts){.rereads = true},
+                             library_not_told, &blind);
+            if (blind.model.reread_violations) {
+                caught++;
+                ss_to_pt_caught += named(i, "SS d10 A") && named(j, "PT d1");
+            }
+        }
+    }
+    printf("# rereading reader: %u pairs need a sync more when told; %u pairs break when not\n",
+           extra_syncs, caught);
+    CHECK(caught > 0 && ss_to_pt_caught == 1, "not told: %u pairs caught, SS -> PT %s", caught,
+          ss_to_pt_caught ? "caught" : "missed");
+}
+
 /* ---- defective writers: the library's stores pass through these ---------- */
 
 /* What a wrapper needs besides the model's ops: the model (start, target,
@@ -918,6 +972,7 @@ int main(void)
     RUN(all_pairs_entry_sync);
     RUN(all_pairs_clear);
     RUN(all_pairs_64bit_chunks);
+    RUN(all_pairs_rereading_reader);
     RUN(design_note_table);
     RUN(defects_are_caught);
     RUN(fpd_defects_are_caught);
