@@ -37,26 +37,49 @@ static uint64_t span_limit_ticks(uint32_t ms)
     return TSC_MAX_HZ / 1000 * ms * SPAN_SLACK;
 }
 
-/* TSC ticks between two PM-timer reads at least pm_ticks apart, and how
- * uncertain the count is (the two reads' TSC brackets). */
+/* A PM-timer value stamped with the TSC: the quickest of STAMP_READS reads
+ * (narrowest TSC bracket).  A CPU stalled inside a read leaves the sample
+ * anywhere in its bracket, and the read that ends a span is the one most
+ * likely to have stalled (a long stall is what carries the count past the
+ * goal), so both ends are re-read and the tightest read kept. */
+#define STAMP_READS 8
+
+struct pm_stamp {
+    uint64_t tsc;   /* midpoint of the read's TSC bracket */
+    uint64_t width; /* the bracket */
+    uint32_t pm;
+};
+
+static struct pm_stamp pm_stamp(const struct tsc_clocks *c, uint32_t mask)
+{
+    struct pm_stamp best = {.width = ~0ull};
+    for (int i = 0; i < STAMP_READS; i++) {
+        uint64_t a = c->rdtsc(c->ctx);
+        uint32_t v = c->pm_read(c->ctx) & mask;
+        uint64_t b = c->rdtsc(c->ctx);
+        if (b - a < best.width)
+            best = (struct pm_stamp){.tsc = a / 2 + b / 2, .width = b - a, .pm = v};
+    }
+    return best;
+}
+
+/* TSC ticks between two PM-timer stamps at least pm_ticks apart, and how
+ * uncertain the count is (the two stamps' brackets). */
 static uint64_t tsc_over_pm(const struct tsc_clocks *c, uint32_t pm_ticks, uint32_t ms,
                             uint32_t *elapsed, uint64_t *uncertainty)
 {
     uint32_t mask = c->pm_32bit ? 0xffffffffu : 0xffffffu;
-    uint64_t a0 = c->rdtsc(c->ctx);
-    uint32_t start = c->pm_read(c->ctx) & mask;
-    uint64_t b0 = c->rdtsc(c->ctx), a1 = a0, b1 = b0;
-    uint32_t now = start;
+    struct pm_stamp start = pm_stamp(c, mask);
     for (uint64_t reads = 0; reads < MAX_TIMER_READS; reads++) {
-        a1 = c->rdtsc(c->ctx);
-        now = c->pm_read(c->ctx) & mask;
-        b1 = c->rdtsc(c->ctx);
-        if (((now - start) & mask) >= pm_ticks || b1 - a0 > span_limit_ticks(ms))
+        uint32_t now = c->pm_read(c->ctx) & mask;
+        if (((now - start.pm) & mask) >= pm_ticks ||
+            c->rdtsc(c->ctx) - start.tsc > span_limit_ticks(ms))
             break;
     }
-    *elapsed = (now - start) & mask;
-    *uncertainty = (b0 - a0) + (b1 - a1);
-    return (a1 + b1) / 2 - (a0 + b0) / 2;
+    struct pm_stamp end = pm_stamp(c, mask);
+    *elapsed = (end.pm - start.pm) & mask;
+    *uncertainty = start.width + end.width;
+    return end.tsc - start.tsc;
 }
 
 uint64_t tsc_measure_pm(const struct tsc_clocks *c, uint32_t ms)
