@@ -126,9 +126,15 @@ void tx_stress(struct tx *t)
         char why[160];
         /* Rate-limited to one write a minute: stress=N may run for hours. */
         checkpoint_at("transitions", "stress", i + 1, false);
-        if (!tx_measure(t, t->dev.current, to, strat, &m, why, sizeof(why))) {
+        int from = t->dev.current;
+        if (!tx_measure(t, from, to, strat, &m, why, sizeof(why))) {
+            ktap_diag("stress: update %u (%s%s->%s): %s", i + 1,
+                      strat == ENTRY_SYNC_STRATEGY_CLEAR ? "clear:" : "", xs_name(from),
+                      xs_name(to), why);
             if (!t->stress.failures++)
-                ksnprintf(first_why, sizeof(first_why), "update %u: %s", i + 1, why);
+                ksnprintf(first_why, sizeof(first_why), "update %u (%s%s->%s): %s", i + 1,
+                          strat == ENTRY_SYNC_STRATEGY_CLEAR ? "clear:" : "", xs_name(from),
+                          xs_name(to), why);
         }
         t->stress.updates++;
         t->stress.faults += m.faults;
