@@ -202,7 +202,8 @@ static void parse_drhd(struct walk *w, size_t off, size_t slen)
               (unsigned long long)u->reg_base, off + 8);
         u->usable = false;
     }
-    if (!parse_scopes(w, DMAR_TYPE_DRHD, off, slen, 16, &u->scopes, (uint16_t)o->nunits, u->segment))
+    if (!parse_scopes(w, DMAR_TYPE_DRHD, off, slen, 16, &u->scopes, (uint16_t)o->nunits,
+                      u->segment))
         u->usable = false;
 
     /* The spec puts a segment's INCLUDE_PCI_ALL unit last among its DRHDs,
@@ -277,7 +278,8 @@ static void parse_rmrr(struct walk *w, size_t off, size_t slen)
     r->limit = acpi_rd64(s + 16);
     r->offset = (uint32_t)off;
     r->usable = rmrr_range_ok(w, off, r);
-    if (!parse_scopes(w, DMAR_TYPE_RMRR, off, slen, 24, &r->scopes, (uint16_t)o->nrmrrs, r->segment))
+    if (!parse_scopes(w, DMAR_TYPE_RMRR, off, slen, 24, &r->scopes, (uint16_t)o->nrmrrs,
+                      r->segment))
         r->usable = false;
     o->nrmrrs++;
 }

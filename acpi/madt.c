@@ -205,8 +205,7 @@ static void walk_entries(struct walk *w, size_t len, unsigned n[4], bool diag)
         unsigned type = e[0], elen = e[1];
         if (elen < 2) {
             if (diag)
-                EDIAG(w, type, off, "length 0x%x at offset 0x%zx < 2: walk stopped", elen,
-                      off + 1);
+                EDIAG(w, type, off, "length 0x%x at offset 0x%zx < 2: walk stopped", elen, off + 1);
             break;
         }
         if (elen > room) {

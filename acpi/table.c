@@ -133,8 +133,9 @@ bool acpi_block_alloc(struct acpi_block *b, struct acpi_carve *c, const struct a
         return true;
     void *p = mem && mem->alloc ? mem->alloc(mem->ctx, bytes) : NULL;
     if (!p) {
-        acpi_diagf(d, "%s: out of memory: cannot allocate %zu bytes for %s; vtdsync keeps none of them",
-                   sig, bytes, what);
+        acpi_diagf(
+            d, "%s: out of memory: cannot allocate %zu bytes for %s; vtdsync keeps none of them",
+            sig, bytes, what);
         return false;
     }
     *b = (struct acpi_block){.mem = mem, .p = p, .bytes = bytes};

@@ -94,7 +94,8 @@ static void enumerate_pci(void)
         kprintf("# pci: no MCFG; using legacy configuration ports for segment 0\n");
     if (platform.mcfg_present && platform.mcfg.count > n)
         kprintf("# pci: %u of the %u MCFG windows used (the PCI layer keeps %u); devices in the "
-                "others are not seen\n", n, platform.mcfg.count, PCI_MAX_WINDOWS);
+                "others are not seen\n",
+                n, platform.mcfg.count, PCI_MAX_WINDOWS);
     pci_init(w, n);
 }
 
@@ -216,7 +217,7 @@ static void parse_acpi(void)
         enumerate_pci();
         return;
     }
-    if (acpi_tables_load(&platform.acpi, boot->rsdp_phys, platform_map_phys, 0, &table_mem, &d) != 0) {
+    if (acpi_tables_load(&platform.acpi, boot->rsdp_phys, platform_map_phys, 0, &table_mem, &d)) {
         enumerate_pci();
         return;
     }

@@ -136,7 +136,8 @@ TEST(rsdp_errors)
 
     build_firmware();
     diag_init(&log_);
-    CHECK(acpi_tables_load(&tables, 0x1234, fake_map, &fw.mem, &host_mem, &log_.diag) < 0, "unmapped");
+    CHECK(acpi_tables_load(&tables, 0x1234, fake_map, &fw.mem, &host_mem, &log_.diag) < 0,
+          "unmapped");
     EXPECT_DEFECT("RSDP: cannot map 0x1234");
 
     /* Extended checksum wrong: the XSDT address is not trusted. */

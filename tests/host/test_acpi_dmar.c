@@ -558,8 +558,8 @@ TEST(bigger_than_the_old_arrays)
     CHECK_EQ_U64(info.nscopes, 300 * 17);
     unsigned usable = 0;
     for (unsigned i = 0; i < info.nunits; i++)
-        usable += info.units[i].usable && info.units[i].scopes.count == 17 &&
-                  info.units[i].segment == i;
+        usable +=
+            info.units[i].usable && info.units[i].scopes.count == 17 && info.units[i].segment == i;
     CHECK_EQ_U64(usable, 300);
     const struct dmar_scope *last = &info.scopes[info.nscopes - 1];
     CHECK(last->owner_type == DMAR_TYPE_DRHD && last->owner_index == 299, "owner %u",
