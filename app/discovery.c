@@ -299,6 +299,8 @@ const char *platform_iommu_skip_reason(void)
 {
     if (!platform.acpi_ok)
         return "no ACPI tables: cannot find the IOMMU";
+    if (!platform.acpi.block.p) /* the list always has room for the DSDT */
+        return "out of memory for the list of ACPI tables: cannot find the IOMMU";
     if (!platform.dmar_present)
         return "no DMAR table: VT-d not enabled in firmware?";
     for (unsigned i = 0; i < platform.dmar.nunits; i++)
