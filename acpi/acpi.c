@@ -47,7 +47,7 @@ static void add_table(struct acpi_tables *t, uint64_t phys, const char *sig, con
     const uint8_t *p = map_table(t, phys, sig, who, d, &len);
     if (!p)
         return;
-    if (t->count >= ACPI_MAX_TABLES) {
+    if (t->count >= t->room) {
         t->dropped++; /* reported once, with the real count */
         return;
     }
@@ -60,10 +60,25 @@ static void add_table(struct acpi_tables *t, uint64_t phys, const char *sig, con
                    (unsigned long long)phys, e->hdr.checksum);
 }
 
+/* The list, sized by the root table that is read (capped); out of memory
+ * (reported) leaves it empty, and dropped says how many were listed. */
+static void alloc_list(struct acpi_tables *t, unsigned n, const struct acpi_mem *mem,
+                       struct acpi_diag *d)
+{
+    struct acpi_carve c = {0};
+    char what[40];
+    t->room = n < ACPI_MAX_TABLES ? n : ACPI_MAX_TABLES;
+    acpi_carve(&c, t->room, sizeof(*t->tables));
+    ksnprintf(what, sizeof(what), "a list of %u tables", n);
+    if (!acpi_block_alloc(&t->block, &c, mem, "ACPI", what, d))
+        t->room = 0;
+    t->tables = acpi_carve(&c, t->room, sizeof(*t->tables));
+}
+
 /* Lists the entries of an XSDT (entry 8 bytes) or RSDT (4 bytes).  strict:
  * refuse a root table with a bad checksum, so that the other one is tried. */
 static int load_root(struct acpi_tables *t, uint64_t phys, const char *sig, unsigned esize,
-                     bool strict, struct acpi_diag *d)
+                     bool strict, const struct acpi_mem *mem, struct acpi_diag *d)
 {
     uint32_t len;
     const uint8_t *p = map_table(t, phys, sig, sig, d, &len);
@@ -83,6 +98,7 @@ static int load_root(struct acpi_tables *t, uint64_t phys, const char *sig, unsi
     memcpy(t->root_sig, sig, 5);
     t->root_phys = phys;
     unsigned n = (len - ACPI_HEADER_LEN) / esize;
+    alloc_list(t, n + 1, mem, d); /* + 1: the DSDT */
     for (unsigned i = 0; i < n; i++) {
         const uint8_t *ep = p + ACPI_HEADER_LEN + (size_t)i * esize;
         uint64_t tp = esize == 8 ? acpi_rd64(ep) : acpi_rd32(ep);
@@ -156,7 +172,7 @@ static void add_dsdt(struct acpi_tables *t, struct acpi_diag *d)
 }
 
 int acpi_tables_load(struct acpi_tables *t, uint64_t rsdp_phys, acpi_map_fn map, void *map_ctx,
-                     struct acpi_diag *d)
+                     const struct acpi_mem *mem, struct acpi_diag *d)
 {
     memset(t, 0, sizeof(*t));
     t->rsdp_phys = rsdp_phys;
@@ -170,13 +186,13 @@ int acpi_tables_load(struct acpi_tables *t, uint64_t rsdp_phys, acpi_map_fn map,
     /* Prefer a fully valid XSDT, then a fully valid RSDT; only when both
      * fail, accept whichever exists with a bad checksum. */
     if (xsdt_ok)
-        rc = load_root(t, t->xsdt_phys, "XSDT", 8, true, d);
+        rc = load_root(t, t->xsdt_phys, "XSDT", 8, true, mem, d);
     if (rc < 0 && t->rsdt_phys && t->rsdp_checksum_ok)
-        rc = load_root(t, t->rsdt_phys, "RSDT", 4, true, d);
+        rc = load_root(t, t->rsdt_phys, "RSDT", 4, true, mem, d);
     if (rc < 0 && t->xsdt_phys && t->rsdp_revision >= 2)
-        rc = load_root(t, t->xsdt_phys, "XSDT", 8, false, d);
+        rc = load_root(t, t->xsdt_phys, "XSDT", 8, false, mem, d);
     if (rc < 0 && t->rsdt_phys)
-        rc = load_root(t, t->rsdt_phys, "RSDT", 4, false, d);
+        rc = load_root(t, t->rsdt_phys, "RSDT", 4, false, mem, d);
     if (rc < 0) {
         acpi_diagf(d, "RSDP: no usable XSDT (0x%llx) or RSDT (0x%llx)",
                    (unsigned long long)t->xsdt_phys, (unsigned long long)t->rsdt_phys);
@@ -191,6 +207,12 @@ int acpi_tables_load(struct acpi_tables *t, uint64_t rsdp_phys, acpi_map_fn map,
         acpi_notef(d, "ACPI: %u of %u tables kept (vtdsync's limit); the others are not read",
                    t->count, t->count + t->dropped);
     return 0;
+}
+
+void acpi_tables_release(struct acpi_tables *t)
+{
+    acpi_block_release(&t->block);
+    memset(t, 0, sizeof(*t));
 }
 
 const struct acpi_table *acpi_find_table(const struct acpi_tables *t, const char *sig,

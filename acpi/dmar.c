@@ -14,8 +14,10 @@ struct walk {
     size_t len;
     struct dmar_info *out;
     struct acpi_diag *d;
-    /* Structures of each known type in the table, and how many of them
-     * did not fit vtdsync's arrays (reported once at the end). */
+    /* Room in the arrays (the counted sizes, capped), and how many
+     * structures of each type and scopes did not fit (reported once at
+     * the end). */
+    unsigned cap[DMAR_TYPE_SIDP + 1], cap_scopes;
     unsigned dropped[DMAR_TYPE_SIDP + 1];
     unsigned scopes_seen, scopes_dropped;
 };
@@ -48,7 +50,7 @@ const char *dmar_scope_name(unsigned type)
  * scope area cannot be walked.  *bad is set when the owner's device set
  * is no longer trustworthy. */
 static size_t parse_scope(struct walk *w, unsigned otype, size_t ooff, size_t off, size_t room,
-                          struct dmar_scope_list *list, uint8_t oindex, uint16_t seg, bool *bad)
+                          struct dmar_scope_list *list, uint16_t oindex, uint16_t seg, bool *bad)
 {
     const uint8_t *s = w->t + off;
     if (room < 2) {
@@ -102,7 +104,7 @@ static size_t parse_scope(struct walk *w, unsigned otype, size_t ooff, size_t of
         return slen;
     }
     w->scopes_seen++;
-    if (w->out->nscopes >= DMAR_MAX_SCOPES) {
+    if (w->out->nscopes >= w->cap_scopes) {
         w->scopes_dropped++; /* reported once, with the totals, by walk_structs */
         *bad = true;
         return slen;
@@ -119,7 +121,7 @@ static size_t parse_scope(struct walk *w, unsigned otype, size_t ooff, size_t of
     sc->owner_type = (uint8_t)otype;
     sc->owner_index = oindex;
     sc->segment = seg;
-    sc->offset = (uint16_t)off;
+    sc->offset = (uint32_t)off;
     sc->path_len = (uint8_t)npath;
     for (unsigned i = 0; i < npath; i++) {
         sc->path[i].dev = s[SCOPE_HEADER_LEN + 2 * i];
@@ -131,7 +133,7 @@ static size_t parse_scope(struct walk *w, unsigned otype, size_t ooff, size_t of
 /* Walks the scope area [off + fixed, off + slen) of one structure.
  * Returns false when the structure's scopes are corrupt. */
 static bool parse_scopes(struct walk *w, unsigned otype, size_t off, size_t slen, size_t fixed,
-                         struct dmar_scope_list *list, uint8_t oindex, uint16_t seg)
+                         struct dmar_scope_list *list, uint16_t oindex, uint16_t seg)
 {
     bool bad = false;
     size_t pos = off + fixed, end = off + slen;
@@ -180,7 +182,7 @@ static void parse_drhd(struct walk *w, size_t off, size_t slen)
     struct dmar_info *o = w->out;
     const uint8_t *s = w->t + off;
 
-    if (o->nunits >= DMAR_MAX_UNITS) {
+    if (o->nunits >= w->cap[DMAR_TYPE_DRHD]) {
         w->dropped[DMAR_TYPE_DRHD]++;
         return;
     }
@@ -192,7 +194,7 @@ static void parse_drhd(struct walk *w, size_t off, size_t slen)
     u->segment = acpi_rd16(s + 6);
     u->reg_base = acpi_rd64(s + 8);
     u->include_pci_all = u->flags & DMAR_DRHD_INCLUDE_PCI_ALL;
-    u->offset = (uint16_t)off;
+    u->offset = (uint32_t)off;
     u->proximity_domain = -1;
     u->usable = true;
     if (!reg_base_ok(u->reg_base)) {
@@ -200,7 +202,8 @@ static void parse_drhd(struct walk *w, size_t off, size_t slen)
               (unsigned long long)u->reg_base, off + 8);
         u->usable = false;
     }
-    if (!parse_scopes(w, DMAR_TYPE_DRHD, off, slen, 16, &u->scopes, (uint8_t)o->nunits, u->segment))
+    if (!parse_scopes(w, DMAR_TYPE_DRHD, off, slen, 16, &u->scopes, (uint16_t)o->nunits,
+                      u->segment))
         u->usable = false;
 
     /* The spec puts a segment's INCLUDE_PCI_ALL unit last among its DRHDs,
@@ -264,7 +267,7 @@ static void parse_rmrr(struct walk *w, size_t off, size_t slen)
     struct dmar_info *o = w->out;
     const uint8_t *s = w->t + off;
 
-    if (o->nrmrrs >= DMAR_MAX_RMRRS) {
+    if (o->nrmrrs >= w->cap[DMAR_TYPE_RMRR]) {
         w->dropped[DMAR_TYPE_RMRR]++;
         return;
     }
@@ -273,9 +276,10 @@ static void parse_rmrr(struct walk *w, size_t off, size_t slen)
     r->segment = acpi_rd16(s + 6);
     r->base = acpi_rd64(s + 8);
     r->limit = acpi_rd64(s + 16);
-    r->offset = (uint16_t)off;
+    r->offset = (uint32_t)off;
     r->usable = rmrr_range_ok(w, off, r);
-    if (!parse_scopes(w, DMAR_TYPE_RMRR, off, slen, 24, &r->scopes, (uint8_t)o->nrmrrs, r->segment))
+    if (!parse_scopes(w, DMAR_TYPE_RMRR, off, slen, 24, &r->scopes, (uint16_t)o->nrmrrs,
+                      r->segment))
         r->usable = false;
     o->nrmrrs++;
 }
@@ -283,11 +287,11 @@ static void parse_rmrr(struct walk *w, size_t off, size_t slen)
 /* ATSR, SATC and SIDP: byte 4 flags (reserved in SIDP), segment at 6,
  * scopes from 8. */
 static void parse_report(struct walk *w, unsigned type, size_t off, size_t slen,
-                         struct dmar_report *arr, unsigned *count, unsigned max)
+                         struct dmar_report *arr, unsigned *count)
 {
     const uint8_t *s = w->t + off;
 
-    if (*count >= max) {
+    if (*count >= w->cap[type]) {
         w->dropped[type]++;
         return;
     }
@@ -295,8 +299,8 @@ static void parse_report(struct walk *w, unsigned type, size_t off, size_t slen,
     memset(r, 0, sizeof(*r));
     r->flags = type == DMAR_TYPE_SIDP ? 0 : s[4];
     r->segment = acpi_rd16(s + 6);
-    r->offset = (uint16_t)off;
-    r->usable = parse_scopes(w, type, off, slen, 8, &r->scopes, (uint8_t)*count, r->segment);
+    r->offset = (uint32_t)off;
+    r->usable = parse_scopes(w, type, off, slen, 8, &r->scopes, (uint16_t)*count, r->segment);
     (*count)++;
 }
 
@@ -305,14 +309,14 @@ static void parse_rhsa(struct walk *w, size_t off)
     struct dmar_info *o = w->out;
     const uint8_t *s = w->t + off;
 
-    if (o->nrhsas >= DMAR_MAX_RHSAS) {
+    if (o->nrhsas >= w->cap[DMAR_TYPE_RHSA]) {
         w->dropped[DMAR_TYPE_RHSA]++;
         return;
     }
     struct dmar_rhsa *r = &o->rhsas[o->nrhsas++];
     r->reg_base = acpi_rd64(s + 8);
     r->proximity_domain = acpi_rd32(s + 16);
-    r->offset = (uint16_t)off;
+    r->offset = (uint32_t)off;
     r->unit = -1;
     /* RHSAs follow the DRHDs, so the units are known by now. */
     for (unsigned i = 0; i < o->nunits; i++) {
@@ -334,13 +338,13 @@ static void parse_andd(struct walk *w, size_t off, size_t slen)
     struct dmar_info *o = w->out;
     const uint8_t *s = w->t + off;
 
-    if (o->nandds >= DMAR_MAX_ANDDS) {
+    if (o->nandds >= w->cap[DMAR_TYPE_ANDD]) {
         w->dropped[DMAR_TYPE_ANDD]++;
         return;
     }
     struct dmar_andd *a = &o->andds[o->nandds++];
     a->device_number = s[7];
-    a->offset = (uint16_t)off;
+    a->offset = (uint32_t)off;
     size_t n = 0, room = slen - 8;
     while (n < room && s[8 + n])
         n++;
@@ -369,7 +373,7 @@ static void parse_struct(struct walk *w, unsigned type, size_t off, size_t slen)
         parse_rmrr(w, off, slen);
         break;
     case DMAR_TYPE_ATSR:
-        parse_report(w, type, off, slen, o->atsrs, &o->natsrs, DMAR_MAX_ATSRS);
+        parse_report(w, type, off, slen, o->atsrs, &o->natsrs);
         break;
     case DMAR_TYPE_RHSA:
         parse_rhsa(w, off);
@@ -378,10 +382,10 @@ static void parse_struct(struct walk *w, unsigned type, size_t off, size_t slen)
         parse_andd(w, off, slen);
         break;
     case DMAR_TYPE_SATC:
-        parse_report(w, type, off, slen, o->satcs, &o->nsatcs, DMAR_MAX_SATCS);
+        parse_report(w, type, off, slen, o->satcs, &o->nsatcs);
         break;
     case DMAR_TYPE_SIDP:
-        parse_report(w, type, off, slen, o->sidps, &o->nsidps, DMAR_MAX_SIDPS);
+        parse_report(w, type, off, slen, o->sidps, &o->nsidps);
         break;
     }
 }
@@ -492,8 +496,90 @@ static void walk_structs(struct walk *w)
     }
 }
 
-int dmar_parse(const void *table, size_t len, const struct dmar_pci_ops *pci, struct dmar_info *out,
-               struct acpi_diag *d)
+/* Where the device scopes of each known type start; 0: it has none. */
+static const uint8_t scopes_at[] = {16, 24, 8, 0, 0, 8, 8};
+
+/* Scope entries in [pos, end), by the framing parse_scope() checks first;
+ * entries it then refuses are counted too (a little room to spare). */
+static unsigned count_scopes(const uint8_t *t, size_t pos, size_t end)
+{
+    unsigned n = 0;
+    while (pos < end) {
+        size_t room = end - pos;
+        if (room < SCOPE_HEADER_LEN || t[pos + 1] < SCOPE_HEADER_LEN || t[pos + 1] > room)
+            break;
+        n++;
+        pos += t[pos + 1];
+    }
+    return n;
+}
+
+/* First pass: the structures of each type and the device scopes that
+ * walk_structs() will find, by its framing rules (it stops where the walk
+ * stops).  Silent: the walk reports. */
+static void count_structs(const struct walk *w, unsigned n[DMAR_TYPE_SIDP + 1], unsigned *scopes)
+{
+    size_t off = DMAR_HEADER_LEN;
+    while (off < w->len && w->len - off >= 4) {
+        unsigned type = acpi_rd16(w->t + off);
+        size_t slen = acpi_rd16(w->t + off + 2);
+        if (slen < 4 || slen > w->len - off)
+            break;
+        if (type < ARRAY_SIZE(min_len) && slen >= min_len[type]) {
+            n[type]++;
+            if (scopes_at[type])
+                *scopes += count_scopes(w->t, off + scopes_at[type], off + slen);
+        }
+        off += slen;
+    }
+}
+
+static unsigned cap(unsigned n, unsigned max)
+{
+    return n < max ? n : max;
+}
+
+/* Lays out (c->base NULL: sizes) the arrays for the capacities in w. */
+static void carve_arrays(struct walk *w, struct acpi_carve *c)
+{
+    struct dmar_info *o = w->out;
+    o->units = acpi_carve(c, w->cap[DMAR_TYPE_DRHD], sizeof(*o->units));
+    o->rmrrs = acpi_carve(c, w->cap[DMAR_TYPE_RMRR], sizeof(*o->rmrrs));
+    o->atsrs = acpi_carve(c, w->cap[DMAR_TYPE_ATSR], sizeof(*o->atsrs));
+    o->rhsas = acpi_carve(c, w->cap[DMAR_TYPE_RHSA], sizeof(*o->rhsas));
+    o->andds = acpi_carve(c, w->cap[DMAR_TYPE_ANDD], sizeof(*o->andds));
+    o->satcs = acpi_carve(c, w->cap[DMAR_TYPE_SATC], sizeof(*o->satcs));
+    o->sidps = acpi_carve(c, w->cap[DMAR_TYPE_SIDP], sizeof(*o->sidps));
+    o->scopes = acpi_carve(c, w->cap_scopes, sizeof(*o->scopes));
+}
+
+/* Counts, caps and allocates the arrays.  Out of memory (reported by
+ * acpi_block_alloc) leaves every capacity 0: nothing is kept, and the
+ * dropped counts say what the table held. */
+static void alloc_arrays(struct walk *w, const struct acpi_mem *mem)
+{
+    static const unsigned max[] = {DMAR_MAX_UNITS, DMAR_MAX_RMRRS, DMAR_MAX_ATSRS, DMAR_MAX_RHSAS,
+                                   DMAR_MAX_ANDDS, DMAR_MAX_SATCS, DMAR_MAX_SIDPS};
+    unsigned n[DMAR_TYPE_SIDP + 1] = {0}, scopes = 0;
+    struct acpi_carve c = {0};
+    char what[96];
+
+    count_structs(w, n, &scopes);
+    for (unsigned t = 0; t <= DMAR_TYPE_SIDP; t++)
+        w->cap[t] = cap(n[t], max[t]);
+    w->cap_scopes = cap(scopes, DMAR_MAX_SCOPES);
+    carve_arrays(w, &c);
+    ksnprintf(what, sizeof(what), "%u structures and %u device scopes",
+              n[0] + n[1] + n[2] + n[3] + n[4] + n[5] + n[6], scopes);
+    if (!acpi_block_alloc(&w->out->block, &c, mem, "DMAR", what, w->d)) {
+        memset(w->cap, 0, sizeof(w->cap));
+        w->cap_scopes = 0;
+    }
+    carve_arrays(w, &c);
+}
+
+int dmar_parse(const void *table, size_t len, const struct dmar_pci_ops *pci,
+               const struct acpi_mem *mem, struct dmar_info *out, struct acpi_diag *d)
 {
     struct walk w = {.t = table, .out = out, .d = d};
 
@@ -505,10 +591,17 @@ int dmar_parse(const void *table, size_t len, const struct dmar_pci_ops *pci, st
     out->ordered = true;
     out->haw = (uint8_t)(w.t[36] + 1);
     out->flags = w.t[37];
+    alloc_arrays(&w, mem);
     walk_structs(&w);
     report_dropped(&w);
     check_andd_refs(&w);
     check_atsr_segments(&w);
     dmar_resolve_scopes(out, pci, d);
     return 0;
+}
+
+void dmar_release(struct dmar_info *out)
+{
+    acpi_block_release(&out->block);
+    memset(out, 0, sizeof(*out));
 }

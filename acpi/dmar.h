@@ -19,19 +19,20 @@
 #include "acpi/diag.h"
 #include "acpi/table.h"
 
-/* Fixed so that the parser needs no allocator (it also runs in host tools).
- * Sized well above the biggest real tables known (multi-socket servers
- * with a DRHD per IIO stack, an RHSA per DRHD and an ATSR scope per root
- * port); a table beyond a limit gets a note with the real count, and what
- * was not kept is not used. */
-#define DMAR_MAX_UNITS 128
-#define DMAR_MAX_SCOPES 2048 /* all structures together */
-#define DMAR_MAX_RMRRS 64
-#define DMAR_MAX_ATSRS 64
-#define DMAR_MAX_RHSAS 128
-#define DMAR_MAX_ANDDS 32
-#define DMAR_MAX_SATCS 64
-#define DMAR_MAX_SIDPS 64
+/* The arrays are allocated at the size the table asks for (a counting
+ * pass, then one block from the caller's struct acpi_mem).  These are
+ * only sanity caps against absurd counts, far above real tables (the
+ * biggest servers have a DRHD per IIO stack, an RHSA per DRHD and an ATSR
+ * scope per root port: a few hundred scopes).  A table beyond a cap gets
+ * a note with the real count, and what was not kept is not used. */
+#define DMAR_MAX_UNITS 1024
+#define DMAR_MAX_SCOPES 65535 /* all structures together (indices are 16-bit) */
+#define DMAR_MAX_RMRRS 4096
+#define DMAR_MAX_ATSRS 1024
+#define DMAR_MAX_RHSAS 1024
+#define DMAR_MAX_ANDDS 256 /* one per device number */
+#define DMAR_MAX_SATCS 1024
+#define DMAR_MAX_SIDPS 1024
 #define DMAR_MAX_PATH 8 /* (device, function) pairs: bridge levels + 1 */
 #define DMAR_ANDD_NAME_MAX 64
 
@@ -73,10 +74,10 @@ struct dmar_scope {
     uint8_t flags;
     uint8_t enum_id;
     uint8_t start_bus;
-    uint8_t owner_type;  /* enum dmar_struct_type of the structure holding it */
-    uint8_t owner_index; /* index in that structure's array */
-    uint16_t segment;    /* the owner's PCI segment */
-    uint16_t offset;     /* of this scope entry in the DMAR */
+    uint8_t owner_type;   /* enum dmar_struct_type of the structure holding it */
+    uint16_t owner_index; /* index in that structure's array */
+    uint16_t segment;     /* the owner's PCI segment */
+    uint32_t offset;      /* of this scope entry in the DMAR */
     uint8_t path_len;
     struct dmar_path_elem path[DMAR_MAX_PATH];
     /* Set by dmar_resolve_scopes(). */
@@ -101,7 +102,7 @@ struct dmar_unit {
     uint16_t segment;
     bool include_pci_all;
     bool usable;
-    uint16_t offset;      /* of the DRHD in the DMAR */
+    uint32_t offset;      /* of the DRHD in the DMAR */
     int proximity_domain; /* from an RHSA, -1 when none */
     struct dmar_scope_list scopes;
 };
@@ -110,7 +111,7 @@ struct dmar_rmrr {
     uint64_t base, limit; /* inclusive limit */
     uint16_t segment;
     bool usable; /* false: bad range or scopes */
-    uint16_t offset;
+    uint32_t offset;
     struct dmar_scope_list scopes;
 };
 
@@ -120,7 +121,7 @@ struct dmar_report {
     uint8_t flags;
     uint16_t segment;
     bool usable;
-    uint16_t offset;
+    uint32_t offset;
     struct dmar_scope_list scopes;
 };
 
@@ -128,13 +129,13 @@ struct dmar_rhsa {
     uint64_t reg_base;
     uint32_t proximity_domain;
     int unit; /* index of the DRHD with that base, -1 when none */
-    uint16_t offset;
+    uint32_t offset;
 };
 
 struct dmar_andd {
     uint8_t device_number;
     char name[DMAR_ANDD_NAME_MAX]; /* ACPI object path, NUL-terminated */
-    uint16_t offset;
+    uint32_t offset;
 };
 
 struct dmar_info {
@@ -145,14 +146,17 @@ struct dmar_info {
     uint8_t flags;
     bool ordered; /* structures appear in type order as the spec asks */
     unsigned nunits, nrmrrs, natsrs, nrhsas, nandds, nsatcs, nsidps, nscopes;
-    struct dmar_unit units[DMAR_MAX_UNITS];
-    struct dmar_rmrr rmrrs[DMAR_MAX_RMRRS];
-    struct dmar_report atsrs[DMAR_MAX_ATSRS];
-    struct dmar_rhsa rhsas[DMAR_MAX_RHSAS];
-    struct dmar_andd andds[DMAR_MAX_ANDDS];
-    struct dmar_report satcs[DMAR_MAX_SATCS];
-    struct dmar_report sidps[DMAR_MAX_SIDPS];
-    struct dmar_scope scopes[DMAR_MAX_SCOPES];
+    /* Each array holds exactly what the table lists (up to the caps
+     * above); all live in `block`, which dmar_release() gives back. */
+    struct dmar_unit *units;
+    struct dmar_rmrr *rmrrs;
+    struct dmar_report *atsrs;
+    struct dmar_rhsa *rhsas;
+    struct dmar_andd *andds;
+    struct dmar_report *satcs;
+    struct dmar_report *sidps;
+    struct dmar_scope *scopes;
+    struct acpi_block block;
 };
 
 /* PCI configuration access for resolving scope paths.  Both return -1
@@ -167,10 +171,15 @@ struct dmar_pci_ops {
 /* Parses a DMAR image of len readable bytes into *out and resolves its
  * scopes with pci.  pci may be NULL (before PCI is reachable): then only
  * single-element paths resolve and a sub-hierarchy scope covers just the
- * bridge itself, not the buses below it.
+ * bridge itself, not the buses below it.  The arrays come from mem; *out
+ * is overwritten, so dmar_release() an earlier result first.  Out of
+ * memory is reported through d and leaves the arrays empty.
  * Returns 0 when the header was usable (out->valid), -1 otherwise. */
-int dmar_parse(const void *table, size_t len, const struct dmar_pci_ops *pci, struct dmar_info *out,
-               struct acpi_diag *d);
+int dmar_parse(const void *table, size_t len, const struct dmar_pci_ops *pci,
+               const struct acpi_mem *mem, struct dmar_info *out, struct acpi_diag *d);
+
+/* Gives the arrays back; *out is then empty (nothing valid). */
+void dmar_release(struct dmar_info *out);
 
 /* (Re)resolves every scope path, e.g. after PCI bus numbers changed. */
 void dmar_resolve_scopes(struct dmar_info *info, const struct dmar_pci_ops *pci,

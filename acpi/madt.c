@@ -10,8 +10,9 @@ struct walk {
     const uint8_t *t;
     struct madt_info *out;
     struct acpi_diag *d;
-    /* Entries beyond the arrays: CPUs, IOAPICs, overrides, NMIs. */
-    unsigned dropped[4];
+    /* Room in the arrays (counted sizes, capped) and entries beyond it:
+     * CPUs, IOAPICs, overrides, NMIs. */
+    unsigned cap[4], dropped[4];
 };
 
 enum { DROP_CPU, DROP_IOAPIC, DROP_OVERRIDE, DROP_NMI };
@@ -38,7 +39,7 @@ static void add_cpu(struct walk *w, size_t off, uint32_t apic_id, uint32_t uid, 
             return;
         }
     }
-    if (o->ncpus >= MADT_MAX_CPUS) {
+    if (o->ncpus >= w->cap[DROP_CPU]) {
         w->dropped[DROP_CPU]++;
         return;
     }
@@ -49,7 +50,7 @@ static void add_cpu(struct walk *w, size_t off, uint32_t apic_id, uint32_t uid, 
         .x2apic = x2apic,
         .enabled = enabled,
         .online_capable = !enabled && (flags & MADT_CPU_ONLINE_CAPABLE),
-        .offset = (uint16_t)off,
+        .offset = (uint32_t)off,
     };
 }
 
@@ -57,7 +58,7 @@ static void add_nmi(struct walk *w, size_t off, unsigned type, uint32_t uid, uin
                     uint8_t lint)
 {
     struct madt_info *o = w->out;
-    if (o->nnmis >= MADT_MAX_NMIS) {
+    if (o->nnmis >= w->cap[DROP_NMI]) {
         w->dropped[DROP_NMI]++;
         return;
     }
@@ -69,7 +70,7 @@ static void add_nmi(struct walk *w, size_t off, unsigned type, uint32_t uid, uin
 static void parse_ioapic(struct walk *w, size_t off, const uint8_t *e)
 {
     struct madt_info *o = w->out;
-    if (o->nioapics >= MADT_MAX_IOAPICS) {
+    if (o->nioapics >= w->cap[DROP_IOAPIC]) {
         w->dropped[DROP_IOAPIC]++;
         return;
     }
@@ -77,14 +78,14 @@ static void parse_ioapic(struct walk *w, size_t off, const uint8_t *e)
         .id = e[2],
         .address = acpi_rd32(e + 4),
         .gsi_base = acpi_rd32(e + 8),
-        .offset = (uint16_t)off,
+        .offset = (uint32_t)off,
     };
 }
 
 static void parse_override(struct walk *w, const uint8_t *e)
 {
     struct madt_info *o = w->out;
-    if (o->noverrides >= MADT_MAX_OVERRIDES) {
+    if (o->noverrides >= w->cap[DROP_OVERRIDE]) {
         w->dropped[DROP_OVERRIDE]++;
         return;
     }
@@ -166,7 +167,101 @@ static void report_dropped(struct walk *w)
     }
 }
 
-int madt_parse(const void *table, size_t len, struct madt_info *out, struct acpi_diag *d)
+/* Which array an entry of this type goes to, or -1.  CPU entries count
+ * only when present (add_cpu() skips the others). */
+static int entry_array(unsigned type, const uint8_t *e)
+{
+    switch (type) {
+    case MADT_LAPIC:
+        return acpi_rd32(e + 4) & (MADT_CPU_ENABLED | MADT_CPU_ONLINE_CAPABLE) ? DROP_CPU : -1;
+    case MADT_X2APIC:
+        return acpi_rd32(e + 8) & (MADT_CPU_ENABLED | MADT_CPU_ONLINE_CAPABLE) ? DROP_CPU : -1;
+    case MADT_IOAPIC:
+        return DROP_IOAPIC;
+    case MADT_INT_OVERRIDE:
+        return DROP_OVERRIDE;
+    case MADT_LAPIC_NMI:
+    case MADT_X2APIC_NMI:
+        return DROP_NMI;
+    default:
+        return -1;
+    }
+}
+
+/* The entries in order, until the framing breaks.  diag: parse them and
+ * report problems; otherwise count them into n, silently (the first
+ * pass, for the array sizes). */
+static void walk_entries(struct walk *w, size_t len, unsigned n[4], bool diag)
+{
+    size_t off = MADT_HEADER_LEN;
+    while (off < len) {
+        const uint8_t *e = w->t + off;
+        size_t room = len - off;
+        if (room < 2) {
+            if (diag)
+                acpi_diagf(w->d, "MADT: 1 stray byte at offset 0x%zx after the last entry", off);
+            break;
+        }
+        unsigned type = e[0], elen = e[1];
+        if (elen < 2) {
+            if (diag)
+                EDIAG(w, type, off, "length 0x%x at offset 0x%zx < 2: walk stopped", elen, off + 1);
+            break;
+        }
+        if (elen > room) {
+            if (diag)
+                EDIAG(w, type, off,
+                      "length 0x%x at offset 0x%zx overruns the table (0x%zx bytes left): walk "
+                      "stopped",
+                      elen, off + 1, room);
+            break;
+        }
+        unsigned min = entry_min_len(type);
+        if (elen < min) {
+            if (diag)
+                EDIAG(w, type, off, "length 0x%x at offset 0x%zx < %u, skipped", elen, off + 1,
+                      min);
+        } else if (min && diag) {
+            parse_entry(w, type, off, e);
+        } else if (min && entry_array(type, e) >= 0) {
+            n[entry_array(type, e)]++;
+        }
+        off += elen;
+    }
+}
+
+static void carve_arrays(struct walk *w, struct acpi_carve *c)
+{
+    struct madt_info *o = w->out;
+    o->cpus = acpi_carve(c, w->cap[DROP_CPU], sizeof(*o->cpus));
+    o->ioapics = acpi_carve(c, w->cap[DROP_IOAPIC], sizeof(*o->ioapics));
+    o->overrides = acpi_carve(c, w->cap[DROP_OVERRIDE], sizeof(*o->overrides));
+    o->nmis = acpi_carve(c, w->cap[DROP_NMI], sizeof(*o->nmis));
+}
+
+/* Counts, caps and allocates the arrays; out of memory (reported) leaves
+ * them empty, and the dropped counts say what the table held. */
+static void alloc_arrays(struct walk *w, size_t len, const struct acpi_mem *mem)
+{
+    static const unsigned max[] = {MADT_MAX_CPUS, MADT_MAX_IOAPICS, MADT_MAX_OVERRIDES,
+                                   MADT_MAX_NMIS};
+    unsigned n[4] = {0};
+    struct acpi_carve c = {0};
+    char what[96];
+
+    walk_entries(w, len, n, false);
+    for (unsigned i = 0; i < 4; i++)
+        w->cap[i] = n[i] < max[i] ? n[i] : max[i];
+    carve_arrays(w, &c);
+    ksnprintf(what, sizeof(what), "%u CPUs, %u IOAPICs, %u overrides and %u NMI entries", n[0],
+              n[1], n[2], n[3]);
+    if (!acpi_block_alloc(&w->out->block, &c, mem, "MADT", what, w->d))
+        memset(w->cap, 0, sizeof(w->cap));
+    carve_arrays(w, &c);
+}
+
+int madt_parse(const void *table, size_t len, const struct acpi_mem *mem, struct madt_info *out,
+               struct acpi_diag *d)
 {
     struct walk w = {.t = table, .out = out, .d = d};
 
@@ -177,36 +272,16 @@ int madt_parse(const void *table, size_t len, struct madt_info *out, struct acpi
     out->valid = true;
     out->lapic_address = acpi_rd32(w.t + 36);
     out->flags = acpi_rd32(w.t + 40);
-
-    size_t off = MADT_HEADER_LEN;
-    while (off < len) {
-        const uint8_t *e = w.t + off;
-        size_t room = len - off;
-        if (room < 2) {
-            acpi_diagf(d, "MADT: 1 stray byte at offset 0x%zx after the last entry", off);
-            break;
-        }
-        unsigned type = e[0], elen = e[1];
-        if (elen < 2) {
-            EDIAG(&w, type, off, "length 0x%x at offset 0x%zx < 2: walk stopped", elen, off + 1);
-            break;
-        }
-        if (elen > room) {
-            EDIAG(&w, type, off,
-                  "length 0x%x at offset 0x%zx overruns the table (0x%zx bytes left): walk "
-                  "stopped",
-                  elen, off + 1, room);
-            break;
-        }
-        unsigned min = entry_min_len(type);
-        if (elen < min)
-            EDIAG(&w, type, off, "length 0x%x at offset 0x%zx < %u, skipped", elen, off + 1, min);
-        else if (min)
-            parse_entry(&w, type, off, e);
-        off += elen;
-    }
+    alloc_arrays(&w, len, mem);
+    walk_entries(&w, len, NULL, true);
     report_dropped(&w);
     if (out->ncpus == 0)
         acpi_diagf(d, "MADT: no enabled or online-capable CPU");
     return 0;
+}
+
+void madt_release(struct madt_info *out)
+{
+    acpi_block_release(&out->block);
+    memset(out, 0, sizeof(*out));
 }

@@ -10,14 +10,16 @@
 #include "acpi/diag.h"
 #include "acpi/table.h"
 
-/* Fixed arrays (the parser needs no allocator), above what big servers
- * list: x2APIC CPUs, an IOAPIC per IIO stack, and firmware that gives
- * every CPU its own NMI entry (a 2-socket Supermicro X10DAi has 40).
- * Beyond a limit one note gives the table's real count. */
-#define MADT_MAX_CPUS 1024
-#define MADT_MAX_IOAPICS 128
-#define MADT_MAX_OVERRIDES 32
-#define MADT_MAX_NMIS 1024
+/* The arrays are allocated at the size the table asks for (a counting
+ * pass, then one block from the caller's struct acpi_mem).  These are
+ * only sanity caps against absurd counts, far above real machines (x2APIC
+ * CPUs, an IOAPIC per IIO stack, firmware that gives every CPU its own NMI
+ * entry, at most one override per ISA source).  Beyond a cap one note
+ * gives the table's real count. */
+#define MADT_MAX_CPUS 32768
+#define MADT_MAX_IOAPICS 1024
+#define MADT_MAX_OVERRIDES 256
+#define MADT_MAX_NMIS 32768
 
 enum madt_entry_type {
     MADT_LAPIC = 0,
@@ -41,14 +43,14 @@ struct madt_cpu {
     bool x2apic; /* from a type 9 entry */
     bool enabled;
     bool online_capable; /* may be enabled later; valid from MADT revision 5 */
-    uint16_t offset;
+    uint32_t offset;
 };
 
 struct madt_ioapic {
     uint8_t id;
     uint32_t address;
     uint32_t gsi_base;
-    uint16_t offset;
+    uint32_t offset;
 };
 
 struct madt_override {
@@ -71,13 +73,22 @@ struct madt_info {
     bool lapic_overridden;
     uint32_t flags; /* bit 0 PCAT_COMPAT: legacy 8259s present */
     unsigned ncpus, nioapics, noverrides, nnmis;
-    struct madt_cpu cpus[MADT_MAX_CPUS];
-    struct madt_ioapic ioapics[MADT_MAX_IOAPICS];
-    struct madt_override overrides[MADT_MAX_OVERRIDES];
-    struct madt_nmi nmis[MADT_MAX_NMIS];
+    /* Exactly what the table lists (up to the caps above), all in
+     * `block`, which madt_release() gives back. */
+    struct madt_cpu *cpus;
+    struct madt_ioapic *ioapics;
+    struct madt_override *overrides;
+    struct madt_nmi *nmis;
+    struct acpi_block block;
 };
 
-/* Returns 0 when the header was usable, -1 otherwise. */
-int madt_parse(const void *table, size_t len, struct madt_info *out, struct acpi_diag *d);
+/* The arrays come from mem; *out is overwritten, so madt_release() an
+ * earlier result first.  Out of memory is reported through d and leaves
+ * the arrays empty.  Returns 0 when the header was usable, -1 otherwise. */
+int madt_parse(const void *table, size_t len, const struct acpi_mem *mem, struct madt_info *out,
+               struct acpi_diag *d);
+
+/* Gives the arrays back; *out is then empty (nothing valid). */
+void madt_release(struct madt_info *out);
 
 #endif

@@ -17,10 +17,11 @@ static bool overlaps(const struct mcfg_info *m, const struct mcfg_window *w)
     return false;
 }
 
-int mcfg_parse(const void *table, size_t len, struct mcfg_info *out, struct acpi_diag *d)
+int mcfg_parse(const void *table, size_t len, const struct acpi_mem *mem, struct mcfg_info *out,
+               struct acpi_diag *d)
 {
     const uint8_t *t = table;
-    unsigned dropped = 0; /* good windows beyond MCFG_MAX_WINDOWS */
+    unsigned dropped = 0; /* good windows beyond the array */
 
     memset(out, 0, sizeof(*out));
     len = acpi_table_check(table, len, "MCFG", MCFG_HEADER_LEN, &out->hdr, &out->checksum_ok, d);
@@ -31,6 +32,17 @@ int mcfg_parse(const void *table, size_t len, struct mcfg_info *out, struct acpi
         acpi_diagf(d, "MCFG: %zu stray byte(s) at offset 0x%zx after the last entry",
                    (len - MCFG_HEADER_LEN) % MCFG_ENTRY_LEN,
                    len - (len - MCFG_HEADER_LEN) % MCFG_ENTRY_LEN);
+
+    /* Every entry may be a window: the array holds them all (capped). */
+    size_t entries = (len - MCFG_HEADER_LEN) / MCFG_ENTRY_LEN;
+    unsigned room = entries < MCFG_MAX_WINDOWS ? (unsigned)entries : MCFG_MAX_WINDOWS;
+    struct acpi_carve c = {0};
+    char what[40];
+    acpi_carve(&c, room, sizeof(*out->windows));
+    ksnprintf(what, sizeof(what), "%zu windows", entries);
+    if (!acpi_block_alloc(&out->block, &c, mem, "MCFG", what, d))
+        room = 0;
+    out->windows = acpi_carve(&c, room, sizeof(*out->windows));
 
     for (size_t off = MCFG_HEADER_LEN; off + MCFG_ENTRY_LEN <= len; off += MCFG_ENTRY_LEN) {
         struct mcfg_window w = {
@@ -61,7 +73,7 @@ int mcfg_parse(const void *table, size_t len, struct mcfg_info *out, struct acpi
                        off, w.segment, w.start_bus, w.end_bus);
             continue;
         }
-        if (out->count >= MCFG_MAX_WINDOWS) {
+        if (out->count >= room) {
             dropped++;
             continue;
         }
@@ -71,6 +83,12 @@ int mcfg_parse(const void *table, size_t len, struct mcfg_info *out, struct acpi
         acpi_notef(d, "MCFG: %u of %u windows kept (vtdsync's limit); the others are not used",
                    out->count, out->count + dropped);
     return 0;
+}
+
+void mcfg_release(struct mcfg_info *out)
+{
+    acpi_block_release(&out->block);
+    memset(out, 0, sizeof(*out));
 }
 
 uint64_t mcfg_ecam_address(const struct mcfg_info *m, uint16_t seg, uint8_t bus, uint8_t dev,

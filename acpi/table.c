@@ -112,3 +112,40 @@ const char *acpi_gas_space_name(uint8_t space_id)
         return "other";
     }
 }
+
+void *acpi_carve(struct acpi_carve *c, size_t count, size_t size)
+{
+    size_t at = (c->used + 7) & ~(size_t)7;
+    c->used = at + count * size;
+    if (!c->base || !count)
+        return NULL;
+    return c->base + at;
+}
+
+bool acpi_block_alloc(struct acpi_block *b, struct acpi_carve *c, const struct acpi_mem *mem,
+                      const char *sig, const char *what, struct acpi_diag *d)
+{
+    *b = (struct acpi_block){0};
+    c->base = NULL;
+    size_t bytes = c->used;
+    c->used = 0;
+    if (!bytes)
+        return true;
+    void *p = mem && mem->alloc ? mem->alloc(mem->ctx, bytes) : NULL;
+    if (!p) {
+        acpi_diagf(
+            d, "%s: out of memory: cannot allocate %zu bytes for %s; vtdsync keeps none of them",
+            sig, bytes, what);
+        return false;
+    }
+    *b = (struct acpi_block){.mem = mem, .p = p, .bytes = bytes};
+    c->base = p;
+    return true;
+}
+
+void acpi_block_release(struct acpi_block *b)
+{
+    if (b->p && b->mem && b->mem->free)
+        b->mem->free(b->mem->ctx, b->p, b->bytes);
+    *b = (struct acpi_block){0};
+}

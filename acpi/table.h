@@ -65,4 +65,41 @@ unsigned acpi_gas_access_bytes(const struct acpi_gas *g);
 
 const char *acpi_gas_space_name(uint8_t space_id);
 
+/* Memory for what the firmware's tables size (remapping units, device
+ * scopes, CPUs, the table list).  A parser counts a table's entries in a
+ * first pass, then asks for one zeroed block that holds each array at
+ * exactly its counted size: no fixed maximum in the image, and one
+ * allocation per table (the firmware hands out whole pages).  The
+ * firmware passes its page allocator, host tests and tools malloc. */
+struct acpi_mem {
+    void *(*alloc)(void *ctx, size_t bytes); /* zeroed; NULL when out of memory */
+    void (*free)(void *ctx, void *p, size_t bytes);
+    void *ctx;
+};
+
+/* The block of one parsed table. */
+struct acpi_block {
+    const struct acpi_mem *mem;
+    void *p;
+    size_t bytes;
+};
+
+/* Lays arrays out in one block: a pass with base NULL sums their sizes
+ * (8-byte aligned each), a pass over the allocated block hands them out.
+ * Returns NULL for count 0 or while sizing. */
+struct acpi_carve {
+    uint8_t *base;
+    size_t used;
+};
+void *acpi_carve(struct acpi_carve *c, size_t count, size_t size);
+
+/* Allocates c->used bytes into *b and points c at them for the second
+ * pass.  When mem is NULL or fails, reports "<sig>: out of memory" (a
+ * defect line, so that the platform suite fails: vtdsync cannot check
+ * the table) and returns false; the parser then keeps nothing. */
+bool acpi_block_alloc(struct acpi_block *b, struct acpi_carve *c, const struct acpi_mem *mem,
+                      const char *sig, const char *what, struct acpi_diag *d);
+/* Gives the block back (nothing when none was allocated). */
+void acpi_block_release(struct acpi_block *b);
+
 #endif

@@ -12,11 +12,27 @@
 #include "drivers/uart_setup.h"
 #include "lib/alloc.h"
 #include "lib/kstring.h"
+#include "lib/page.h"
 #include "lib/printf.h"
 #include "app/platform.h"
 #include "app/run.h"
 
 struct platform_info platform;
+
+/* The parsers' arrays (sized by the firmware's tables) in whole pages. */
+static void *pages_alloc(void *ctx, size_t bytes)
+{
+    (void)ctx;
+    return page_alloc_bytes(bytes);
+}
+
+static void pages_free(void *ctx, void *p, size_t bytes)
+{
+    (void)ctx;
+    page_free(p, (bytes + PAGE_SIZE - 1) / PAGE_SIZE);
+}
+
+static const struct acpi_mem table_mem = {pages_alloc, pages_free, NULL};
 
 const void *platform_map_phys(uint64_t phys, uint64_t len, void *ctx)
 {
@@ -76,6 +92,10 @@ static void enumerate_pci(void)
     }
     if (!n)
         kprintf("# pci: no MCFG; using legacy configuration ports for segment 0\n");
+    if (platform.mcfg_present && platform.mcfg.count > n)
+        kprintf("# pci: %u of the %u MCFG windows used (the PCI layer keeps %u); devices in the "
+                "others are not seen\n",
+                n, platform.mcfg.count, PCI_MAX_WINDOWS);
     pci_init(w, n);
 }
 
@@ -135,7 +155,13 @@ bool platform_rmrr_covers(const struct dmar_rmrr *rm, const struct pci_dev *d)
  * reports.  Where it did not, say so and keep our allocator off it. */
 static void reserve_rmrr_memory(const struct boot_info *boot)
 {
-    for (unsigned i = 0; i < platform.dmar.nrmrrs; i++) {
+    unsigned n = platform.dmar.nrmrrs;
+    /* Every RMRR is reserved below either way; without the flags no test
+     * borrows RMRR memory. */
+    platform.rmrr_was_free = n ? page_alloc_bytes(n * sizeof(bool)) : NULL;
+    if (n && !platform.rmrr_was_free)
+        kprintf("# DMAR: out of memory for the flags of %u RMRRs: no test uses RMRR memory\n", n);
+    for (unsigned i = 0; i < n; i++) {
         const struct dmar_rmrr *r = &platform.dmar.rmrrs[i];
         if (!r->usable)
             continue;
@@ -150,12 +176,14 @@ static void reserve_rmrr_memory(const struct boot_info *boot)
         }
         if (!overlap)
             continue;
-        platform.rmrr_was_free[i] = overlap == size && alloc_is_free(r->base, size);
+        bool was_free = overlap == size && alloc_is_free(r->base, size);
+        if (platform.rmrr_was_free)
+            platform.rmrr_was_free[i] = was_free;
         kprintf("# DMAR: RMRR %u %#llx-%#llx: %llu KiB of it is free memory in the firmware's "
                 "map (RMRR memory must be reserved): %s\n",
                 i, (unsigned long long)r->base, (unsigned long long)r->limit,
                 (unsigned long long)(overlap / 1024),
-                platform.rmrr_was_free[i] ? "reserved now" : "reserved now, but some was in use");
+                was_free ? "reserved now" : "reserved now, but some was in use");
         alloc_reserve(r->base, size);
     }
 }
@@ -189,7 +217,7 @@ static void parse_acpi(void)
         enumerate_pci();
         return;
     }
-    if (acpi_tables_load(&platform.acpi, boot->rsdp_phys, platform_map_phys, 0, &d) != 0) {
+    if (acpi_tables_load(&platform.acpi, boot->rsdp_phys, platform_map_phys, 0, &table_mem, &d)) {
         enumerate_pci();
         return;
     }
@@ -197,9 +225,9 @@ static void parse_acpi(void)
     if (with_table("FACP", &p, &len))
         platform.fadt_present = fadt_parse(p, len, &platform.fadt, &d) == 0;
     if (with_table("MCFG", &p, &len))
-        platform.mcfg_present = mcfg_parse(p, len, &platform.mcfg, &d) == 0;
+        platform.mcfg_present = mcfg_parse(p, len, &table_mem, &platform.mcfg, &d) == 0;
     if (with_table("APIC", &p, &len))
-        platform.madt_present = madt_parse(p, len, &platform.madt, &d) == 0;
+        platform.madt_present = madt_parse(p, len, &table_mem, &platform.madt, &d) == 0;
     if (with_table("SPCR", &p, &len))
         platform.spcr_present = spcr_parse(p, len, &platform.spcr, &d) == 0;
     if (with_table("HPET", &p, &len))
@@ -208,7 +236,7 @@ static void parse_acpi(void)
     if (with_table_at("DMAR", choose_dmar(), &p, &len)) {
         struct dmar_pci_ops pci = { secondary_bus, subordinate_bus, 0 };
         unsigned lines = platform.acpi_problems, defects = d.defects;
-        platform.dmar_present = dmar_parse(p, len, &pci, &platform.dmar, &d) == 0;
+        platform.dmar_present = dmar_parse(p, len, &pci, &table_mem, &platform.dmar, &d) == 0;
         platform.dmar_problems = d.defects - defects;
         platform.dmar_notes = platform.acpi_problems - lines - platform.dmar_problems;
         reserve_rmrr_memory(boot);
@@ -271,6 +299,8 @@ const char *platform_iommu_skip_reason(void)
 {
     if (!platform.acpi_ok)
         return "no ACPI tables: cannot find the IOMMU";
+    if (!platform.acpi.block.p) /* the list always has room for the DSDT */
+        return "out of memory for the list of ACPI tables: cannot find the IOMMU";
     if (!platform.dmar_present)
         return "no DMAR table: VT-d not enabled in firmware?";
     for (unsigned i = 0; i < platform.dmar.nunits; i++)

@@ -29,9 +29,10 @@ struct platform_info {
     unsigned acpi_problems; /* diagnostics printed while parsing */
     unsigned dmar_problems; /* of which defects of the DMAR */
     unsigned dmar_notes;    /* and notes about it (printed, not failed) */
-    /* Per RMRR: the firmware's memory map called all of it free memory, and
+    /* Per RMRR (dmar.nrmrrs entries, allocated with the DMAR's arrays'
+     * count): the firmware's memory map called all of it free memory, and
      * discovery took it out of the allocator (so a test may use it). */
-    bool rmrr_was_free[DMAR_MAX_RMRRS];
+    bool *rmrr_was_free;
     struct tsc_timers timers; /* PM timer and HPET for the TSC */
 };
 extern struct platform_info platform;

@@ -39,8 +39,8 @@ static int usable_rmrr_of(const struct pci_dev *d, bool *any)
         if (!platform_rmrr_covers(rm, d))
             continue;
         *any = true;
-        if (platform.rmrr_was_free[r] && rm->limit - rm->base + 1 >= PAGE_SIZE &&
-            rm->limit < EDU_DMA_LIMIT)
+        if (platform.rmrr_was_free && platform.rmrr_was_free[r] &&
+            rm->limit - rm->base + 1 >= PAGE_SIZE && rm->limit < EDU_DMA_LIMIT)
             return (int)r;
     }
     return -1;

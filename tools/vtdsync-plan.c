@@ -715,6 +715,22 @@ static int fail_input(const char *msg)
     return 2;
 }
 
+/* The DMAR parser's arrays, sized by the table. */
+static void *heap_alloc(void *ctx, size_t bytes)
+{
+    (void)ctx;
+    return calloc(1, bytes);
+}
+
+static void heap_free(void *ctx, void *p, size_t bytes)
+{
+    (void)ctx;
+    (void)bytes;
+    free(p);
+}
+
+static const struct acpi_mem heap = {heap_alloc, heap_free, NULL};
+
 static int load_table(const char *path, bool from_machine)
 {
     char err[400];
@@ -723,7 +739,8 @@ static int load_table(const char *path, bool from_machine)
     if (!t)
         return fail_input(err);
     struct acpi_diag d = {.fn = collect};
-    if (dmar_parse(t, len, NULL, &g.dmar, &d) || !g.dmar.valid) {
+    dmar_release(&g.dmar);
+    if (dmar_parse(t, len, NULL, &heap, &g.dmar, &d) || !g.dmar.valid) {
         free(t);
         snprintf(err, sizeof(err), "%s: not a usable DMAR table%s%s", path, g.nfindings ? ": " : "",
                  g.nfindings ? g.findings[0].text : "");

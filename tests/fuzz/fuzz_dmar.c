@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c acpi/diag.c acpi/table.c acpi/dmar.c acpi/dmar_scope.c
+// HOST-DEPS: lib/printf.c acpi/diag.c acpi/table.c acpi/dmar.c acpi/dmar_scope.c tests/host/host_mem.c
 /* libFuzzer harness for the DMAR parser.  The input is the table; the fake
  * PCI topology that scope paths are resolved through is derived from the
  * same bytes, so bridges, loops and dead ends all get explored.  Seeds:
@@ -9,6 +9,7 @@
 
 #include "acpi/dmar.h"
 #include "tests/host/acpi_testlib.h"
+#include "tests/host/host_mem.h"
 
 static const uint8_t *in;
 static size_t in_len;
@@ -43,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     in = data;
     in_len = size;
-    dmar_parse(data, size, size & 1 ? &ops : NULL, &info, &d);
+    dmar_parse(data, size, size & 1 ? &ops : NULL, &host_mem, &info, &d);
 
     if (info.nunits > DMAR_MAX_UNITS || info.nscopes > DMAR_MAX_SCOPES ||
         info.nrmrrs > DMAR_MAX_RMRRS || info.natsrs > DMAR_MAX_ATSRS ||
@@ -80,5 +81,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (unsigned i = 0; i < info.nrmrrs; i++)
         (void)dmar_scopes_cover(&info, info.rmrrs[i].scopes, 0, 0, 0x14, 0);
+    dmar_release(&info);
     return 0;
 }

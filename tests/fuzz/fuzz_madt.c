@@ -1,10 +1,11 @@
-// HOST-DEPS: lib/printf.c acpi/diag.c acpi/table.c acpi/madt.c
+// HOST-DEPS: lib/printf.c acpi/diag.c acpi/table.c acpi/madt.c tests/host/host_mem.c
 /* libFuzzer harness for the MADT parser.  Seeds: tests/fuzz/corpus/madt. */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "acpi/madt.h"
 #include "tests/host/acpi_testlib.h"
+#include "tests/host/host_mem.h"
 
 static struct madt_info info;
 
@@ -12,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct acpi_diag d = {diag_check_sink, NULL, 0, 0};
 
-    madt_parse(data, size, &info, &d);
+    madt_parse(data, size, &host_mem, &info, &d);
     if (info.ncpus > MADT_MAX_CPUS || info.nioapics > MADT_MAX_IOAPICS ||
         info.noverrides > MADT_MAX_OVERRIDES || info.nnmis > MADT_MAX_NMIS)
         __builtin_trap();
@@ -25,5 +26,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 __builtin_trap();
         }
     }
+    madt_release(&info);
     return 0;
 }

@@ -27,7 +27,7 @@ void table_seal(uint8_t *t, size_t len);
 /* Builds a table in a fixed buffer.  Offsets are returned so that tests
  * can patch fields afterwards; tb_end_*() fill in the length fields. */
 struct tbuf {
-    uint8_t b[65536];
+    uint8_t b[1 << 20]; /* room for tables beyond the parsers' sanity caps */
     size_t len;
 };
 void tb_header(struct tbuf *tb, const char *sig, uint8_t revision);

@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c acpi/diag.c acpi/table.c acpi/acpi.c acpi/madt.c acpi/mcfg.c acpi/spcr.c acpi/fadt.c acpi/hpet.c tests/host/acpi_testlib.c
+// HOST-DEPS: lib/printf.c acpi/diag.c acpi/table.c acpi/acpi.c acpi/madt.c acpi/mcfg.c acpi/spcr.c acpi/fadt.c acpi/hpet.c tests/host/acpi_testlib.c tests/host/host_mem.c
 /* RSDP -> XSDT/RSDT -> table list, and the MADT, MCFG, SPCR, FADT and HPET
  * parsers, on the iasl-built images in tests/data/acpi and on mutated
  * ones.  Every malformed variant must produce its expected diagnostic. */
@@ -10,6 +10,7 @@
 #include "acpi/spcr.h"
 #include "tests/host/acpi_testlib.h"
 #include "tests/host/check.h"
+#include "tests/host/host_mem.h"
 
 #include <string.h>
 
@@ -96,7 +97,8 @@ static void build_firmware(void)
 static int load(void)
 {
     diag_init(&log_);
-    return acpi_tables_load(&tables, RSDP_AT, fake_map, &fw.mem, &log_.diag);
+    acpi_tables_release(&tables);
+    return acpi_tables_load(&tables, RSDP_AT, fake_map, &fw.mem, &host_mem, &log_.diag);
 }
 
 TEST(rsdp_xsdt_table_list)
@@ -134,7 +136,8 @@ TEST(rsdp_errors)
 
     build_firmware();
     diag_init(&log_);
-    CHECK(acpi_tables_load(&tables, 0x1234, fake_map, &fw.mem, &log_.diag) < 0, "unmapped");
+    CHECK(acpi_tables_load(&tables, 0x1234, fake_map, &fw.mem, &host_mem, &log_.diag) < 0,
+          "unmapped");
     EXPECT_DEFECT("RSDP: cannot map 0x1234");
 
     /* Extended checksum wrong: the XSDT address is not trusted. */
@@ -213,7 +216,7 @@ TEST(too_many_tables)
     tb_seal(&fw.xsdt);
     fw.mem.r[7].len = fw.xsdt.len;
     CHECK(load() == 0, "load failed");
-    EXPECT_NOTE("ACPI: 256 of 259 tables kept (vtdsync's limit); the others are not read");
+    EXPECT_NOTE("ACPI: 1024 of 1027 tables kept (vtdsync's limit); the others are not read");
     CHECK_EQ_U64(log_.defects, 0);
     CHECK_EQ_U64(tables.count, ACPI_MAX_TABLES);
 }
@@ -222,11 +225,17 @@ TEST(too_many_tables)
 
 static struct madt_info madt;
 
+static int parse_madt(const void *t, size_t len)
+{
+    madt_release(&madt);
+    return madt_parse(t, len, &host_mem, &madt, &log_.diag);
+}
+
 TEST(madt_q35)
 {
     struct image im = image_load("madt-q35.dat");
     diag_init(&log_);
-    CHECK(madt_parse(im.data, im.len, &madt, &log_.diag) == 0, "parse");
+    CHECK(parse_madt(im.data, im.len) == 0, "parse");
     EXPECT_NO_DIAG();
     CHECK_EQ_U64(madt.lapic_address, 0xfee00000);
     CHECK(!madt.lapic_overridden && (madt.flags & 1), "flags");
@@ -248,7 +257,7 @@ TEST(madt_server)
 {
     struct image im = image_load("madt-server.dat");
     diag_init(&log_);
-    CHECK(madt_parse(im.data, im.len, &madt, &log_.diag) == 0, "parse");
+    CHECK(parse_madt(im.data, im.len) == 0, "parse");
     EXPECT_NO_DIAG();
     CHECK(madt.lapic_overridden && madt.lapic_address == 0xfee10000, "override");
     CHECK_EQ_U64(madt.ncpus, 5);
@@ -270,59 +279,97 @@ TEST(madt_malformed)
     im.data[0x2d] = 0; /* first entry length 0 */
     table_seal(im.data, im.len);
     diag_init(&log_);
-    madt_parse(im.data, im.len, &madt, &log_.diag);
+    parse_madt(im.data, im.len);
     EXPECT_DEFECT("MADT: entry type 0 at offset 0x2c: length 0x0 at offset 0x2d < 2: walk stopped");
     EXPECT_DEFECT("MADT: no enabled or online-capable CPU");
 
     im.data[0x2d] = 0xf0; /* overrun */
     table_seal(im.data, im.len);
     diag_init(&log_);
-    madt_parse(im.data, im.len, &madt, &log_.diag);
+    parse_madt(im.data, im.len);
     EXPECT_DEFECT("MADT: entry type 0 at offset 0x2c: length 0xf0 at offset 0x2d overruns the "
                   "table (0x54 bytes left): walk stopped");
 
     im.data[0x2d] = 4; /* too short for a LAPIC; the walk goes on from +4 */
     table_seal(im.data, im.len);
     diag_init(&log_);
-    madt_parse(im.data, im.len, &madt, &log_.diag);
+    parse_madt(im.data, im.len);
     EXPECT_DEFECT("MADT: entry type 0 at offset 0x2c: length 0x4 at offset 0x2d < 8, skipped");
 
     im.data[0x2d] = 8;
     im.data[0x37] = 0; /* second CPU gets APIC id 0 */
     table_seal(im.data, im.len);
     diag_init(&log_);
-    madt_parse(im.data, im.len, &madt, &log_.diag);
+    parse_madt(im.data, im.len);
     EXPECT_DEFECT("MADT: entry type 0 at offset 0x34: APIC id 0x0 already listed at offset 0x2c, "
                   "ignored");
     CHECK_EQ_U64(madt.ncpus, 1);
 
     diag_init(&log_);
-    madt_parse(im.data, 40, &madt, &log_.diag);
+    parse_madt(im.data, 40);
     EXPECT_DEFECT("APIC: header length 0x80 at offset 0x4 > 0x28 bytes available: truncated");
     CHECK(!madt.valid, "valid");
     image_free(&im);
 }
 
+/* A MADT of n x2APIC CPUs (APIC ids 0..n-1), all enabled. */
+static void build_x2apic_madt(struct tbuf *tb, unsigned n)
+{
+    tb_header(tb, "APIC", 5);
+    tb_u32(tb, 0xfee00000);
+    tb_u32(tb, 1);
+    for (unsigned i = 0; i < n; i++) {
+        tb_u8(tb, MADT_X2APIC);
+        tb_u8(tb, 16);
+        tb_u16(tb, 0);
+        tb_u32(tb, i);
+        tb_u32(tb, 1);
+        tb_u32(tb, i);
+    }
+    tb_seal(tb);
+}
+
+/* More CPUs than the 1024 vtdsync's fixed array held: all kept now, in one
+ * block sized by the table. */
+TEST(madt_2000_cpus)
+{
+    static struct tbuf tb;
+    build_x2apic_madt(&tb, 2000);
+    diag_init(&log_);
+    CHECK(parse_madt(tb.b, tb.len) == 0, "parse");
+    EXPECT_NO_DIAG();
+    CHECK_EQ_U64(madt.ncpus, 2000);
+    if (madt.ncpus == 2000) {
+        CHECK(madt.cpus[1999].apic_id == 1999 && madt.cpus[1999].enabled, "last CPU");
+        CHECK(madt.cpus[1999].offset == 44 + 16 * 1999, "offset 0x%x", madt.cpus[1999].offset);
+    }
+    unsigned live = host_mem_live;
+    madt_release(&madt);
+    CHECK(host_mem_live == live - 1, "its one block released");
+}
+
 TEST(madt_too_many_cpus)
 {
     static struct tbuf tb;
-    tb_header(&tb, "APIC", 5);
-    tb_u32(&tb, 0xfee00000);
-    tb_u32(&tb, 1);
-    for (unsigned i = 0; i < MADT_MAX_CPUS + 4; i++) {
-        tb_u8(&tb, MADT_X2APIC);
-        tb_u8(&tb, 16);
-        tb_u16(&tb, 0);
-        tb_u32(&tb, i);
-        tb_u32(&tb, 1);
-        tb_u32(&tb, i);
-    }
-    tb_seal(&tb);
+    build_x2apic_madt(&tb, MADT_MAX_CPUS + 4);
     diag_init(&log_);
-    madt_parse(tb.b, tb.len, &madt, &log_.diag);
-    EXPECT_NOTE("MADT: 1024 of 1028 CPUs kept (vtdsync's limit); the others are not used");
+    parse_madt(tb.b, tb.len);
+    EXPECT_NOTE("MADT: 32768 of 32772 CPUs kept (vtdsync's limit); the others are not used");
     CHECK(log_.n == 1 && log_.defects == 0, "one note");
     CHECK_EQ_U64(madt.ncpus, MADT_MAX_CPUS);
+}
+
+TEST(madt_out_of_memory)
+{
+    static struct tbuf tb;
+    build_x2apic_madt(&tb, 4);
+    madt_release(&madt);
+    diag_init(&log_);
+    CHECK(madt_parse(tb.b, tb.len, &host_mem_none, &madt, &log_.diag) == 0, "parse");
+    EXPECT_DEFECT("MADT: out of memory: cannot allocate");
+    EXPECT_NOTE("MADT: 0 of 4 CPUs kept (vtdsync's limit)");
+    EXPECT_DEFECT("MADT: no enabled or online-capable CPU");
+    CHECK(madt.valid && madt.ncpus == 0, "nothing kept");
 }
 
 /* A 2-socket Supermicro X10DAi lists a local APIC NMI entry per CPU: 40. */
@@ -348,7 +395,7 @@ TEST(madt_nmi_per_cpu)
     }
     tb_seal(&tb);
     diag_init(&log_);
-    madt_parse(tb.b, tb.len, &madt, &log_.diag);
+    parse_madt(tb.b, tb.len);
     EXPECT_NO_DIAG();
     CHECK(madt.ncpus == 40 && madt.nnmis == 40, "%u CPUs, %u NMI entries", madt.ncpus, madt.nnmis);
 }
@@ -356,6 +403,12 @@ TEST(madt_nmi_per_cpu)
 /* --- MCFG -------------------------------------------------------------------- */
 
 static struct mcfg_info mcfg;
+
+static int parse_mcfg(const void *t, size_t len)
+{
+    mcfg_release(&mcfg);
+    return mcfg_parse(t, len, &host_mem, &mcfg, &log_.diag);
+}
 
 /* More windows than vtdsync keeps: one note with the real count. */
 TEST(mcfg_too_many_windows)
@@ -372,8 +425,8 @@ TEST(mcfg_too_many_windows)
     }
     tb_seal(&tb);
     diag_init(&log_);
-    mcfg_parse(tb.b, tb.len, &mcfg, &log_.diag);
-    EXPECT_NOTE("MCFG: 32 of 34 windows kept (vtdsync's limit); the others are not used");
+    parse_mcfg(tb.b, tb.len);
+    EXPECT_NOTE("MCFG: 4096 of 4098 windows kept (vtdsync's limit); the others are not used");
     CHECK(log_.n == 1 && mcfg.count == MCFG_MAX_WINDOWS, "%u diagnostics, %u windows", log_.n,
           mcfg.count);
 }
@@ -382,7 +435,7 @@ TEST(mcfg_images)
 {
     struct image im = image_load("mcfg-q35.dat");
     diag_init(&log_);
-    CHECK(mcfg_parse(im.data, im.len, &mcfg, &log_.diag) == 0, "parse");
+    CHECK(parse_mcfg(im.data, im.len) == 0, "parse");
     EXPECT_NO_DIAG();
     CHECK(mcfg.count == 1 && mcfg.windows[0].base == 0xb0000000 && mcfg.windows[0].end_bus == 0xff,
           "q35 window");
@@ -393,7 +446,7 @@ TEST(mcfg_images)
 
     im = image_load("mcfg-server.dat");
     diag_init(&log_);
-    CHECK(mcfg_parse(im.data, im.len, &mcfg, &log_.diag) == 0, "parse");
+    CHECK(parse_mcfg(im.data, im.len) == 0, "parse");
     EXPECT_NO_DIAG();
     CHECK_EQ_U64(mcfg.count, 2);
     CHECK_EQ_U64(mcfg_ecam_address(&mcfg, 1, 0x80, 0, 0), 0x200000000000ull + (0x80ull << 20));
@@ -409,7 +462,7 @@ TEST(mcfg_malformed)
     im.data[44 + 2] = 0x08;       /* base not 1 MiB aligned */
     table_seal(im.data, im.len);
     diag_init(&log_);
-    mcfg_parse(im.data, im.len - 4, &mcfg, &log_.diag);
+    parse_mcfg(im.data, im.len - 4);
     EXPECT_DEFECT("MCFG: header length 0x4c at offset 0x4 > 0x48 bytes available: truncated");
     EXPECT_DEFECT("MCFG: 12 stray byte(s) at offset 0x3c after the last entry");
     EXPECT_DEFECT("MCFG: entry at offset 0x2c: base 0x80080000 at offset 0x2c not 1 MiB aligned, "
@@ -417,7 +470,7 @@ TEST(mcfg_malformed)
     CHECK_EQ_U64(mcfg.count, 0);
 
     diag_init(&log_);
-    mcfg_parse(im.data, im.len, &mcfg, &log_.diag);
+    parse_mcfg(im.data, im.len);
     EXPECT_DEFECT("MCFG: entry at offset 0x3c: end bus 0x80 at offset 0x47 < start bus 0x90, "
                   "skipped");
 
@@ -433,7 +486,7 @@ TEST(mcfg_malformed)
     }
     tb_seal(&tb);
     diag_init(&log_);
-    mcfg_parse(tb.b, tb.len, &mcfg, &log_.diag);
+    parse_mcfg(tb.b, tb.len);
     EXPECT_DEFECT("MCFG: entry at offset 0x3c: segment 0 buses 0x0..0x3f overlap an earlier entry, "
                   "skipped");
     CHECK_EQ_U64(mcfg.count, 1);
@@ -621,7 +674,9 @@ int main(void)
     RUN(madt_q35);
     RUN(madt_server);
     RUN(madt_malformed);
+    RUN(madt_2000_cpus);
     RUN(madt_too_many_cpus);
+    RUN(madt_out_of_memory);
     RUN(madt_nmi_per_cpu);
     RUN(mcfg_too_many_windows);
     RUN(mcfg_images);

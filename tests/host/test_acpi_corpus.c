@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c acpi/diag.c acpi/table.c acpi/dmar.c acpi/dmar_scope.c acpi/madt.c acpi/mcfg.c acpi/spcr.c acpi/fadt.c acpi/hpet.c tests/host/acpi_testlib.c
+// HOST-DEPS: lib/printf.c acpi/diag.c acpi/table.c acpi/dmar.c acpi/dmar_scope.c acpi/madt.c acpi/mcfg.c acpi/spcr.c acpi/fadt.c acpi/hpet.c tests/host/acpi_testlib.c tests/host/host_mem.c
 /* Every table image in tests/data/acpi (our iasl-built ones and any real
  * dumps dropped in later, e.g. the firmware's serial dump of QEMU's
  * tables) and every real DMAR in tests/data/hw/dmar is parsed by the
@@ -13,6 +13,7 @@
 #include "acpi/spcr.h"
 #include "tests/host/acpi_testlib.h"
 #include "tests/host/check.h"
+#include "tests/host/host_mem.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -34,7 +35,8 @@ static void parse_any(const uint8_t *t, size_t len, struct diag_log *log, char *
     memcpy(sig, t, len < 4 ? len : 4);
     diag_init(log);
     if (!memcmp(sig, "DMAR", 4)) {
-        dmar_parse(t, len, NULL, &dmar, &log->diag);
+        dmar_release(&dmar);
+        dmar_parse(t, len, NULL, &host_mem, &dmar, &log->diag);
         snprintf(buf, n, "DMAR haw %u flags %#x: %u units %u scopes %u RMRRs", dmar.haw, dmar.flags,
                  dmar.nunits, dmar.nscopes, dmar.nrmrrs);
         CHECK(dmar.nunits <= DMAR_MAX_UNITS && dmar.nscopes <= DMAR_MAX_SCOPES, "DMAR counts");
@@ -47,12 +49,14 @@ static void parse_any(const uint8_t *t, size_t len, struct diag_log *log, char *
             CHECK(u >= 0 && (unsigned)u < dmar.nunits, "scope %u -> unit %d", i, u);
         }
     } else if (!memcmp(sig, "APIC", 4)) {
-        madt_parse(t, len, &madt, &log->diag);
+        madt_release(&madt);
+        madt_parse(t, len, &host_mem, &madt, &log->diag);
         snprintf(buf, n, "MADT lapic %#llx: %u CPUs %u IOAPICs",
                  (unsigned long long)madt.lapic_address, madt.ncpus, madt.nioapics);
         CHECK(madt.ncpus <= MADT_MAX_CPUS && madt.nioapics <= MADT_MAX_IOAPICS, "MADT counts");
     } else if (!memcmp(sig, "MCFG", 4)) {
-        mcfg_parse(t, len, &mcfg, &log->diag);
+        mcfg_release(&mcfg);
+        mcfg_parse(t, len, &host_mem, &mcfg, &log->diag);
         snprintf(buf, n, "MCFG: %u windows", mcfg.count);
         CHECK(mcfg.count <= MCFG_MAX_WINDOWS, "MCFG count");
     } else if (!memcmp(sig, "SPCR", 4)) {

@@ -1,10 +1,11 @@
-// HOST-DEPS: lib/printf.c acpi/diag.c acpi/table.c acpi/dmar.c acpi/dmar_scope.c tests/host/acpi_testlib.c
+// HOST-DEPS: lib/printf.c acpi/diag.c acpi/table.c acpi/dmar.c acpi/dmar_scope.c tests/host/acpi_testlib.c tests/host/host_mem.c
 /* DMAR parsing, scope resolution and the device -> unit lookup, on the
  * iasl-built images in tests/data/acpi and on mutated/synthetic ones.
  * Every malformed variant must produce its expected diagnostic. */
 #include "acpi/dmar.h"
 #include "tests/host/acpi_testlib.h"
 #include "tests/host/check.h"
+#include "tests/host/host_mem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,8 @@ static int parse(const uint8_t *t, size_t len, struct fake_pci *p)
 {
     struct dmar_pci_ops o = ops(p);
     diag_init(&log_);
-    return dmar_parse(t, len, p ? &o : NULL, &info, &log_.diag);
+    dmar_release(&info);
+    return dmar_parse(t, len, p ? &o : NULL, &host_mem, &info, &log_.diag);
 }
 
 static int parse_image(const char *name, struct fake_pci *p)
@@ -543,29 +545,52 @@ static void build_many(struct tbuf *tb, unsigned n, unsigned scopes)
     tb_seal(tb);
 }
 
-/* Beyond a limit the note gives the table's real count, and what was not
- * kept is not used.  A big structure within the pool is fine. */
+/* A big server's table, beyond the fixed arrays vtdsync had (128 units,
+ * 2048 scopes): the arrays now take their size from the table, so all of
+ * it is kept, and a scope of a unit past index 255 still names its owner. */
+TEST(bigger_than_the_old_arrays)
+{
+    static struct tbuf tb;
+    build_many(&tb, 300, 17); /* 300 units, 5100 scopes */
+    CHECK(parse(tb.b, tb.len, NULL) == 0, "parse");
+    EXPECT_NO_DIAG();
+    CHECK_EQ_U64(info.nunits, 300);
+    CHECK_EQ_U64(info.nscopes, 300 * 17);
+    unsigned usable = 0;
+    for (unsigned i = 0; i < info.nunits; i++)
+        usable +=
+            info.units[i].usable && info.units[i].scopes.count == 17 && info.units[i].segment == i;
+    CHECK_EQ_U64(usable, 300);
+    const struct dmar_scope *last = &info.scopes[info.nscopes - 1];
+    CHECK(last->owner_type == DMAR_TYPE_DRHD && last->owner_index == 299, "owner %u",
+          last->owner_index);
+    CHECK_EQ_U64(dmar_unit_for_device(&info, 299, 0, 16, 0), 299);
+    CHECK(host_mem_live == 1, "one block for the whole table: %u", host_mem_live);
+    dmar_release(&info);
+    CHECK(host_mem_live == 0 && host_mem_live_bytes == 0, "released");
+}
+
+/* Beyond a sanity cap the note gives the table's real count, and what was
+ * not kept is not used. */
 TEST(limits)
 {
     static struct tbuf tb;
     build_many(&tb, DMAR_MAX_UNITS + 2, 1);
     parse(tb.b, tb.len, NULL);
-    EXPECT_NOTE("DMAR: 128 of 130 DRHD structures kept (vtdsync's limit); the others are not used");
+    EXPECT_NOTE("DMAR: 1024 of 1026 DRHD structures kept (vtdsync's limit); the others are not "
+                "used");
     CHECK_EQ_U64(log_.n, 1);
     CHECK_EQ_U64(info.nunits, DMAR_MAX_UNITS);
 
-    build_many(&tb, 1, 300); /* one unit with 300 scopes: an ATSR of a big server */
+    build_many(&tb, 9, 7300); /* 65700 scopes in all */
     parse(tb.b, tb.len, NULL);
-    EXPECT_NO_DIAG();
-    CHECK(info.units[0].usable && info.units[0].scopes.count == 300, "all 300 scopes kept");
-
-    build_many(&tb, 9, 230); /* 2070 scopes in all */
-    parse(tb.b, tb.len, NULL);
-    EXPECT_NOTE("DMAR: 2048 of 2070 device scopes kept (vtdsync's limit); structures with scopes "
-                "not kept are not used");
+    EXPECT_NOTE("DMAR: 65535 of 65700 device scopes kept (vtdsync's limit); structures with "
+                "scopes not kept are not used");
     CHECK_EQ_U64(log_.defects, 0);
     CHECK_EQ_U64(info.nscopes, DMAR_MAX_SCOPES);
     CHECK(info.units[7].usable && !info.units[8].usable, "the unit past the pool limit unusable");
+    CHECK(info.units[7].offset > 0xffff && info.scopes[info.nscopes - 1].offset > 0xffff,
+          "offsets past 64 KiB kept whole");
 
     /* A path longer than vtdsync keeps. */
     tb_dmar_header(&tb, 39);
@@ -577,6 +602,24 @@ TEST(limits)
     parse(tb.b, tb.len, NULL);
     EXPECT_NOTE("device scope at offset 0x40: path of 9 elements: vtdsync keeps paths of up to 8");
     CHECK(!info.units[0].usable && log_.defects == 0, "unit not used, no defect");
+}
+
+/* Out of memory for the arrays: a reported failure, nothing kept, no
+ * crash; the note still gives what the table held. */
+TEST(out_of_memory)
+{
+    static struct tbuf tb;
+    build_many(&tb, 3, 2);
+    dmar_release(&info);
+    diag_init(&log_);
+    CHECK(dmar_parse(tb.b, tb.len, NULL, &host_mem_none, &info, &log_.diag) == 0, "parse");
+    EXPECT_DEFECT("DMAR: out of memory: cannot allocate");
+    EXPECT_NOTE("DMAR: 0 of 3 DRHD structures kept (vtdsync's limit)");
+    CHECK(info.valid && info.nunits == 0 && info.nscopes == 0 && !info.units, "nothing kept");
+    CHECK_EQ_U64(dmar_unit_for_device(&info, 0, 0, 0, 0), -1);
+    dmar_release(&info);
+    CHECK(dmar_parse(tb.b, tb.len, NULL, NULL, &info, &log_.diag) == 0 && info.nunits == 0,
+          "no allocator: the same");
 }
 
 /* Checks what must hold for any parse result, whatever the input. */
@@ -666,7 +709,9 @@ int main(void)
     RUN(register_set_size);
     RUN(atsr_for_undescribed_segment);
     RUN(namespace_scope_without_andd_and_stray_rhsa);
+    RUN(bigger_than_the_old_arrays);
     RUN(limits);
+    RUN(out_of_memory);
     RUN(every_truncation);
     RUN(random_mutations);
     return check_finish();

@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c acpi/diag.c acpi/table.c acpi/dmar.c acpi/dmar_scope.c tests/host/acpi_testlib.c
+// HOST-DEPS: lib/printf.c acpi/diag.c acpi/table.c acpi/dmar.c acpi/dmar_scope.c tests/host/acpi_testlib.c tests/host/host_mem.c
 /* Real DMAR tables (tests/data/hw/dmar, see its SOURCES.txt) through the
  * parser and scope resolution, one case per table.
  *
@@ -18,6 +18,7 @@
 #include "acpi/dmar.h"
 #include "tests/host/acpi_testlib.h"
 #include "tests/host/check.h"
+#include "tests/host/host_mem.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -101,7 +102,9 @@ static int parse_view(enum view v)
     bus.view = v;
     bus.next_bus = 1;
     diag_init(&log_);
-    return dmar_parse(cur.data, cur.len, v == VIEW_NO_ACCESS ? NULL : &ops, &info, &log_.diag);
+    dmar_release(&info);
+    return dmar_parse(cur.data, cur.len, v == VIEW_NO_ACCESS ? NULL : &ops, &host_mem, &info,
+                      &log_.diag);
 }
 
 /* --- SOURCES.txt ------------------------------------------------------- */

@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c acpi/diag.c acpi/table.c acpi/dmar.c acpi/dmar_scope.c tests/host/acpi_testlib.c app/leave_alone.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: lib/printf.c lib/ktap.c acpi/diag.c acpi/table.c acpi/dmar.c acpi/dmar_scope.c tests/host/acpi_testlib.c tests/host/host_mem.c app/leave_alone.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c
 /* Units vtdsync leaves alone: which ones (a client DMAR with a graphics
  * unit, an INCLUDE_PCI_ALL unit and a Thunderbolt unit, and two real
  * client tables, against a fake PCI list), and that the engine then never
@@ -14,6 +14,7 @@
 #include "iommu/vtd_regs.h"
 #include "tests/host/acpi_testlib.h"
 #include "tests/host/check.h"
+#include "tests/host/host_mem.h"
 #include "tests/host/vtd_fake.h"
 #include "app/leave_alone.h"
 
@@ -44,7 +45,8 @@ static void client_dmar(void)
     tb_end16(&tb, u);
     tb_seal(&tb);
     diag_init(&log_);
-    CHECK(dmar_parse(tb.b, tb.len, NULL, &info, &log_.diag) == 0, "parse");
+    dmar_release(&info);
+    CHECK(dmar_parse(tb.b, tb.len, NULL, &host_mem, &info, &log_.diag) == 0, "parse");
     CHECK_EQ_U64(info.nunits, 3);
 }
 
@@ -150,7 +152,8 @@ TEST(gpu_unit_that_is_not_the_quirk)
     tb_end16(&tb, u);
     tb_seal(&tb);
     diag_init(&log_);
-    CHECK(dmar_parse(tb.b, tb.len, NULL, &info, &log_.diag) == 0, "parse");
+    dmar_release(&info);
+    CHECK(dmar_parse(tb.b, tb.len, NULL, &host_mem, &info, &log_.diag) == 0, "parse");
     client_pci(0x8086, 0x9a49, 0x030000);
     CHECK(leave_alone_unit(&info, 0, &pci, true, why, sizeof(why)) == LEAVE_IDLE, "GPU + xHCI: %s",
           why);
@@ -162,7 +165,8 @@ TEST(gpu_unit_that_is_not_the_quirk)
     tb_scope(&tb, DMAR_SCOPE_BRIDGE, 0, 0, 1, 0x1c, 0);
     tb_end16(&tb, u);
     tb_seal(&tb);
-    CHECK(dmar_parse(tb.b, tb.len, NULL, &info, &log_.diag) == 0, "parse");
+    dmar_release(&info);
+    CHECK(dmar_parse(tb.b, tb.len, NULL, &host_mem, &info, &log_.diag) == 0, "parse");
     CHECK(leave_alone_unit(&info, 0, &pci, true, why, sizeof(why)) == LEAVE_IDLE,
           "GPU + bridge: %s", why);
     /* INCLUDE_PCI_ALL is never a graphics unit, even naming only the GPU. */
@@ -172,7 +176,8 @@ TEST(gpu_unit_that_is_not_the_quirk)
     tb_scope(&tb, DMAR_SCOPE_ENDPOINT, 0, 0, 1, 2, 0);
     tb_end16(&tb, u);
     tb_seal(&tb);
-    CHECK(dmar_parse(tb.b, tb.len, NULL, &info, &log_.diag) == 0, "parse");
+    dmar_release(&info);
+    CHECK(dmar_parse(tb.b, tb.len, NULL, &host_mem, &info, &log_.diag) == 0, "parse");
     ndevs = 1;
     CHECK(leave_alone_unit(&info, 0, &pci, true, why, sizeof(why)) == LEAVE_IDLE, "include-all: %s",
           why);
@@ -211,7 +216,8 @@ static const uint8_t msi_claw_a1m[152] = {
 static void real_table(const uint8_t *t, size_t len, unsigned units)
 {
     diag_init(&log_);
-    CHECK(dmar_parse(t, len, NULL, &info, &log_.diag) == 0, "parse");
+    dmar_release(&info);
+    CHECK(dmar_parse(t, len, NULL, &host_mem, &info, &log_.diag) == 0, "parse");
     CHECK_EQ_U64(info.nunits, units);
 }
 
