@@ -271,6 +271,15 @@ static void window_entry(const struct sync_run *run, const uint64_t *tgt, uint64
     if (fmt->window)
         fmt->window(run->mem, tgt, out);
     out[fmt->present_qword] &= ~fmt->present_mask;
+    if (run->ops->reader_rereads) {
+        /* A reader that rereads the entry may take Present from the old
+         * entry and a table pointer from the window: the window keeps the
+         * old entry in every bit it does not use itself (Present, FPD). */
+        uint64_t used[ENTRY_SYNC_MAX_QWORDS] = {0};
+        fmt->used(out, used);
+        for (unsigned q = 0; q < entry_qwords(fmt); q++)
+            out[q] = (run->mem[q] & ~used[q]) | (out[q] & used[q]);
+    }
 }
 
 /* Through a non-present entry: hardware sees the old entry, then the

@@ -115,8 +115,11 @@ struct entry_sync_ops {
      * old entry uses and the target does not (e.g. the second-stage pointer
      * of SS -> PT) at its old value in the critical store, and clears it in
      * a last store after the next sync: one more sync where such bits
-     * change.  The VT-d spec reads each 128-bit chunk once and atomically;
-     * this is a platform workaround, off by default. */
+     * change.  The non-present window of a breaking update likewise keeps
+     * the old entry in every bit it does not use itself, so a reader that
+     * took Present from the old entry never walks a zeroed pointer.  The
+     * VT-d spec reads each 128-bit chunk once and atomically; this is a
+     * platform workaround, off by default. */
     bool reader_rereads;
 };
 

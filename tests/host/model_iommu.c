@@ -55,11 +55,13 @@ static void add_snapshot(struct model_iommu *m)
 }
 
 /* The rereads reader (model_iommu.h): no bit an earlier entry uses may
- * change in a later one that does not use it, within one sync interval of
- * a hitless update (a breaking update's window faults by design). */
+ * change in a later one that does not use it, within one sync interval.
+ * In a breaking update that holds where the window goes up (the old entry
+ * to the non-present window); later steps change what a non-present
+ * entry ignores. */
 static void judge_rereads(struct model_iommu *m)
 {
-    if (!m->opts.rereads || m->allow_non_present)
+    if (!m->opts.rereads)
         return;
     for (unsigned i = 0; i < m->nr_snaps; i++) {
         uint64_t ui[ENTRY_SYNC_MAX_QWORDS] = {0};
