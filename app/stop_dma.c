@@ -19,11 +19,10 @@
 /* The device is behind a unit vtdsync brought up, and a suite took it. */
 static bool taken(const struct pci_dev *d)
 {
-    const char *why;
     /* vtd_nunits > 0: vtd_setup ran, so the lookup brings nothing up. */
     if (!vtd_nunits)
         return false;
-    struct vtd_unit *u = vtd_setup_unit_peek(d->seg, d->bus, d->dev, d->fn, &why);
+    struct vtd_unit *u = vtd_setup_unit_peek(d->seg, d->bus, d->dev, d->fn, NULL);
     return u && !vtd_setup_is_foreign(u, vtd_sid(d->bus, d->dev, d->fn));
 }
 

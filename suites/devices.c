@@ -181,10 +181,10 @@ static void case_edu(void)
 
 static void case_nvme_identify(void)
 {
-    const char *why = NULL;
+    struct why why;
     struct pci_dev *d = nvme_pick(" (class 010802) found", &why);
     if (!d) {
-        ktap_case(KTAP_SKIP, "nvme_identify", "%s", why);
+        ktap_case(KTAP_SKIP, "nvme_identify", "%s", why.text);
         return;
     }
     uint64_t t0 = uptime_us();

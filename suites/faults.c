@@ -350,16 +350,16 @@ static void case_dma_after(struct fx *f)
 
 static bool setup(struct fx *f, struct why *why)
 {
-    const char *unit_why, *no_nvme = NULL;
+    struct why no_nvme;
     f->nvme_pci =
         nvme_pick(": the storm needs one (edu is too slow: one transfer per 100 ms)", &no_nvme);
     f->edu_pci = pci_find_id(EDU_VENDOR, EDU_DEVICE, NULL);
     struct pci_dev *first = f->nvme_pci ? f->nvme_pci : f->edu_pci;
     if (!first)
         return why_set(why, "no DMA device to storm with (NVMe or QEMU edu)");
-    f->u = vtd_setup_unit_for(first->seg, first->bus, first->dev, first->fn, &unit_why);
+    f->u = vtd_setup_unit_for(first->seg, first->bus, first->dev, first->fn, why);
     if (!f->u)
-        return why_set(why, "%s", unit_why);
+        return false;
     if (!f->u->ops->store128)
         return why_set(why, "CMPXCHG16B missing: entries cannot be updated atomically");
     if (f->edu_pci && f->nvme_pci) {
@@ -373,8 +373,8 @@ static bool setup(struct fx *f, struct why *why)
                       "not used",
                       vtd_sid_str(vtd_sid(e->bus, e->dev, e->fn), b));
             f->edu_pci = NULL;
-        } else if (vtd_setup_unit_peek(e->seg, e->bus, e->dev, e->fn, &unit_why) != f->u ||
-                   vtd_setup_unit_for(e->seg, e->bus, e->dev, e->fn, &unit_why) != f->u) {
+        } else if (vtd_setup_unit_peek(e->seg, e->bus, e->dev, e->fn, NULL) != f->u ||
+                   vtd_setup_unit_for(e->seg, e->bus, e->dev, e->fn, NULL) != f->u) {
             /* Peek first: taking an edu the storm does not use would end
              * its foreign entry for nothing. */
             f->edu_pci = NULL; /* another unit: the storm stays on one */
@@ -411,7 +411,7 @@ static bool setup(struct fx *f, struct why *why)
     if (!f->nvme_ok)
         return why_set(why, "%s",
                        f->nvme_pci ? "the NVMe controller did not come up under translation"
-                                   : no_nvme);
+                                   : no_nvme.text);
     return true;
 }
 

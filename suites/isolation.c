@@ -378,7 +378,7 @@ static void run_states(struct iso *s)
 static void suite_isolation(void)
 {
     static struct iso s;
-    const char *why;
+    struct why why;
     struct pci_dev *d = pci_find_id(EDU_VENDOR, EDU_DEVICE, NULL);
     if (!d) {
         ktap_suite_skip("isolation", "no edu device (QEMU -device edu)");
@@ -386,7 +386,7 @@ static void suite_isolation(void)
     }
     s.u = vtd_setup_unit_for(d->seg, d->bus, d->dev, d->fn, &why);
     if (!s.u) {
-        vtd_suite_unavailable("isolation", why);
+        vtd_suite_unavailable("isolation", why.text);
         return;
     }
     enum edu_status st = edu_init(&s.edu, d);

@@ -506,25 +506,26 @@ static void suite_traffic(void)
 {
     struct tr *s = &tr;
     memset(s, 0, sizeof(*s));
-    const char *why = NULL;
-    s->pci = nvme_pick(" to generate traffic", &why);
+    struct why no_nvme;
+    s->pci = nvme_pick(" to generate traffic", &no_nvme);
     if (!s->pci) {
-        vtd_suite_unavailable("traffic", why);
+        vtd_suite_unavailable("traffic", no_nvme.text);
         return;
     }
     /* From here on, queues, buffers and IOMMU tables (root, context and
      * PASID tables too when this suite brings the unit up) come from the top
      * of memory: the IOMMU must reach and produce addresses above 4 GiB. */
     alloc_prefer_high(cfg.high_mem != 0);
-    const char *no_unit = NULL;
+    static struct why no_unit; /* s->xs keeps a pointer to its text */
+    why_clear(&no_unit);
     struct vtd_unit *u =
         vtd_setup_unit_for(s->pci->seg, s->pci->bus, s->pci->dev, s->pci->fn, &no_unit);
     s->te_before = u && u->translating;
-    plan_translations(s, u, vtd_sid(s->pci->bus, s->pci->dev, s->pci->fn), no_unit);
+    plan_translations(s, u, vtd_sid(s->pci->bus, s->pci->dev, s->pci->fn), no_unit.text);
     ktap_suite_begin("traffic", -1);
     pt_fastpath_probe();
     /* Set up with translation off: every identity IOVA is also valid. */
-    why = tr_select(s, TR_OFF);
+    const char *why = tr_select(s, TR_OFF);
     uint32_t depth = cfg.queue_depth;
     if (config_list_has(cfg.bench, "traffic") && depth < BENCH_QD_MAX)
         depth = BENCH_QD_MAX;

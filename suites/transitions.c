@@ -641,21 +641,20 @@ static void run_matrix(struct tx *t, enum entry_sync_strategy strategy)
 
 /* ---- setup ------------------------------------------------------------------------ */
 
-static const char *setup(struct tx *t)
+static bool setup(struct tx *t, struct why *why)
 {
-    const char *why = NULL;
-    struct pci_dev *p = t->dev.nvme_pci = nvme_pick(" to generate traffic", &why);
+    struct pci_dev *p = t->dev.nvme_pci = nvme_pick(" to generate traffic", why);
     if (!p)
-        return why;
-    struct vtd_unit *u = vtd_setup_unit_for(p->seg, p->bus, p->dev, p->fn, &why);
+        return false;
+    struct vtd_unit *u = vtd_setup_unit_for(p->seg, p->bus, p->dev, p->fn, why);
     if (!u)
-        return why;
+        return false;
     uint16_t sid = vtd_sid(p->bus, p->dev, p->fn);
     if (u->mode != VTD_MODE_LEGACY && !u->ops->store128)
-        return "CMPXCHG16B missing: PASID entries cannot be updated atomically";
+        return why_set(why, "CMPXCHG16B missing: PASID entries cannot be updated atomically");
     if (u->mode != VTD_MODE_LEGACY) {
         if (vtd_attach_scalable(u, sid, 0))
-            return "cannot attach the NVMe controller (scalable context entry)";
+            return why_set(why, "cannot attach the NVMe controller (scalable context entry)");
         t->dev.pasid = vtd_rid_pasid(u, sid);
     }
     xs_set_build(&t->dev.xs, u, sid, XS_ALL);
@@ -667,20 +666,20 @@ static const char *setup(struct tx *t)
                 : t->dev.xs.supported[XS_FS_A] ? XS_FS_A
                                                : XS_PT;
     if (!t->dev.xs.supported[first])
-        return "the unit supports no translating state for the traffic device";
+        return why_set(why, "the unit supports no translating state for the traffic device");
     struct vtd_write_result r = tx_switch(t, first, ENTRY_SYNC_STRATEGY_HITLESS);
     if (!r.ok)
-        return "could not install the first translation";
+        return why_set(why, "could not install the first translation");
     if (!t->dev.xs.u->translating && !vtd_enable_translation(t->dev.xs.u))
-        return "could not enable translation";
+        return why_set(why, "could not enable translation");
     t->dev.nvme_needs_reset = true;
     if (!traffic_resume(t))
-        return "NVMe traffic could not start under translation";
+        return why_set(why, "NVMe traffic could not start under translation");
     /* Judged by completions within a bound, not by a fixed time: a loaded
      * emulator can take longer than 20 ms for the first ones. */
     if (wait_for_ops(t, 0, TX_RECOVER_OPS) == 0)
-        return "NVMe traffic made no progress under translation";
-    return NULL;
+        return why_set(why, "NVMe traffic made no progress under translation");
+    return true;
 }
 
 static void report_states(const struct tx *t)
@@ -720,10 +719,10 @@ static void suite_transitions(void)
     t->rows = rows;
     t->pool = pool;
     t->dev.current = XS_BLOCKED;
-    const char *why = setup(t);
-    if (why) {
+    struct why why;
+    if (!setup(t, &why)) {
         traffic_pause(t);
-        vtd_suite_unavailable("transitions", why);
+        vtd_suite_unavailable("transitions", why.text);
         return;
     }
     ktap_suite_begin("transitions", -1);

@@ -71,11 +71,10 @@ static unsigned choose_others(struct tx *t, struct other_updates *o)
     if (edu && vtd_alias_shared(t->dev.xs.u, vtd_sid(edu->bus, edu->dev, edu->fn), t->dev.xs.sid))
         edu = NULL;
     if (edu) {
-        const char *why;
         uint16_t sid = vtd_sid(edu->bus, edu->dev, edu->fn);
         /* Peek first: an edu on another unit keeps its foreign entry. */
-        if (vtd_setup_unit_peek(edu->seg, edu->bus, edu->dev, edu->fn, &why) == t->dev.xs.u &&
-            vtd_setup_unit_for(edu->seg, edu->bus, edu->dev, edu->fn, &why) == t->dev.xs.u &&
+        if (vtd_setup_unit_peek(edu->seg, edu->bus, edu->dev, edu->fn, NULL) == t->dev.xs.u &&
+            vtd_setup_unit_for(edu->seg, edu->bus, edu->dev, edu->fn, NULL) == t->dev.xs.u &&
             !vtd_attach_scalable(t->dev.xs.u, sid, 0)) {
             o->sids[o->n] = sid;
             o->pasids[o->n++] = vtd_rid_pasid(t->dev.xs.u, sid);

@@ -165,10 +165,10 @@ void vtd_case_device_tlb(void)
                                   "would block its DMA (the host test covers the descriptor)");
         return;
     }
-    const char *why = NULL;
+    struct why why;
     struct vtd_unit *u = vtd_setup_unit_for(d->seg, d->bus, d->dev, d->fn, &why);
     if (!u) {
-        ktap_case(KTAP_SKIP, name, "%s", why);
+        ktap_case(KTAP_SKIP, name, "%s", why.text);
         return;
     }
     bool scalable = u->mode == VTD_MODE_SCALABLE;

@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c tests/host/vtd_fake.c iommu/vtd_alias.c lib/why.c
 /* The invalidations behind vtd_pasid_write / vtd_context_write
  * (iommu/pasid_write.c), descriptor by descriptor, on the fake register
  * file (tests/host/vtd_fake.c), with both strategies:
@@ -389,9 +389,9 @@ static const enum entry_sync_strategy strategies[] = {ENTRY_SYNC_STRATEGY_HITLES
  * stores going through the spy. */
 static bool bring_up(uint64_t cap, uint64_t ecap, enum vtd_mode_request want)
 {
-    char why[160];
-    int rc = fake_bring_up(&unit, cap, ecap, want, NULL, why, sizeof(why));
-    CHECK(rc == 0, "bring-up: %s", why);
+    struct why why;
+    int rc = fake_bring_up(&unit, cap, ecap, want, NULL, &why);
+    CHECK(rc == 0, "bring-up: %s", why.text);
     if (rc)
         return false;
     spy_ops = fake_ops;
