@@ -56,7 +56,7 @@ static bool attach(struct fx *f, uint16_t sid)
     xs_build(dom_state(f), f->u, &f->dom, 0, &e);
     struct vtd_write_result r = xs_write(f->u, sid, &e, ENTRY_SYNC_STRATEGY_HITLESS);
     if (!r.ok)
-        ktap_diag("faults: attaching %04x failed: %s", sid, r.error);
+        ktap_diag("faults: attaching %04x failed: %s", sid, r.why.text);
     return r.ok;
 }
 
@@ -72,7 +72,7 @@ static bool nvme_bring_up(struct fx *f)
     struct dma_space space = identity_space(&f->dma_map);
     if (nvme_reset(&f->nvme, f->nvme_pci, &space, vtd_iova_limit(f->u)) ||
         nvme_create_io_queues(&f->nvme, STORM_DEPTH)) {
-        ktap_diag("faults: NVMe bring-up failed: %s", f->nvme.error);
+        ktap_diag("faults: NVMe bring-up failed: %s", f->nvme.error.text);
         return false;
     }
     nvme_write_policy(&f->nvme, cfg.nvme_write);
@@ -173,7 +173,7 @@ static void case_storm(struct fx *f)
               (unsigned long long)(s->irq_after - s->irq_before),
               (unsigned long long)(s->after.overflows - s->before.overflows));
     if (f->nvme.dead)
-        ktap_diag("faults: the controller gave up during the storm: %s", f->nvme.error);
+        ktap_diag("faults: the controller gave up during the storm: %s", f->nvme.error.text);
     else if (s->completed && !s->errors)
         ktap_diag("faults: finding: the controller completed every faulted READ with success "
                   "status (the data was dropped, the driver was not told)");
@@ -280,7 +280,7 @@ static bool nvme_roundtrip(struct fx *f, struct why *why)
 {
     struct nvme_ctrl *c = &f->nvme;
     if (c->dead && !nvme_bring_up(f))
-        return why_set(why, "NVMe reset after the storm failed: %s", c->error);
+        return why_set(why, "NVMe reset after the storm failed: %s", c->error.text);
     uint64_t iova;
     uint8_t *b = dma_pool_alloc(&c->pool, 2, &iova);
     if (!b || c->lba_size > PAGE_SIZE)
@@ -293,12 +293,14 @@ static bool nvme_roundtrip(struct fx *f, struct why *why)
         for (unsigned i = 0; i < PAGE_SIZE; i++)
             b[i] = (uint8_t)(i * 13 + (i >> 8) + 0x21);
         if (nvme_rw_sync(c, true, lba, nblocks, &p0))
-            return why_set(why, "WRITE failed: %s", c->error[0] ? c->error : "error status");
+            return why_set(why, "WRITE failed: %s",
+                           c->error.text[0] ? c->error.text : "error status");
     } else if (nvme_rw_sync(c, false, lba, nblocks, &p0)) {
-        return why_set(why, "READ failed: %s", c->error[0] ? c->error : "error status");
+        return why_set(why, "READ failed: %s", c->error.text[0] ? c->error.text : "error status");
     }
     if (nvme_rw_sync(c, false, lba, nblocks, &p1))
-        return why_set(why, "READ back failed: %s", c->error[0] ? c->error : "error status");
+        return why_set(why, "READ back failed: %s",
+                       c->error.text[0] ? c->error.text : "error status");
     if (memcmp(b, b + PAGE_SIZE, PAGE_SIZE))
         return why_set(why, "NVMe data read back differs from what was %s",
                        c->writable ? "written" : "read first");

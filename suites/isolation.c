@@ -264,7 +264,7 @@ static bool install(struct iso *s, const struct xs_entry *e, const char *what)
     ktap_diag("isolation: %s -> %s: %s, %u sync(s), %u descriptor(s), %llu cycles%s%s",
               legacy(s) ? "context entry" : "RID_PASID entry", what,
               entry_sync_class_name(r.es.cls), r.syncs, r.descriptors, (unsigned long long)r.cycles,
-              r.ok ? "" : ": ", r.ok ? "" : r.error);
+              r.ok ? "" : ": ", r.ok ? "" : r.why.text);
     return r.ok;
 }
 

@@ -163,7 +163,7 @@ static void step(struct stale *s, const struct target *from, const struct target
     /* The DMA starts the moment the update returned: nothing in between. */
     enum edu_status st = r.ok ? edu_dma_from_device(&s->edu, s->iova, 0, PAGE_SIZE) : EDU_OK;
     if (!r.ok) {
-        ktap_case(KTAP_FAIL, name, "entry update failed: %s", r.error);
+        ktap_case(KTAP_FAIL, name, "entry update failed: %s", r.why.text);
         return;
     }
     if (st != EDU_OK) {
@@ -252,7 +252,7 @@ static void run_strategy(struct stale *s, enum entry_sync_strategy strategy, uin
     /* Settle on A (from blocked, or from the last strategy's PT->A). */
     struct vtd_write_result r = switch_to(s, &s->a, strategy);
     if (!r.ok || !load_pattern(s, seed, name)) {
-        ktap_case(KTAP_FAIL, name, "%s", r.ok ? "cannot load the edu buffer under A" : r.error);
+        ktap_case(KTAP_FAIL, name, "%s", r.ok ? "cannot load the edu buffer under A" : r.why.text);
         return;
     }
     step(s, NULL, &s->a, strategy, ""); /* checks A alone and primes the IOTLB with A */

@@ -87,23 +87,23 @@ static void plan_translations(struct tr *s, struct vtd_unit *u, uint16_t sid,
     s->dma_map = (struct identity_map){s->xs.dom, s->xs.dom_ok, XS_DOMAINS, "traffic"};
 }
 
-/* Put the device under translation x; NULL, or why not.  The controller
- * must be idle: these are not hitless-update tests. */
-const char *tr_select(struct tr *s, int x)
+/* Put the device under translation x; false with the reason in why.  The
+ * controller must be idle: these are not hitless-update tests. */
+bool tr_select(struct tr *s, int x, struct why *why)
 {
     struct vtd_unit *u = s->xs.u;
     if (x == TR_OFF) {
         if (u && u->translating && !vtd_disable_translation(u))
-            return "could not turn translation off (GSTS.TES stays set)";
-        return NULL;
+            return why_set(why, "could not turn translation off (GSTS.TES stays set)");
+        return true;
     }
     struct vtd_write_result r = xs_set_switch(&s->xs, x, ENTRY_SYNC_STRATEGY_HITLESS);
     if (!r.ok)
-        return r.error ? r.error : "entry update refused";
+        return why_set(why, "%s", r.why.text[0] ? r.why.text : "entry update refused");
     s->used_pt |= x == XS_PT;
     if (!s->xs.u->translating && !vtd_enable_translation(s->xs.u))
-        return "could not turn translation on (GSTS.TES never set)";
-    return NULL;
+        return why_set(why, "could not turn translation on (GSTS.TES never set)");
+    return true;
 }
 
 /* ---- the controller and its traffic ------------------------------------------ */
@@ -208,7 +208,7 @@ bool tr_measured_run(struct tr *s, uint32_t qd, uint32_t io_kib, uint64_t us, st
         qd + 1 > s->io_queue_depth + 1) {
         uint32_t depth = qd > s->io_queue_depth ? qd : s->io_queue_depth;
         if (!nvme_bringup(s, depth)) {
-            ksnprintf(r->why, sizeof(r->why), "NVMe reset failed: %s", s->nvme.error);
+            ksnprintf(r->why, sizeof(r->why), "NVMe reset failed: %s", s->nvme.error.text);
             ksnprintf(s->lost, sizeof(s->lost),
                       "the NVMe could not be reset in an earlier case (reported there)");
             return false;
@@ -228,7 +228,7 @@ bool tr_measured_run(struct tr *s, uint32_t qd, uint32_t io_kib, uint64_t us, st
     r->io_bytes = tc.io_bytes;
     if (s->traffic.failed || !ok)
         ksnprintf(r->why, sizeof(r->why), "%s",
-                  s->traffic.error[0] ? s->traffic.error : "traffic did not run");
+                  s->traffic.error.text[0] ? s->traffic.error.text : "traffic did not run");
     else if (r->st.errors || r->st.mismatches || r->faults)
         ksnprintf(r->why, sizeof(r->why), "%llu errors, %llu mismatches, %u faults",
                   (unsigned long long)r->st.errors, (unsigned long long)r->st.mismatches,
@@ -259,10 +259,10 @@ static void case_steady(struct tr *s, int i)
     }
     fbcon_status(name);
     struct run_result *r = &s->res[i];
-    const char *why = tr_select(s, x);
-    if (why) {
+    struct why why;
+    if (!tr_select(s, x, &why)) {
         r->ran = true;
-        ksnprintf(r->why, sizeof(r->why), "cannot select %s: %s", tr_run_name(x), why);
+        ksnprintf(r->why, sizeof(r->why), "cannot select %s: %s", tr_run_name(x), why.text);
     } else {
         tr_measured_run(s, cfg.queue_depth, cfg.io_kib, (uint64_t)cfg.traffic_ms * 1000, r);
         tr_print_run(tr_run_name(x), r);
@@ -319,7 +319,7 @@ static uint64_t run_with_hole(struct tr *s, int x, struct vtd_domain *d, uint32_
     memset(r, 0, sizeof(*r));
     r->ran = true;
     if (traffic_start(&s->traffic, &s->nvme, &tc)) {
-        ksnprintf(r->why, sizeof(r->why), "traffic start: %s", s->traffic.error);
+        ksnprintf(r->why, sizeof(r->why), "traffic start: %s", s->traffic.error.text);
         return 0;
     }
     uint64_t page = s->traffic.slots[0].buf_iova & ~0xfffull;
@@ -389,11 +389,12 @@ static void case_wrong_mapping(struct tr *s)
     }
     fbcon_status(name);
     char why[200] = "";
-    const char *e = tr_select(s, x);
+    struct why e;
+    bool selected = tr_select(s, x, &e);
     struct run_result r;
-    if (e || !tr_measured_run(s, cfg.queue_depth, cfg.io_kib, 20000, &r)) {
-        ktap_case(e ? KTAP_FAIL : tr_result(&r), name, "%s before the bad mapping: %s",
-                  tr_run_name(x), e ? e : r.why);
+    if (!selected || !tr_measured_run(s, cfg.queue_depth, cfg.io_kib, 20000, &r)) {
+        ktap_case(!selected ? KTAP_FAIL : tr_result(&r), name, "%s before the bad mapping: %s",
+                  tr_run_name(x), !selected ? e.text : r.why);
         return;
     }
     uint32_t mark = 0;
@@ -423,13 +424,13 @@ static void case_wrong_mapping(struct tr *s)
 
 static bool probe_to_pt(void *ctx)
 {
-    return !tr_select(ctx, XS_PT);
+    return tr_select(ctx, XS_PT, NULL);
 }
 
 static bool probe_to_translating(void *ctx)
 {
     struct tr *s = ctx;
-    return !tr_select(s, s->xs.supported[XS_SS_A] ? XS_SS_A : XS_FS_A);
+    return tr_select(s, s->xs.supported[XS_SS_A] ? XS_SS_A : XS_FS_A, NULL);
 }
 
 /* One page read from the disk into IOVA phys: the controller writes it. */
@@ -525,12 +526,13 @@ static void suite_traffic(void)
     ktap_suite_begin("traffic", -1);
     pt_fastpath_probe();
     /* Set up with translation off: every identity IOVA is also valid. */
-    const char *why = tr_select(s, TR_OFF);
+    struct why why;
+    bool off = tr_select(s, TR_OFF, &why);
     uint32_t depth = cfg.queue_depth;
     if (config_list_has(cfg.bench, "traffic") && depth < BENCH_QD_MAX)
         depth = BENCH_QD_MAX;
-    if (why || !nvme_bringup(s, depth)) {
-        ktap_case(KTAP_FAIL, "nvme_setup", "%s", why ? why : s->nvme.error);
+    if (!off || !nvme_bringup(s, depth)) {
+        ktap_case(KTAP_FAIL, "nvme_setup", "%s", !off ? why.text : s->nvme.error.text);
         results_note_failure("traffic", "nvme_setup");
         teardown(s);
         ktap_suite_end();

@@ -101,16 +101,17 @@ void tr_case_bench(struct tr *s)
             if (!tr_supported(s, x))
                 continue;
             struct run_result r;
-            const char *e = tr_select(s, x);
+            struct why e;
+            bool selected = tr_select(s, x, &e);
             ksnprintf(label, sizeof(label), "%s qd %u io %u KiB", tr_run_name(x), rows[i].qd,
                       rows[i].io_kib);
-            if (e || !tr_measured_run(s, rows[i].qd, rows[i].io_kib, us, &r)) {
-                if (!e && r.lost) {
+            if (!selected || !tr_measured_run(s, rows[i].qd, rows[i].io_kib, us, &r)) {
+                if (selected && r.lost) {
                     ktap_case(KTAP_SKIP, "bench", "%s", r.why);
                     return;
                 }
                 if (!why[0])
-                    ksnprintf(why, sizeof(why), "%s: %s", label, e ? e : r.why);
+                    ksnprintf(why, sizeof(why), "%s: %s", label, !selected ? e.text : r.why);
                 continue;
             }
             if (x == TR_OFF)

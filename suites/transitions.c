@@ -86,7 +86,7 @@ static bool traffic_resume(struct tx *t)
         t->w.traffic.data = NULL; /* its buffers are retired with the old queues */
         if (nvme_reset(&t->dev.nvme, t->dev.nvme_pci, &space, vtd_iova_limit(t->dev.xs.u)) ||
             nvme_create_io_queues(&t->dev.nvme, cfg.queue_depth + 1)) {
-            ktap_diag("transitions: NVMe reset failed: %s", t->dev.nvme.error);
+            ktap_diag("transitions: NVMe reset failed: %s", t->dev.nvme.error.text);
             return false;
         }
         nvme_write_policy(&t->dev.nvme, cfg.nvme_write);
@@ -102,7 +102,7 @@ static bool traffic_resume(struct tx *t)
         .poisoned_reads_apart = true, /* judged by judge_poisoned_reads */
     };
     if (traffic_start(&t->w.traffic, &t->dev.nvme, &tc)) {
-        ktap_diag("transitions: traffic start failed: %s", t->w.traffic.error);
+        ktap_diag("transitions: traffic start failed: %s", t->w.traffic.error.text);
         return false;
     }
     t->w.running = true;
@@ -175,7 +175,7 @@ static bool probe_blocked(struct tx *t, char *why, size_t whylen)
     memset(buf, 0xc5, 4096);
     if (t->dev.nvme.dead || nvme_check_fatal(&t->dev.nvme)) {
         ksnprintf(why, whylen, "the NVMe controller had failed before the probe (%s)",
-                  t->dev.nvme.error[0] ? t->dev.nvme.error : "CSTS.CFS");
+                  t->dev.nvme.error.text[0] ? t->dev.nvme.error.text : "CSTS.CFS");
         t->dev.nvme_needs_reset = true;
         return false;
     }
@@ -234,7 +234,7 @@ static bool reach(struct tx *t, int from, bool traffic_wanted, char *why, size_t
             traffic_pause(t);
         struct vtd_write_result r = tx_switch(t, from, ENTRY_SYNC_STRATEGY_HITLESS);
         if (!r.ok) {
-            ksnprintf(why, whylen, "could not reach %s: %s", xs_name(from), r.error);
+            ksnprintf(why, whylen, "could not reach %s: %s", xs_name(from), r.why.text);
             return false;
         }
     }
@@ -391,7 +391,7 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
     m->ops_during = live ? ops1 - ops0 : 0;
     m->overlap = live ? sub1 - ops0 : 0;
     if (!r.ok) {
-        ksnprintf(why, whylen, "update failed: %s", r.error ? r.error : "?");
+        ksnprintf(why, whylen, "update failed: %s", r.why.text);
         return false;
     }
 
@@ -441,10 +441,10 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
         ksnprintf(why, whylen, "%llu data mismatches", (unsigned long long)m->mismatches);
     else if (died && m->cls != ENTRY_SYNC_BREAKING)
         ksnprintf(why, whylen, "hitless update but the controller failed: %s",
-                  t->w.traffic.failed ? t->w.traffic.error : t->dev.nvme.error);
+                  t->w.traffic.failed ? t->w.traffic.error.text : t->dev.nvme.error.text);
     else if (!m->recovered)
         ksnprintf(why, whylen, "traffic did not recover (%s)",
-                  t->w.traffic.failed ? t->w.traffic.error : "no completions");
+                  t->w.traffic.failed ? t->w.traffic.error.text : "no completions");
     else if (m->cls != ENTRY_SYNC_BREAKING && (m->faults || m->errors || m->faults_lost))
         ksnprintf(why, whylen, "hitless update but %u faults%s and %llu I/O errors", m->faults,
                   m->faults_lost ? " (and more lost: fault overflow)" : "",

@@ -57,8 +57,7 @@ static unsigned pt_then_blocked(struct dtlb_run *r, uint32_t pasid, const struct
     if (w.ok)
         w = vtd_pasid_write(r->u, r->sid, pasid, &blocked, ENTRY_SYNC_STRATEGY_HITLESS);
     if (!w.ok) {
-        ksnprintf(r->fail, sizeof(r->fail), "PASID entry update failed: %s",
-                  w.error ? w.error : "?");
+        ksnprintf(r->fail, sizeof(r->fail), "PASID entry update failed: %s", w.why.text);
         return 0;
     }
     return w.descriptors;
@@ -73,8 +72,7 @@ static unsigned tt01_then_blocked(struct dtlb_run *r, const struct legacy_contex
     if (w.ok)
         w = vtd_context_write(r->u, r->sid, &blocked, ENTRY_SYNC_STRATEGY_HITLESS);
     if (!w.ok) {
-        ksnprintf(r->fail, sizeof(r->fail), "context entry update failed: %s",
-                  w.error ? w.error : "?");
+        ksnprintf(r->fail, sizeof(r->fail), "context entry update failed: %s", w.why.text);
         return 0;
     }
     return w.descriptors;

@@ -90,7 +90,7 @@ static bool write_pasid(uint16_t sid, uint32_t pasid, const struct pasid_entry *
 {
     struct vtd_write_result r = vtd_pasid_write(&unit, sid, pasid, e, s);
     if (!r.ok)
-        printf("    # vtd_pasid_write: %s\n", r.error);
+        printf("    # vtd_pasid_write: %s\n", r.why.text);
     return r.ok;
 }
 

@@ -432,7 +432,7 @@ static void set_entry(enum kind k, uint16_t did)
     struct pasid_entry e;
     build(&e, k, did);
     struct vtd_write_result r = vtd_pasid_write(&unit, SID, pasid, &e, ENTRY_SYNC_STRATEGY_HITLESS);
-    CHECK(r.ok, "setting up %s: %s", kind_names[k], r.error ? r.error : "?");
+    CHECK(r.ok, "setting up %s: %s", kind_names[k], r.why.text);
 }
 
 /* Move the entry to `to` with strategy s, recording everything. */
@@ -444,7 +444,7 @@ static void pasid_update(const char *what, enum kind to, uint16_t did, enum entr
     begin_recording(e->q, PASID_ENTRY_QWORDS);
     rec.r = vtd_pasid_write(&unit, SID, pasid, &tgt, s);
     end_recording();
-    CHECK(rec.r.ok, "%s: %s", what, rec.r.error ? rec.r.error : "?");
+    CHECK(rec.r.ok, "%s: %s", what, rec.r.why.text);
     CHECK(!memcmp((const void *)e->q, tgt.q, sizeof(tgt.q)), "%s: entry is not the target", what);
 }
 
@@ -963,7 +963,7 @@ TEST(legacy_context_write_invalidates_old_did)
         begin_recording(e->q, 2);
         rec.r = vtd_context_write(&unit, SID, &tgt, strategies[i]);
         end_recording();
-        CHECK(rec.r.ok, "%s: %s", what, rec.r.error ? rec.r.error : "?");
+        CHECK(rec.r.ok, "%s: %s", what, rec.r.why.text);
         CHECK(e->q[0] == tgt.q[0] && e->q[1] == tgt.q[1], "%s: entry is not the target", what);
         struct desc cc = {.type = T_CC, .g = G_CC_DEVICE, .did = DID_A, .sid = SID};
         expect_sync(what, 0, cc, (struct desc){.type = T_IOTLB, .g = G_IOTLB_DOMAIN, .did = DID_A});
@@ -1002,7 +1002,7 @@ TEST(legacy_context_write_with_ats_invalidates_devtlb)
                 begin_recording(e->q, 2);
                 rec.r = vtd_context_write(&unit, SID, &tgt, strategies[i]);
                 end_recording();
-                CHECK(rec.r.ok, "%s: %s", what, rec.r.error ? rec.r.error : "?");
+                CHECK(rec.r.ok, "%s: %s", what, rec.r.why.text);
                 const struct desc want[] = {
                     {.type = T_CC, .g = G_CC_DEVICE, .did = DID_A, .sid = SID},
                     {.type = T_IOTLB, .g = G_IOTLB_DOMAIN, .did = DID_A},

@@ -72,7 +72,7 @@ TEST(legacy_entry_written_for_the_alias)
     build_ctx(&a, 3, LEGACY_TT_UNTRANSLATED);
     build_ctx(&b, 4, LEGACY_TT_PASS_THROUGH);
     struct vtd_write_result r = vtd_context_write(&unit, EDU, &a, ENTRY_SYNC_STRATEGY_HITLESS);
-    CHECK(r.ok, "write: %s", r.error ? r.error : "?");
+    CHECK(r.ok, "write: %s", r.why.text);
     CHECK(same_ctx(EDU, ALIAS), "alias entry equals the device's");
     CHECK(vtd_alias_owner(&unit, ALIAS) == EDU, "owner %d", vtd_alias_owner(&unit, ALIAS));
     unsigned mark = fk.ndesc;

@@ -119,7 +119,7 @@ TEST(legacy_requirements)
 static void check_switch(enum xstate s)
 {
     struct vtd_write_result r = xs_set_switch(&set, s, ENTRY_SYNC_STRATEGY_HITLESS);
-    CHECK(r.ok, "switch to %s: %s", xs_name(s), r.error ? r.error : "?");
+    CHECK(r.ok, "switch to %s: %s", xs_name(s), r.why.text);
     if (set.legacy) {
         volatile struct legacy_context_entry *live = vtd_legacy_context(&unit, SID, false);
         CHECK(live && live->q[0] == set.entry[s].ce.q[0] && live->q[1] == set.entry[s].ce.q[1],
