@@ -70,7 +70,7 @@ struct pt_exit_damage pt_exit_check(const struct pt_exit_probe *p)
 }
 
 bool pt_exit_probe_alloc(struct pt_exit_probe *p, uint64_t limit, const struct pgtable *back,
-                         char *why, size_t whylen)
+                         struct why *why)
 {
     /* A candidate the domain happens to map is held while the next is
      * allocated, so the allocator cannot hand it out again. */
@@ -94,7 +94,7 @@ bool pt_exit_probe_alloc(struct pt_exit_probe *p, uint64_t limit, const struct p
     while (nrej)
         page_free(rejected[--nrej], PT_EXIT_PAGES);
     if (!p->va) {
-        ksnprintf(why, whylen, "pt_exit probe: %s", problem);
+        why_set(why, "pt_exit probe: %s", problem);
         return false;
     }
     pt_exit_poison(p);
@@ -136,20 +136,21 @@ void pt_exit_report(const struct pt_exit_probe *p, const char *name, const char 
 
 void pt_exit_run(const struct pt_exit_dma *d)
 {
-    char why[160];
+    struct why why;
     struct pt_exit_probe p;
-    if (!pt_exit_probe_alloc(&p, d->limit, d->back, why, sizeof(why))) {
-        ktap_case(KTAP_FAIL, d->name, "%s", why);
+    if (!pt_exit_probe_alloc(&p, d->limit, d->back, &why)) {
+        ktap_case(KTAP_FAIL, d->name, "%s", why.text);
         return;
     }
     uint32_t mark = vtd_fault_seq();
-    int status = d->send(d->ctx, pt_exit_iova(&p), why, sizeof(why));
+    int status = d->send(d->ctx, pt_exit_iova(&p), &why);
     vtd_fault_poll();
     unsigned faults = vtd_faults_since(mark, d->sid, NULL, 0);
     if (faults && status == 0)
         ktap_diag("pt_exit: the %s reported success although its DMA faulted (QEMU's NVMe and edu "
                   "do not report DMA errors)",
                   d->dma);
-    pt_exit_report(&p, d->name, d->dma, faults, status < 0 ? why : NULL, vtd_options.pt_ctx_flush);
+    pt_exit_report(&p, d->name, d->dma, faults, status < 0 ? why.text : NULL,
+                   vtd_options.pt_ctx_flush);
     pt_exit_probe_free(&p);
 }

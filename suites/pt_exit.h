@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/why.h"
+
 struct pgtable;
 
 enum { PT_EXIT_GUARD_LO, PT_EXIT_TARGET, PT_EXIT_GUARD_HI, PT_EXIT_PAGES };
@@ -46,7 +48,7 @@ struct pt_exit_damage pt_exit_check(const struct pt_exit_probe *p);
 /* Allocate and poison a probe below limit whose target back leaves
  * unmapped.  false with why filled when none could be had. */
 bool pt_exit_probe_alloc(struct pt_exit_probe *p, uint64_t limit, const struct pgtable *back,
-                         char *why, size_t whylen);
+                         struct why *why);
 void pt_exit_probe_free(struct pt_exit_probe *p);
 
 /* Report the case `name` (each suite's own: KTAP and LAVA names must be
@@ -67,7 +69,7 @@ struct pt_exit_dma {
     /* Make the device write to iova.  0: it reported success; > 0: it
      * reported an error (as it may when its DMA faulted); < 0: the DMA
      * could not be made (why says why; the case fails). */
-    int (*send)(void *ctx, uint64_t iova, char *why, size_t whylen);
+    int (*send)(void *ctx, uint64_t iova, struct why *why);
     void *ctx;
 };
 

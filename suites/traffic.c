@@ -353,21 +353,20 @@ static uint64_t run_with_hole(struct tr *s, int x, struct vtd_domain *d, uint32_
 /* What the hole must have caused: faults from the NVMe, all at the page,
  * and damage the traffic generator saw.  Empty why when it did. */
 static void judge_hole(const struct tr *s, uint32_t mark, uint64_t page, struct run_result *r,
-                       char *why, unsigned len)
+                       struct why *why)
 {
     bool attributed;
     r->faults = bad_mapping_faults(s, mark, page, &attributed);
     tr_print_run("with the bad mapping", r);
     if (!r->faults)
-        ksnprintf(why, len, "no fault from the NVMe%s",
-                  s->used_pt && !vtd_options.pt_ctx_flush
-                      ? "; the device used pass-through before: try quirk=pt_ctx_flush"
-                      : "");
+        why_set(why, "no fault from the NVMe%s",
+                s->used_pt && !vtd_options.pt_ctx_flush
+                    ? "; the device used pass-through before: try quirk=pt_ctx_flush"
+                    : "");
     else if (!attributed)
-        ksnprintf(why, len, "faults not all from the NVMe at IOVA %#llx", (unsigned long long)page);
+        why_set(why, "faults not all from the NVMe at IOVA %#llx", (unsigned long long)page);
     else if (!r->st.errors && !r->st.mismatches)
-        ksnprintf(why, len, "%u faults but the traffic generator saw no error or mismatch",
-                  r->faults);
+        why_set(why, "%u faults but the traffic generator saw no error or mismatch", r->faults);
     else
         ktap_diag("wrong_mapping: %u fault(s) from the NVMe at the unmapped page; the traffic "
                   "generator saw %llu errors and %llu mismatches",
@@ -388,7 +387,7 @@ static void case_wrong_mapping(struct tr *s)
         return;
     }
     fbcon_status(name);
-    char why[200] = "";
+    struct why why = {""};
     struct why e;
     bool selected = tr_select(s, x, &e);
     struct run_result r;
@@ -400,24 +399,24 @@ static void case_wrong_mapping(struct tr *s)
     uint32_t mark = 0;
     uint64_t page = run_with_hole(s, x, d, &mark, &r);
     if (r.why[0])
-        ksnprintf(why, sizeof(why), "%s", r.why);
+        why_set(&why, "%s", r.why);
     else
-        judge_hole(s, mark, page, &r, why, sizeof(why));
+        judge_hole(s, mark, page, &r, &why);
     /* Fix the mapping; tr_measured_run resets the controller if the damage
      * left it failed. */
     if (page) {
         int rc = vtd_domain_map(d, page, page, 0x1000, PGTABLE_R | PGTABLE_W);
-        if (rc && !why[0])
-            ksnprintf(why, sizeof(why), "remap failed: %s", pgtable_strerror(rc));
+        if (rc && !why.text[0])
+            why_set(&why, "remap failed: %s", pgtable_strerror(rc));
     }
     bool recovered =
         tr_measured_run(s, cfg.queue_depth, cfg.io_kib, (uint64_t)cfg.traffic_ms * 1000, &r);
     tr_print_run("after the fix", &r);
-    if (!why[0] && !recovered)
-        ksnprintf(why, sizeof(why), "traffic did not recover after the fix: %s", r.why);
-    if (why[0])
+    if (!why.text[0] && !recovered)
+        why_set(&why, "traffic did not recover after the fix: %s", r.why);
+    if (why.text[0])
         results_note_failure("traffic", name);
-    ktap_case(why[0] ? KTAP_FAIL : KTAP_PASS, name, "%s", why);
+    ktap_case(why.text[0] ? KTAP_FAIL : KTAP_PASS, name, "%s", why.text);
 }
 
 /* ---- the pass-through fast-path probe without an edu (suites/pt_fastpath.h) ---- */

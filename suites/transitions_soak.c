@@ -177,13 +177,14 @@ static void status_line(struct soak *s)
 static void step(struct tx *t, struct soak *s, int from, int to, enum entry_sync_strategy strat)
 {
     bool clear = strat == ENTRY_SYNC_STRATEGY_CLEAR;
-    char name[48], why[160] = "";
+    char name[48];
+    struct why why = {""};
     ksnprintf(name, sizeof(name), "%s%s->%s", clear ? "clear:" : "", xs_name(from),
               xs_name(to));
     /* Not a write per update: at most one a minute (checkpoint.h). */
     checkpoint_at("transitions", name, (uint32_t)(s->updates + 1), false);
     struct tx_measure m;
-    bool ok = tx_measure(t, from, to, strat, &m, why, sizeof(why));
+    bool ok = tx_measure(t, from, to, strat, &m, &why);
     struct tx_row *row = &t->rows[clear][from * XS_COUNT + to];
     tx_row_add(row, &m);
     row->used = true;
@@ -196,7 +197,7 @@ static void step(struct tx *t, struct soak *s, int from, int to, enum entry_sync
     s->resets = t->dev.resets - s->resets0; /* every controller reset, recovery or probe */
     if (!ok && !s->failures++) {
         ksnprintf(s->first_why, sizeof(s->first_why), "update %llu %s: %s",
-                  (unsigned long long)s->updates, name, why);
+                  (unsigned long long)s->updates, name, why.text);
         ktap_diag("soak: first failure: %s", s->first_why);
         results_note_failure("transitions", "soak");
     }

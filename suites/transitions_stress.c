@@ -122,12 +122,12 @@ void tx_stress(struct tx *t)
                                              ? ENTRY_SYNC_STRATEGY_CLEAR
                                              : ENTRY_SYNC_STRATEGY_HITLESS;
         struct tx_measure m;
-        char why[160];
+        struct why why;
         /* Rate-limited to one write a minute: stress=N may run for hours. */
         checkpoint_at("transitions", "stress", i + 1, false);
-        if (!tx_measure(t, t->dev.current, to, strat, &m, why, sizeof(why))) {
+        if (!tx_measure(t, t->dev.current, to, strat, &m, &why)) {
             if (!t->stress.failures++)
-                ksnprintf(first_why, sizeof(first_why), "update %u: %s", i + 1, why);
+                ksnprintf(first_why, sizeof(first_why), "update %u: %s", i + 1, why.text);
         }
         t->stress.updates++;
         t->stress.faults += m.faults;
