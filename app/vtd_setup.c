@@ -16,8 +16,10 @@
 #include "lib/parse.h"
 #include "lib/printf.h"
 #include "app/leave_alone.h"
+#include "app/nvme_pick.h"
 #include "app/platform.h"
 #include "app/run.h"
+#include "app/xstate.h"
 
 /* Everything vtd_setup keeps about one unit, the unit itself first.  A
  * record is found from its unit by the unit's index (record_of) and from a
@@ -184,38 +186,22 @@ static int rmrr_identity(struct setup_unit *r, const struct pci_dev *d)
 }
 
 /* Give sid its foreign entry: pass-through, or (without ECAP.PT) the RMRR
- * identity domain.  Returns false when the entry could not be written. */
+ * identity domain, built by the catalogue (app/xstate.h) like every
+ * suite's entries: the domain's own stage, SS-A or FS-A.  Returns false
+ * when the entry could not be written. */
 static bool install_foreign(struct setup_unit *rec, uint16_t sid, bool identity)
 {
     struct vtd_unit *u = &rec->unit;
-    struct vtd_write_result r;
-    if (u->mode == VTD_MODE_SCALABLE) {
-        struct pasid_entry e;
-        if (identity) {
-            vtd_domain_pasid_entry(&rec->rmrr_domain, &e);
-        } else {
-            struct pasid_entry_cfg c = {.did = rec->foreign_did, .aw = vtd_unit_aw(u)};
-            vtd_pasid_snoop(u, &c);
-            pasid_entry_build_pt(&e, &c);
-        }
-        if (vtd_attach_scalable(u, sid, 0))
-            return false;
-        r = vtd_pasid_write(u, sid, vtd_rid_pasid(u, sid), &e, ENTRY_SYNC_STRATEGY_HITLESS);
-    } else {
-        struct legacy_context_entry ce;
-        struct legacy_context_cfg c = {.aw = vtd_unit_aw(u)};
-        if (identity) {
-            c.did = rec->rmrr_domain.did;
-            c.slptptr = pgtable_root(&rec->rmrr_domain.pt);
-            c.tt = LEGACY_TT_UNTRANSLATED;
-        } else {
-            c.did = rec->foreign_did;
-            c.tt = LEGACY_TT_PASS_THROUGH;
-        }
-        legacy_context_build(&ce, &c);
-        r = vtd_context_write(u, sid, &ce, ENTRY_SYNC_STRATEGY_HITLESS);
-    }
-    return r.ok;
+    const struct vtd_domain *dom = identity ? &rec->rmrr_domain : NULL;
+    enum xstate s = !identity                                      ? XS_PT
+                    : dom->pt.params.format == PGTABLE_FIRST_STAGE ? XS_FS_A
+                                                                   : XS_SS_A;
+    struct xs_entry e;
+    if (!xs_build(s, u, dom, rec->foreign_did, &e))
+        return false;
+    if (u->mode == VTD_MODE_SCALABLE && vtd_attach_scalable(u, sid, 0))
+        return false;
+    return xs_write(u, sid, &e, ENTRY_SYNC_STRATEGY_HITLESS).ok;
 }
 
 /* Register with the engine the DMA aliases (drivers/pci_alias.h) of every
@@ -326,7 +312,6 @@ static void foreign_entries(struct setup_unit *r)
 
 /* ---- units left alone (app/leave_alone.h) -------------------------------- */
 
-#define NVME_CLASS 0x010802
 #define VIRTIO_VENDOR 0x1af4
 
 /* The functions the suites take for their DMA: the NVMe controller
@@ -341,7 +326,7 @@ static bool under_test(void *ctx, const struct pci_dev *d)
     if (cfg.device[0] && parse_bdf(cfg.device, &seg, &bus, &dev, &fn) && d->seg == seg &&
         d->bus == bus && d->dev == dev && d->fn == fn)
         return true;
-    if (d == pci_find_class(NVME_CLASS, 0xffffff, NULL))
+    if (d == pci_find_class(NVME_CLASS_CODE, 0xffffff, NULL))
         return true;
     if (d->vendor == EDU_VENDOR && d->device == EDU_DEVICE)
         return true;
