@@ -15,19 +15,19 @@ uint64_t pt_exit_iova(const struct pt_exit_probe *p)
     return p->phys + PT_EXIT_TARGET * PAGE_SIZE;
 }
 
-const char *pt_exit_iova_problem(uint64_t iova, uint64_t limit, const struct pgtable *back)
+bool pt_exit_iova_usable(uint64_t iova, uint64_t limit, const struct pgtable *back, struct why *why)
 {
     if (iova & (PAGE_SIZE - 1))
-        return "the probe page is not page-aligned";
+        return why_set(why, "the probe page is not page-aligned");
     if (iova >= limit || limit - iova < PAGE_SIZE)
-        return "the probe page lies above what the unit or the device can address";
+        return why_set(why, "the probe page lies above what the unit or the device can address");
     if (back) {
         struct pgtable_xlate x;
         pgtable_translate(back, iova, PGTABLE_ACC_WRITE, &x);
         if (x.fault != PGTABLE_FAULT_NOT_PRESENT)
-            return "the translating domain maps the probe page";
+            return why_set(why, "the translating domain maps the probe page");
     }
-    return NULL;
+    return true;
 }
 
 /* A 64-bit word no device data is likely to hold: its own address mixed
@@ -76,7 +76,8 @@ bool pt_exit_probe_alloc(struct pt_exit_probe *p, uint64_t limit, const struct p
      * allocated, so the allocator cannot hand it out again. */
     uint8_t *rejected[PROBE_TRIES];
     unsigned nrej = 0;
-    const char *problem = "no memory for the probe pages";
+    struct why problem;
+    why_set(&problem, "no memory for the probe pages");
     memset(p, 0, sizeof(*p));
     while (nrej < PROBE_TRIES) {
         uint8_t *va = page_alloc_constrained(PT_EXIT_PAGES, PAGE_SIZE, limit);
@@ -84,8 +85,7 @@ bool pt_exit_probe_alloc(struct pt_exit_probe *p, uint64_t limit, const struct p
             break;
         struct pt_exit_probe c = {.va = va, .phys = virt_to_phys(va),
                                   .seed = virt_to_phys(va) * 0x2545f4914f6cdd1dull};
-        problem = pt_exit_iova_problem(pt_exit_iova(&c), limit, back);
-        if (!problem) {
+        if (pt_exit_iova_usable(pt_exit_iova(&c), limit, back, &problem)) {
             *p = c;
             break;
         }
@@ -94,7 +94,7 @@ bool pt_exit_probe_alloc(struct pt_exit_probe *p, uint64_t limit, const struct p
     while (nrej)
         page_free(rejected[--nrej], PT_EXIT_PAGES);
     if (!p->va) {
-        why_set(why, "pt_exit probe: %s", problem);
+        why_set(why, "pt_exit probe: %s", problem.text);
         return false;
     }
     pt_exit_poison(p);

@@ -37,10 +37,11 @@ struct pt_exit_damage {
 
 /* The IOVA the probe DMA uses: the target's physical address. */
 uint64_t pt_exit_iova(const struct pt_exit_probe *p);
-/* NULL when iova can serve the probe: page-aligned, below the unit's (and
+/* Whether iova can serve the probe: page-aligned, below the unit's (and
  * the device's) limit, and unmapped in back, the domain the entry returns
- * to (back NULL: nothing to check); else why not. */
-const char *pt_exit_iova_problem(uint64_t iova, uint64_t limit, const struct pgtable *back);
+ * to (back NULL: nothing to check); false with the reason in why. */
+bool pt_exit_iova_usable(uint64_t iova, uint64_t limit, const struct pgtable *back,
+                         struct why *why);
 /* Fill all three pages with the address-dependent poison. */
 void pt_exit_poison(const struct pt_exit_probe *p);
 struct pt_exit_damage pt_exit_check(const struct pt_exit_probe *p);

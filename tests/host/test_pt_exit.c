@@ -223,12 +223,12 @@ TEST(iova_choice)
     uint64_t mapped = 0x12345000;
     CHECK(pgtable_map(&back, mapped, 0x9000000, PAGE_SIZE, PGTABLE_R | PGTABLE_W) == PGTABLE_OK,
           "map");
-    CHECK(pt_exit_iova_problem(0x20000000, 1ull << 39, &back) == NULL, "a free page refused");
-    CHECK(pt_exit_iova_problem(0x20000800, 1ull << 39, &back) != NULL, "unaligned accepted");
-    CHECK(pt_exit_iova_problem(1ull << 28, 1ull << 28, &back) != NULL, "at the limit accepted");
-    CHECK(pt_exit_iova_problem((1ull << 28) - PAGE_SIZE, 1ull << 28, &back) == NULL,
+    CHECK(pt_exit_iova_usable(0x20000000, 1ull << 39, &back, NULL), "a free page refused");
+    CHECK(!pt_exit_iova_usable(0x20000800, 1ull << 39, &back, NULL), "unaligned accepted");
+    CHECK(!pt_exit_iova_usable(1ull << 28, 1ull << 28, &back, NULL), "at the limit accepted");
+    CHECK(pt_exit_iova_usable((1ull << 28) - PAGE_SIZE, 1ull << 28, &back, NULL),
           "last page below the limit refused");
-    CHECK(pt_exit_iova_problem(mapped, 1ull << 39, &back) != NULL, "a mapped page accepted");
+    CHECK(!pt_exit_iova_usable(mapped, 1ull << 39, &back, NULL), "a mapped page accepted");
     back_fini();
 }
 
@@ -247,7 +247,7 @@ TEST(mapped_candidate_is_skipped)
           "map");
     CHECK(pt_exit_probe_alloc(&p, 1ull << 48, &back, &why), "alloc: %s", why.text);
     CHECK(pt_exit_iova(&p) != first, "the mapped candidate was used");
-    CHECK(pt_exit_iova_problem(pt_exit_iova(&p), 1ull << 48, &back) == NULL, "probe mapped");
+    CHECK(pt_exit_iova_usable(pt_exit_iova(&p), 1ull << 48, &back, NULL), "probe mapped");
     pt_exit_probe_free(&p);
     CHECK(alloc_is_free((uint64_t)(uintptr_t)arena, ARENA_BYTES), "rejected pages leaked");
     back_fini();
