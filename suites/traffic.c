@@ -201,14 +201,14 @@ bool tr_measured_run(struct tr *s, uint32_t qd, uint32_t io_kib, uint64_t us, st
     r->ran = true;
     if (s->lost[0]) {
         r->lost = true;
-        ksnprintf(r->why, sizeof(r->why), "%s", s->lost);
+        why_set(&r->why, "%s", s->lost);
         return false;
     }
     if (!s->nvme_up || s->nvme.dead || nvme_check_fatal(&s->nvme) ||
         qd + 1 > s->io_queue_depth + 1) {
         uint32_t depth = qd > s->io_queue_depth ? qd : s->io_queue_depth;
         if (!nvme_bringup(s, depth)) {
-            ksnprintf(r->why, sizeof(r->why), "NVMe reset failed: %s", s->nvme.error.text);
+            why_set(&r->why, "NVMe reset failed: %s", s->nvme.error.text);
             ksnprintf(s->lost, sizeof(s->lost),
                       "the NVMe could not be reset in an earlier case (reported there)");
             return false;
@@ -227,17 +227,16 @@ bool tr_measured_run(struct tr *s, uint32_t qd, uint32_t io_kib, uint64_t us, st
     r->depth = s->traffic.depth;
     r->io_bytes = tc.io_bytes;
     if (s->traffic.failed || !ok)
-        ksnprintf(r->why, sizeof(r->why), "%s",
-                  s->traffic.error.text[0] ? s->traffic.error.text : "traffic did not run");
+        why_set(&r->why, "%s",
+                s->traffic.error.text[0] ? s->traffic.error.text : "traffic did not run");
     else if (r->st.errors || r->st.mismatches || r->faults)
-        ksnprintf(r->why, sizeof(r->why), "%llu errors, %llu mismatches, %u faults",
-                  (unsigned long long)r->st.errors, (unsigned long long)r->st.mismatches,
-                  r->faults);
+        why_set(&r->why, "%llu errors, %llu mismatches, %u faults",
+                (unsigned long long)r->st.errors, (unsigned long long)r->st.mismatches, r->faults);
     else if (!r->st.ops)
-        ksnprintf(r->why, sizeof(r->why), "no command completed");
-    if (r->faults && r->why[0])
+        why_set(&r->why, "no command completed");
+    if (r->faults && r->why.text[0])
         print_fault_lines(mark, s->xs.sid);
-    r->pass = !r->why[0];
+    r->pass = !r->why.text[0];
     return r->pass;
 }
 
@@ -262,14 +261,14 @@ static void case_steady(struct tr *s, int i)
     struct why why;
     if (!tr_select(s, x, &why)) {
         r->ran = true;
-        ksnprintf(r->why, sizeof(r->why), "cannot select %s: %s", tr_run_name(x), why.text);
+        why_set(&r->why, "cannot select %s: %s", tr_run_name(x), why.text);
     } else {
         tr_measured_run(s, cfg.queue_depth, cfg.io_kib, (uint64_t)cfg.traffic_ms * 1000, r);
         tr_print_run(tr_run_name(x), r);
     }
     if (tr_result(r) == KTAP_FAIL)
         results_note_failure("traffic", name);
-    ktap_case(tr_result(r), name, "%s", r->why);
+    ktap_case(tr_result(r), name, "%s", r->why.text);
 }
 
 static int bad_mapping_target(const struct tr *s, struct vtd_domain **d)
@@ -319,7 +318,7 @@ static uint64_t run_with_hole(struct tr *s, int x, struct vtd_domain *d, uint32_
     memset(r, 0, sizeof(*r));
     r->ran = true;
     if (traffic_start(&s->traffic, &s->nvme, &tc)) {
-        ksnprintf(r->why, sizeof(r->why), "traffic start: %s", s->traffic.error.text);
+        why_set(&r->why, "traffic start: %s", s->traffic.error.text);
         return 0;
     }
     uint64_t page = s->traffic.slots[0].buf_iova & ~0xfffull;
@@ -346,7 +345,7 @@ static uint64_t run_with_hole(struct tr *s, int x, struct vtd_domain *d, uint32_
     r->depth = s->traffic.depth;
     r->io_bytes = tc.io_bytes;
     if (rc)
-        ksnprintf(r->why, sizeof(r->why), "unmap failed: %s", pgtable_strerror(rc));
+        why_set(&r->why, "unmap failed: %s", pgtable_strerror(rc));
     return page;
 }
 
@@ -393,13 +392,13 @@ static void case_wrong_mapping(struct tr *s)
     struct run_result r;
     if (!selected || !tr_measured_run(s, cfg.queue_depth, cfg.io_kib, 20000, &r)) {
         ktap_case(!selected ? KTAP_FAIL : tr_result(&r), name, "%s before the bad mapping: %s",
-                  tr_run_name(x), !selected ? e.text : r.why);
+                  tr_run_name(x), !selected ? e.text : r.why.text);
         return;
     }
     uint32_t mark = 0;
     uint64_t page = run_with_hole(s, x, d, &mark, &r);
-    if (r.why[0])
-        why_set(&why, "%s", r.why);
+    if (r.why.text[0])
+        why_set(&why, "%s", r.why.text);
     else
         judge_hole(s, mark, page, &r, &why);
     /* Fix the mapping; tr_measured_run resets the controller if the damage
@@ -413,7 +412,7 @@ static void case_wrong_mapping(struct tr *s)
         tr_measured_run(s, cfg.queue_depth, cfg.io_kib, (uint64_t)cfg.traffic_ms * 1000, &r);
     tr_print_run("after the fix", &r);
     if (!why.text[0] && !recovered)
-        why_set(&why, "traffic did not recover after the fix: %s", r.why);
+        why_set(&why, "traffic did not recover after the fix: %s", r.why.text);
     if (why.text[0])
         results_note_failure("traffic", name);
     ktap_case(why.text[0] ? KTAP_FAIL : KTAP_PASS, name, "%s", why.text);

@@ -31,7 +31,7 @@ struct run_result {
     uint32_t depth, io_bytes;
     unsigned faults;
     bool lost; /* not run: the suite lost its device or CPU 1 earlier */
-    char why[160];
+    struct why why;
 };
 
 struct tr {

@@ -108,11 +108,11 @@ void tr_case_bench(struct tr *s)
                       rows[i].io_kib);
             if (!selected || !tr_measured_run(s, rows[i].qd, rows[i].io_kib, us, &r)) {
                 if (selected && r.lost) {
-                    ktap_case(KTAP_SKIP, "bench", "%s", r.why);
+                    ktap_case(KTAP_SKIP, "bench", "%s", r.why.text);
                     return;
                 }
                 if (!why.text[0])
-                    why_set(&why, "%s: %s", label, !selected ? e.text : r.why);
+                    why_set(&why, "%s: %s", label, !selected ? e.text : r.why.text);
                 continue;
             }
             if (x == TR_OFF)
