@@ -112,7 +112,7 @@ void tx_stress(struct tx *t)
                   "three CPUs)");
     uint64_t seed = 0x9e3779b97f4a7c15ull ^ rdtsc();
     uint64_t start = uptime_us();
-    char first_why[160] = "";
+    struct why first_why = {""};
     for (uint32_t i = 0; i < cfg.stress; i++) {
         int to = states[next_random(&seed) % (uint64_t)n];
         if (to == t->dev.current)
@@ -127,7 +127,7 @@ void tx_stress(struct tx *t)
         checkpoint_at("transitions", "stress", i + 1, false);
         if (!tx_measure(t, t->dev.current, to, strat, &m, &why)) {
             if (!t->stress.failures++)
-                ksnprintf(first_why, sizeof(first_why), "update %u: %s", i + 1, why.text);
+                why_set(&first_why, "update %u: %s", i + 1, why.text);
         }
         t->stress.updates++;
         t->stress.faults += m.faults;
@@ -145,8 +145,8 @@ void tx_stress(struct tx *t)
         ktap_diag("stress: %llu concurrent updates of other entries, %llu failed",
                   (unsigned long long)others.updates, (unsigned long long)others.failures);
         if (others.failures && !t->stress.failures++)
-            ksnprintf(first_why, sizeof(first_why), "%llu concurrent updates failed",
-                      (unsigned long long)others.failures);
+            why_set(&first_why, "%llu concurrent updates failed",
+                    (unsigned long long)others.failures);
     }
     if (cfg.json)
         kprintf("json: {\"case\":\"stress\",\"updates\":%llu,\"failures\":%u,"
@@ -155,5 +155,5 @@ void tx_stress(struct tx *t)
                 concurrent ? others.n : 0, (unsigned long long)(concurrent ? others.updates : 0));
     ktap_case(t->stress.failures ? KTAP_FAIL : KTAP_PASS, "stress",
               "%u of %llu updates failed; first: %s", t->stress.failures,
-              (unsigned long long)t->stress.updates, first_why);
+              (unsigned long long)t->stress.updates, first_why.text);
 }
