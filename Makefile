@@ -174,7 +174,7 @@ host-test: host-build
 # --- tools/vtdsync-plan: the DMAR parser and the unit planning built for Linux --
 PLAN_SRCS := tools/vtdsync-plan.c lib/printf.c lib/ktap.c acpi/diag.c acpi/table.c acpi/dmar.c \
     acpi/dmar_scope.c iommu/vtd.c iommu/vtd_takeover.c iommu/vtd_alias.c iommu/qi.c iommu/fault.c \
-    iommu/context_entry.c
+    iommu/context_entry.c lib/why.c
 plan: $(BUILD)/vtdsync-plan
 $(BUILD)/vtdsync-plan: $(PLAN_SRCS) $(wildcard acpi/*.h iommu/*.h lib/*.h)
 	@mkdir -p $(BUILD)

@@ -59,19 +59,18 @@ static const struct pci_dev *igfx_of(const struct dmar_info *dmar, const struct 
 }
 
 enum leave_alone leave_alone_unit(const struct dmar_info *dmar, unsigned unit,
-                                  const struct leave_alone_pci *pci, bool te_on, char *why,
-                                  size_t len)
+                                  const struct leave_alone_pci *pci, bool te_on, struct why *why)
 {
     const struct dmar_unit *du = &dmar->units[unit];
     const struct pci_dev *gpu = igfx_of(dmar, du, pci);
-    why[0] = 0;
+    why_clear(why);
     if (gpu) {
-        ksnprintf(why, len,
-                  "graphics unit of %04x:%04x at %02x:%02x.%x: translation %s (Linux never "
-                  "clears TE on this GPU generation: the unit may wait forever for the GPU "
-                  "to drain its DMA)",
-                  gpu->vendor, gpu->device, gpu->bus, gpu->dev, gpu->fn,
-                  te_on ? "was on and stays on" : "stays off, so that it never has to be cleared");
+        why_set(why,
+                "graphics unit of %04x:%04x at %02x:%02x.%x: translation %s (Linux never "
+                "clears TE on this GPU generation: the unit may wait forever for the GPU "
+                "to drain its DMA)",
+                gpu->vendor, gpu->device, gpu->bus, gpu->dev, gpu->fn,
+                te_on ? "was on and stays on" : "stays off, so that it never has to be cleared");
         return LEAVE_IGFX;
     }
     unsigned n = pci->count(pci->ctx), mine = 0;
@@ -83,9 +82,9 @@ enum leave_alone leave_alone_unit(const struct dmar_info *dmar, unsigned unit,
             return LEAVE_NONE;
         mine++;
     }
-    ksnprintf(why, len,
-              "no device under test behind it (%u PCI function%s, none taken by a "
-              "suite): translation stays %s as found",
-              mine, mine == 1 ? "" : "s", te_on ? "on" : "off");
+    why_set(why,
+            "no device under test behind it (%u PCI function%s, none taken by a "
+            "suite): translation stays %s as found",
+            mine, mine == 1 ? "" : "s", te_on ? "on" : "off");
     return LEAVE_IDLE;
 }

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "acpi/dmar.h"
+#include "lib/why.h"
 
 struct pci_dev;
 
@@ -53,7 +54,6 @@ bool igfx_keeps_te(uint16_t vendor, uint16_t device, uint32_t class_code);
  * interrupt sources, not DMA, and do not count); else LEAVE_IDLE when no
  * function the unit translates is under test; else LEAVE_NONE. */
 enum leave_alone leave_alone_unit(const struct dmar_info *dmar, unsigned unit,
-                                  const struct leave_alone_pci *pci, bool te_on, char *why,
-                                  size_t len);
+                                  const struct leave_alone_pci *pci, bool te_on, struct why *why);
 
 #endif

@@ -7,13 +7,12 @@
 #include "app/platform.h"
 #include "app/run.h"
 
-struct pci_dev *nvme_pick(const char *tail, const char **why)
+struct pci_dev *nvme_pick(const char *tail, struct why *why)
 {
-    static char buf[96];
     if (!cfg.device[0]) {
         struct pci_dev *d = pci_find_class(NVME_CLASS_CODE, 0xffffff, 0);
         if (!d)
-            *why = platform_no_nvme_reason(tail);
+            why_set(why, "%s", platform_no_nvme_reason(tail));
         return d;
     }
     uint16_t seg;
@@ -22,12 +21,10 @@ struct pci_dev *nvme_pick(const char *tail, const char **why)
     if (parse_bdf(cfg.device, &seg, &bus, &dev, &fn))
         d = pci_find_bdf(seg, bus, dev, fn);
     if (!d)
-        ksnprintf(buf, sizeof(buf), "device=%s names no PCI function", cfg.device);
+        why_set(why, "device=%s names no PCI function", cfg.device);
     else if (d->class_code != NVME_CLASS_CODE)
-        ksnprintf(buf, sizeof(buf), "device=%s is not an NVMe controller (class 01:08:02)",
-                  cfg.device);
+        why_set(why, "device=%s is not an NVMe controller (class 01:08:02)", cfg.device);
     else
         return d;
-    *why = buf;
     return NULL;
 }

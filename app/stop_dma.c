@@ -9,9 +9,9 @@
 #include "iommu/vtd.h"
 #include "lib/kstring.h"
 #include "lib/printf.h"
+#include "app/nvme_pick.h"
 #include "app/vtd_setup.h"
 
-#define NVME_CLASS 0x010802
 /* An abort must end: CAP.TO may allow up to 127.5 s, this run waits at
  * most 5 s per controller and says so when it gives up. */
 #define STOP_MAX_US 5000000u
@@ -19,11 +19,10 @@
 /* The device is behind a unit vtdsync brought up, and a suite took it. */
 static bool taken(const struct pci_dev *d)
 {
-    const char *why;
     /* vtd_nunits > 0: vtd_setup ran, so the lookup brings nothing up. */
     if (!vtd_nunits)
         return false;
-    struct vtd_unit *u = vtd_setup_unit_peek(d->seg, d->bus, d->dev, d->fn, &why);
+    struct vtd_unit *u = vtd_setup_unit_peek(d->seg, d->bus, d->dev, d->fn, NULL);
     return u && !vtd_setup_is_foreign(u, vtd_sid(d->bus, d->dev, d->fn));
 }
 
@@ -47,7 +46,7 @@ void stop_test_dma(void)
 {
     for (unsigned i = 0; i < pci_count(); i++) {
         const struct pci_dev *d = pci_get(i);
-        bool nvme = d->class_code == NVME_CLASS;
+        bool nvme = d->class_code == NVME_CLASS_CODE;
         bool edu = d->vendor == EDU_VENDOR && d->device == EDU_DEVICE;
         if ((!nvme && !edu) || !(pci_read16(d, PCI_COMMAND) & PCI_CMD_MASTER) || !taken(d))
             continue;

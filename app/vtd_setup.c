@@ -16,8 +16,10 @@
 #include "lib/parse.h"
 #include "lib/printf.h"
 #include "app/leave_alone.h"
+#include "app/nvme_pick.h"
 #include "app/platform.h"
 #include "app/run.h"
+#include "app/xstate.h"
 
 /* Everything vtd_setup keeps about one unit, the unit itself first.  A
  * record is found from its unit by the unit's index (record_of) and from a
@@ -49,8 +51,7 @@ static unsigned nup;   /* units up: recs[0 .. nup-1] */
 static int *by_dmar;   /* DMAR unit -> index in recs, -1 when not up */
 static unsigned nby_dmar;
 static bool done;
-static const char *setup_why;
-static char why_buf[160];
+static struct why setup_why; /* the reason when no unit came up */
 /* DMAR-listed units that would not come up: a failure, reported once. */
 static unsigned failed_units;
 static char failure_text[320];
@@ -113,7 +114,7 @@ static enum vtd_mode_request wanted_mode(void)
     return VTD_WANT_AUTO;
 }
 
-static bool keep_firmware_te(const struct vtd_unit *u, char *why, size_t len);
+static bool keep_firmware_te(const struct vtd_unit *u, struct why *why);
 
 /* QEMU 10.0.2's VT-d reads a PASID entry from memory again for each field
  * of one translation (the PT check, the table pointer, the levels, the
@@ -185,38 +186,22 @@ static int rmrr_identity(struct setup_unit *r, const struct pci_dev *d)
 }
 
 /* Give sid its foreign entry: pass-through, or (without ECAP.PT) the RMRR
- * identity domain.  Returns false when the entry could not be written. */
+ * identity domain, built by the catalogue (app/xstate.h) like every
+ * suite's entries: the domain's own stage, SS-A or FS-A.  Returns false
+ * when the entry could not be written. */
 static bool install_foreign(struct setup_unit *rec, uint16_t sid, bool identity)
 {
     struct vtd_unit *u = &rec->unit;
-    struct vtd_write_result r;
-    if (u->mode == VTD_MODE_SCALABLE) {
-        struct pasid_entry e;
-        if (identity) {
-            vtd_domain_pasid_entry(&rec->rmrr_domain, &e);
-        } else {
-            struct pasid_entry_cfg c = {.did = rec->foreign_did, .aw = vtd_unit_aw(u)};
-            vtd_pasid_snoop(u, &c);
-            pasid_entry_build_pt(&e, &c);
-        }
-        if (vtd_attach_scalable(u, sid, 0))
-            return false;
-        r = vtd_pasid_write(u, sid, vtd_rid_pasid(u, sid), &e, ENTRY_SYNC_STRATEGY_HITLESS);
-    } else {
-        struct legacy_context_entry ce;
-        struct legacy_context_cfg c = {.aw = vtd_unit_aw(u)};
-        if (identity) {
-            c.did = rec->rmrr_domain.did;
-            c.slptptr = pgtable_root(&rec->rmrr_domain.pt);
-            c.tt = LEGACY_TT_UNTRANSLATED;
-        } else {
-            c.did = rec->foreign_did;
-            c.tt = LEGACY_TT_PASS_THROUGH;
-        }
-        legacy_context_build(&ce, &c);
-        r = vtd_context_write(u, sid, &ce, ENTRY_SYNC_STRATEGY_HITLESS);
-    }
-    return r.ok;
+    const struct vtd_domain *dom = identity ? &rec->rmrr_domain : NULL;
+    enum xstate s = !identity                                      ? XS_PT
+                    : dom->pt.params.format == PGTABLE_FIRST_STAGE ? XS_FS_A
+                                                                   : XS_SS_A;
+    struct xs_entry e;
+    if (!xs_build(s, u, dom, rec->foreign_did, &e))
+        return false;
+    if (u->mode == VTD_MODE_SCALABLE && vtd_attach_scalable(u, sid, 0))
+        return false;
+    return xs_write(u, sid, &e, ENTRY_SYNC_STRATEGY_HITLESS).ok;
 }
 
 /* Register with the engine the DMA aliases (drivers/pci_alias.h) of every
@@ -327,7 +312,6 @@ static void foreign_entries(struct setup_unit *r)
 
 /* ---- units left alone (app/leave_alone.h) -------------------------------- */
 
-#define NVME_CLASS 0x010802
 #define VIRTIO_VENDOR 0x1af4
 
 /* The functions the suites take for their DMA: the NVMe controller
@@ -342,7 +326,7 @@ static bool under_test(void *ctx, const struct pci_dev *d)
     if (cfg.device[0] && parse_bdf(cfg.device, &seg, &bus, &dev, &fn) && d->seg == seg &&
         d->bus == bus && d->dev == dev && d->fn == fn)
         return true;
-    if (d == pci_find_class(NVME_CLASS, 0xffffff, NULL))
+    if (d == pci_find_class(NVME_CLASS_CODE, 0xffffff, NULL))
         return true;
     if (d->vendor == EDU_VENDOR && d->device == EDU_DEVICE)
         return true;
@@ -363,11 +347,11 @@ static const struct pci_dev *pci_get_cb(void *ctx, unsigned i)
 
 /* The takeover keeps translation on where the firmware left it on a
  * graphics unit that Linux never switches off (leave_alone.h). */
-static bool keep_firmware_te(const struct vtd_unit *u, char *why, size_t len)
+static bool keep_firmware_te(const struct vtd_unit *u, struct why *why)
 {
     static const struct leave_alone_pci pci = {pci_count_cb, pci_get_cb, under_test, NULL};
     const struct setup_unit *r = record_of(u);
-    return r && leave_alone_unit(&platform.dmar, r->dmar_index, &pci, true, why, len) == LEAVE_IGFX;
+    return r && leave_alone_unit(&platform.dmar, r->dmar_index, &pci, true, why) == LEAVE_IGFX;
 }
 
 /* Hold TE on a unit with nothing under test, or on the graphics unit, and
@@ -375,13 +359,13 @@ static bool keep_firmware_te(const struct vtd_unit *u, char *why, size_t len)
 static void leave_alone(struct vtd_unit *u, unsigned dmar_unit)
 {
     static const struct leave_alone_pci pci = {pci_count_cb, pci_get_cb, under_test, NULL};
-    char why[sizeof(u->te_hold)];
-    enum leave_alone k =
-        leave_alone_unit(&platform.dmar, dmar_unit, &pci, u->found_tes, why, sizeof(why));
+    struct why why;
+    enum leave_alone k = leave_alone_unit(&platform.dmar, dmar_unit, &pci, u->found_tes, &why);
     if (k == LEAVE_NONE)
         return;
-    vtd_hold_te(u, k == LEAVE_IGFX, why);
-    ktap_diag("vtd: unit=%d at %#llx left alone: %s", u->index, (unsigned long long)u->base, why);
+    vtd_hold_te(u, k == LEAVE_IGFX, why.text);
+    ktap_diag("vtd: unit=%d at %#llx left alone: %s", u->index, (unsigned long long)u->base,
+              why.text);
 }
 
 /* Does a resolved scope of `list` name seg:sid as an endpoint (or an ACPI
@@ -453,24 +437,18 @@ static void scope_only_entries(struct setup_unit *r)
     }
 }
 
-unsigned vtd_setup(const char **why)
+/* The first call brings the units up; every call answers the same. */
+static unsigned setup_once(void)
 {
-    if (done) {
-        *why = setup_why;
-        return nup;
-    }
     done = true;
     set_options();
-    setup_why = platform_iommu_skip_reason();
-    if (setup_why) {
-        *why = setup_why;
-        return 0;
-    }
-    if (!alloc_records(platform.dmar.nunits)) {
-        *why = setup_why = "out of memory for the remapping units' state";
-        return 0;
-    }
-    char reason[160];
+    const char *skip = platform_iommu_skip_reason();
+    if (skip)
+        return why_set(&setup_why, "%s", skip);
+    if (!alloc_records(platform.dmar.nunits))
+        return why_set(&setup_why, "out of memory for the remapping units' state");
+    struct why reason;
+    why_clear(&reason);
     for (unsigned i = 0; i < platform.dmar.nunits && nup < nrecs; i++) {
         const struct dmar_unit *du = &platform.dmar.units[i];
         if (!du->usable) {
@@ -481,14 +459,13 @@ unsigned vtd_setup(const char **why)
         struct setup_unit *r = &recs[nup];
         r->dmar_index = i; /* for keep_firmware_te, during the bring-up */
         if (vtd_hw_unit_init(&r->unit, (int)nup, du->reg_base, du->reg_size, du->segment,
-                             wanted_mode(), reason, sizeof(reason))) {
+                             wanted_mode(), &reason)) {
             ktap_diag("vtd: unit at %#llx not brought up: %s", (unsigned long long)du->reg_base,
-                      reason);
-            ksnprintf(why_buf, sizeof(why_buf), "%s", reason);
+                      reason.text);
             if (!failed_units++)
                 ksnprintf(failure_text, sizeof(failure_text),
                           "remapping unit at %#llx (DMAR unit %u) not brought up: %s",
-                          (unsigned long long)du->reg_base, i, reason);
+                          (unsigned long long)du->reg_base, i, reason.text);
             continue;
         }
         by_dmar[i] = (int)nup++;
@@ -502,49 +479,59 @@ unsigned vtd_setup(const char **why)
         ksnprintf(failure_text + n, sizeof(failure_text) - n, " (and %u more units)",
                   failed_units - 1);
     }
+    if (!nup && !reason.text[0])
+        return why_set(&setup_why, "no remapping unit could be brought up");
     if (!nup)
-        setup_why = why_buf[0] ? why_buf : "no remapping unit could be brought up";
-    *why = setup_why;
+        return why_set(&setup_why, "%s", reason.text);
     return nup;
 }
 
-const char *vtd_setup_claim_failure(void)
+unsigned vtd_setup(struct why *why)
+{
+    unsigned n = done ? nup : setup_once();
+    if (!n)
+        why_set(why, "%s", setup_why.text);
+    return n;
+}
+
+bool vtd_setup_claim_failure(struct why *why)
 {
     if (!failed_units || failure_claimed)
-        return NULL;
+        return false;
     failure_claimed = true;
-    return failure_text;
+    why_set(why, "%s", failure_text);
+    return true;
 }
 
 void vtd_suite_unavailable(const char *suite, const char *why)
 {
-    const char *failure = vtd_setup_claim_failure();
-    if (failure)
-        ktap_suite_fail(suite, failure);
+    struct why failure;
+    if (vtd_setup_claim_failure(&failure))
+        ktap_suite_fail(suite, failure.text);
     else
         ktap_suite_skip(suite, why);
 }
 
-/* The record of the unit that translates seg:bus:dev.fn, or NULL (*why). */
+/* The record of the unit that translates seg:bus:dev.fn, or NULL (why). */
 static struct setup_unit *record_for(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
-                                     const char **why)
+                                     struct why *why)
 {
     if (!vtd_setup(why))
         return NULL;
     int d = dmar_unit_for_device(&platform.dmar, seg, bus, dev, fn);
     if (d < 0) {
-        *why = "no DMAR unit covers the device (not in any device scope)";
+        why_set(why, "no DMAR unit covers the device (not in any device scope)");
         return NULL;
     }
     if ((unsigned)d >= nby_dmar || by_dmar[d] < 0) {
-        *why = "the device's remapping unit was not brought up";
+        why_set(why, "the device's remapping unit was not brought up");
         return NULL;
     }
     return &recs[by_dmar[d]];
 }
 
 struct vtd_unit *vtd_setup_unit_peek(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
-                                     const char **why)
+                                     struct why *why)
 {
     struct setup_unit *r = record_for(seg, bus, dev, fn, why);
     return r ? &r->unit : NULL;
@@ -581,7 +568,7 @@ static void report_shared_aliases(struct vtd_unit *u, uint16_t sid)
 }
 
 struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
-                                    const char **why)
+                                    struct why *why)
 {
     struct setup_unit *r = record_for(seg, bus, dev, fn, why);
     if (!r)
@@ -593,8 +580,8 @@ struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint
         /* A device the list in under_test() missed: the unit now has a
          * device under test, unless it is the graphics unit. */
         if (!vtd_release_te(u)) {
-            *why = "the device is behind the graphics unit, whose translation vtdsync leaves "
-                   "alone (see the # vtd: lines)";
+            why_set(why, "the device is behind the graphics unit, whose translation vtdsync "
+                         "leaves alone (see the # vtd: lines)");
             return NULL;
         }
         ktap_diag("vtd: unit=%d now has a device under test (%s): translation may be switched",
@@ -622,7 +609,7 @@ struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint
         ok = vtd_context_write(u, sid, &ce, ENTRY_SYNC_STRATEGY_HITLESS).ok;
     }
     if (!ok) {
-        *why = "could not take the device back from its foreign entry";
+        why_set(why, "could not take the device back from its foreign entry");
         return NULL;
     }
     set_bit(r->foreign, sid, false);

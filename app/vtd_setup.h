@@ -11,22 +11,22 @@
 
 #include "iommu/vtd.h"
 
-/* Number of units up; 0 with *why set (a precise skip reason) when none. */
-unsigned vtd_setup(const char **why);
+/* Number of units up; 0 with why set (a precise skip reason) when none. */
+unsigned vtd_setup(struct why *why);
 /* A remapping unit the firmware lists that cannot be brought up fails the
- * run, once, and never turns it into a pass made of skips.  This returns
- * the sentence for the one case or suite that reports it, and NULL when
- * every unit came up or the failure was reported already. */
-const char *vtd_setup_claim_failure(void);
+ * run, once, and never turns it into a pass made of skips.  This is true,
+ * with the sentence in why, for the one case or suite that reports it;
+ * false when every unit came up or the failure was reported already. */
+bool vtd_setup_claim_failure(struct why *why);
 /* For a suite that cannot run (why): the first one after a bring-up failure
  * fails with it; the others, and every suite when all units came up, skip. */
 void vtd_suite_unavailable(const char *suite, const char *why);
-/* The unit that translates seg:bus:dev.fn, or NULL (reason in *why).  The
+/* The unit that translates seg:bus:dev.fn, or NULL (reason in why).  The
  * caller takes the device for its tests: if it still held its foreign
  * entry (see below), that entry is removed, so the device starts as every
  * suite expects: blocked, and in scalable mode not attached. */
 struct vtd_unit *vtd_setup_unit_for(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
-                                    const char **why);
+                                    struct why *why);
 
 /* For a caller that only borrowed a function vtd_setup_unit_for took while
  * it was foreign, and left it as taken (detached, or blocked in legacy
@@ -37,7 +37,7 @@ bool vtd_setup_give_back(struct vtd_unit *u, uint16_t sid, bool had_entry);
 
 /* The same without taking the device. */
 struct vtd_unit *vtd_setup_unit_peek(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
-                                     const char **why);
+                                     struct why *why);
 /* A function the unit translates is foreign until a suite takes it.
  * Before translation is first enabled, vtd_setup gives each a "foreign"
  * entry: pass-through (ECAP.PT), else an identity mapping of its RMRRs

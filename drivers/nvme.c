@@ -13,7 +13,7 @@ static void fail(struct nvme_ctrl *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    kvsnprintf(c->error, sizeof(c->error), fmt, ap);
+    kvsnprintf(c->error.text, sizeof(c->error.text), fmt, ap);
     va_end(ap);
 }
 
@@ -307,7 +307,7 @@ static int identify_namespace(struct nvme_ctrl *c)
     /* The active list (NVMe 1.1+) finds the first namespace that exists. */
     if (!identify(c, NVME_CNS_ACTIVE_NS_LIST, 0) && le32(c->scratch))
         nsid = le32(c->scratch);
-    c->error[0] = 0;
+    why_clear(&c->error);
     if (!nsid || nsid > c->nn) {
         fail(c, "no active namespace (NN %u)", c->nn);
         return -1;
@@ -351,7 +351,7 @@ static int enable(struct nvme_ctrl *c)
 {
     nvme_disable(c);
     if (c->dead || (rd32(c, NVME_REG_CSTS) & NVME_CSTS_RDY)) {
-        if (!c->error[0])
+        if (!c->error.text[0])
             fail(c, "controller did not disable");
         return -1;
     }

@@ -5,7 +5,7 @@
  * the device only ever sees addresses the caller's dma_space produced.
  * Every wait is bounded (CAP.TO for enable/disable, a per-command timeout
  * otherwise); a fatal controller status ends the driver's use cleanly with
- * a message in ctrl->error. */
+ * a message in ctrl->error.text. */
 #ifndef DRIVERS_NVME_H
 #define DRIVERS_NVME_H
 
@@ -15,6 +15,7 @@
 #include "drivers/dma.h"
 #include "drivers/nvme_regs.h"
 #include "drivers/pci.h"
+#include "lib/why.h"
 
 #define NVME_PAGE 4096u
 #define NVME_ADMIN_DEPTH 32u
@@ -68,7 +69,7 @@ struct nvme_ctrl {
     bool writable;
     char write_why[112]; /* why writes are allowed or refused */
     bool dead;           /* fatal status or no response: no more commands */
-    char error[128];
+    struct why error;
 };
 
 /* Map BAR0, reset and enable the controller, identify it and its first

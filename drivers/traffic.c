@@ -90,7 +90,7 @@ static void recheck_suspects(struct traffic *t);
 static void set_failed(struct traffic *t, const char *what)
 {
     if (!t->failed)
-        ksnprintf(t->error, sizeof(t->error), "%s", what);
+        why_set(&t->error, "%s", what);
     t->failed = true;
 }
 
@@ -138,7 +138,7 @@ static int setup(struct traffic *t, struct nvme_ctrl *nvme, const struct traffic
     t->running = false;
     t->inflight = 0;
     t->reported = 0;
-    t->error[0] = 0;
+    why_clear(&t->error);
     /* The command slots and the suspect ring live as long as the struct
      * (like the unit tables), out of the image; first, so that no depth is
      * ever set without them. */
@@ -148,26 +148,25 @@ static int setup(struct traffic *t, struct nvme_ctrl *nvme, const struct traffic
         if (!slots || !ring) {
             page_free(slots, (sizeof(*slots) * TRAFFIC_MAX_DEPTH + PAGE_SIZE - 1) / PAGE_SIZE);
             page_free(ring, (sizeof(*ring) * TRAFFIC_SUSPECTS + PAGE_SIZE - 1) / PAGE_SIZE);
-            ksnprintf(t->error, sizeof(t->error), "no memory for the command slots");
+            why_set(&t->error, "no memory for the command slots");
             return -1;
         }
         t->slots = slots;
         t->suspect = ring;
     }
     if (nvme->dead || !nvme->io.qid) {
-        ksnprintf(t->error, sizeof(t->error), "controller not ready: %s", nvme->error);
+        why_set(&t->error, "controller not ready: %s", nvme->error.text);
         return -1;
     }
     if (t->cfg.write && !nvme->writable) {
-        ksnprintf(t->error, sizeof(t->error), "writes refused: %s", nvme->write_why);
+        why_set(&t->error, "writes refused: %s", nvme->write_why);
         return -1;
     }
     uint32_t lba = nvme->lba_size;
     if (!t->cfg.io_bytes || t->cfg.io_bytes % lba || t->cfg.io_bytes > nvme->max_xfer ||
         lba < sizeof(struct block_header) || t->cfg.io_bytes > NVME_MAX_XFER) {
-        ksnprintf(t->error, sizeof(t->error),
-                  "transfer of %u bytes does not fit LBA size %u / limit %u", t->cfg.io_bytes, lba,
-                  nvme->max_xfer);
+        why_set(&t->error, "transfer of %u bytes does not fit LBA size %u / limit %u",
+                t->cfg.io_bytes, lba, nvme->max_xfer);
         return -1;
     }
     if (!t->cfg.timeout_us)
@@ -185,8 +184,8 @@ static int setup(struct traffic *t, struct nvme_ctrl *nvme, const struct traffic
     if (t->depth > nvme->io.depth - 1u)
         t->depth = nvme->io.depth - 1u; /* one entry always stays free */
     if (t->depth < 1 || units < 2ull * t->depth) {
-        ksnprintf(t->error, sizeof(t->error), "window of %llu units too small for depth %u",
-                  (unsigned long long)units, t->depth);
+        why_set(&t->error, "window of %llu units too small for depth %u", (unsigned long long)units,
+                t->depth);
         return -1;
     }
     t->units = (uint32_t)units;
@@ -194,7 +193,7 @@ static int setup(struct traffic *t, struct nvme_ctrl *nvme, const struct traffic
         uint64_t pages = (TRAFFIC_MAX_UNITS * (4 + 8 + 1 + 1) + PAGE_SIZE - 1) / PAGE_SIZE;
         uint8_t *tables = page_alloc(pages);
         if (!tables) {
-            ksnprintf(t->error, sizeof(t->error), "no memory for the unit tables");
+            why_set(&t->error, "no memory for the unit tables");
             return -1;
         }
         t->sum = (uint64_t *)tables;
@@ -203,8 +202,7 @@ static int setup(struct traffic *t, struct nvme_ctrl *nvme, const struct traffic
         t->unread = tables + TRAFFIC_MAX_UNITS * 13;
     }
     if (alloc_buffers(t)) {
-        ksnprintf(t->error, sizeof(t->error), "no DMA memory for %u x %u bytes", t->depth,
-                  t->cfg.io_bytes);
+        why_set(&t->error, "no DMA memory for %u x %u bytes", t->depth, t->cfg.io_bytes);
         return -1;
     }
     for (uint32_t i = 0; i < t->depth; i++) {
@@ -257,7 +255,7 @@ static bool submit(struct traffic *t, uint16_t slot, uint32_t unit, bool write)
     s->window_gen = __atomic_load_n(&t->window_gen, __ATOMIC_ACQUIRE);
     s->submit_us = uptime_us();
     if (nvme_submit_rw(t->nvme, write, lba, t->blocks_per_unit, &prp, slot)) {
-        set_failed(t, t->nvme->dead ? t->nvme->error : "I/O queue unexpectedly full");
+        set_failed(t, t->nvme->dead ? t->nvme->error.text : "I/O queue unexpectedly full");
         return false;
     }
     /* Read by the CPU that changes translations: what was in flight. */
@@ -469,7 +467,7 @@ static void check_timeouts(struct traffic *t, uint64_t now)
         return;
     t->last_timeout_check_us = now;
     if (t->nvme->dead || nvme_check_fatal(t->nvme)) {
-        set_failed(t, t->nvme->error);
+        set_failed(t, t->nvme->error.text);
         return;
     }
     for (uint32_t i = 0; i < t->depth; i++) {

@@ -115,7 +115,7 @@ struct traffic {
      * suspects, and re-reads wait while it is odd. */
     volatile uint32_t window_gen;
     unsigned reported; /* mismatch/error lines printed */
-    char error[160];
+    struct why error;
     /* Buffers stay allocated (in the controller's pool) between runs. */
     uint8_t *data;
     uint64_t data_iova, data_bytes;

@@ -231,15 +231,15 @@ static struct vtd_write_result run_update(struct sync_ctx *c, const struct entry
     r.descriptors = c->descriptors;
     r.ok = c->rc == 0;
     if (!r.ok)
-        r.error = "an invalidation failed (see the lines above)";
+        why_set(&r.why, "an invalidation failed (see the lines above)");
     return r;
 }
 
-static struct vtd_write_result refuse(const char *why)
+static struct vtd_write_result refuse(const char *reason)
 {
     struct vtd_write_result r;
     memset(&r, 0, sizeof(r));
-    r.error = why;
+    why_set(&r.why, "%s", reason);
     return r;
 }
 
@@ -322,7 +322,7 @@ struct vtd_write_result vtd_context_write(struct vtd_unit *u, uint16_t sid,
         if (a.ok)
             vtd_alias_set_owner(u, sid, al[i]);
         else if (r.ok)
-            r.error = a.error;
+            r.why = a.why;
         r.ok = r.ok && a.ok;
         r.syncs += a.syncs;
         r.descriptors += a.descriptors;

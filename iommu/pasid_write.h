@@ -31,12 +31,13 @@
 #include "iommu/entry_sync.h"
 #include "iommu/pasid_entry.h"
 #include "iommu/qi.h"
+#include "lib/why.h"
 
 struct vtd_unit;
 
 struct vtd_write_result {
     bool ok;           /* false: refused, or an invalidation failed */
-    const char *error; /* why, when !ok */
+    struct why why;    /* the reason when !ok, else "" */
     struct entry_sync_result es;
     unsigned syncs;       /* syncs performed (es.syncs) */
     unsigned descriptors; /* invalidation descriptors queued in all syncs */

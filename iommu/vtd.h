@@ -29,6 +29,7 @@
 #include "iommu/fault.h"
 #include "iommu/pasid_entry.h"
 #include "iommu/qi.h"
+#include "lib/why.h"
 
 /* Slots in vtd_units[] (pointers only; each unit's state is allocated by
  * its owner).  Above DMAR_MAX_UNITS, so the DMAR parser is the limit. */
@@ -121,7 +122,7 @@ struct vtd_options {
     /* Asked at bring-up of a unit the firmware left translating: true (with
      * *why) keeps translation on through the takeover, as for the graphics
      * units Linux never switches off.  NULL: every unit is switched off. */
-    bool (*keep_firmware_te)(const struct vtd_unit *u, char *why, size_t len);
+    bool (*keep_firmware_te)(const struct vtd_unit *u, struct why *why);
 };
 extern struct vtd_options vtd_options;
 /* Called just before translation is enabled on a unit (a step that can
@@ -176,7 +177,7 @@ int vtd_caps_format(const struct vtd_unit *u, char *buf, size_t len);
 /* Bring a unit up.  Returns 0, or -1 with the reason in why.  The unit is
  * added to vtd_units[] only on success. */
 int vtd_unit_init(struct vtd_unit *u, int index, uint64_t base, uint16_t segment,
-                  const struct vtd_ops *ops, enum vtd_mode_request want, char *why, size_t whylen);
+                  const struct vtd_ops *ops, enum vtd_mode_request want, struct why *why);
 
 /* Register accessors (offsets from vtd_regs.h). */
 uint32_t vtd_read32(const struct vtd_unit *u, unsigned off);
@@ -229,7 +230,7 @@ void vtd_wait_begin(const struct vtd_unit *u, const char *what);
  * stale queue error, PMEN, interrupt remapping) to the reset state, in the
  * spec's order, saying what it found (iommu/vtd_takeover.c).  Returns 0, or
  * -1 with *why when the unit would not let go. */
-int vtd_takeover(struct vtd_unit *u, char *why, size_t len);
+int vtd_takeover(struct vtd_unit *u, struct why *why);
 
 /* Make a table entry the CPU wrote visible to a non-coherent walker:
  * vtd_flush for root, context and PASID tables (ECAP.C = 0),

@@ -124,12 +124,12 @@ static void fault_irq(struct trap_frame *f, void *ctx)
 }
 
 int vtd_hw_unit_init(struct vtd_unit *u, int index, uint64_t reg_base, uint64_t reg_size,
-                     uint16_t segment, enum vtd_mode_request want, char *why, size_t whylen)
+                     uint16_t segment, enum vtd_mode_request want, struct why *why)
 {
     if (!reg_size)
         reg_size = 4096;
     if (!paging_map_mmio(reg_base, reg_size)) {
-        ksnprintf(why, whylen, "cannot map registers at %#llx", (unsigned long long)reg_base);
+        why_set(why, "cannot map registers at %#llx", (unsigned long long)reg_base);
         return -1;
     }
     const struct vtd_ops *ops = &vtd_hw_ops;
@@ -146,10 +146,10 @@ int vtd_hw_unit_init(struct vtd_unit *u, int index, uint64_t reg_base, uint64_t 
     if (iotlb_end > need)
         need = iotlb_end;
     if (need > reg_size && !paging_map_mmio(reg_base, (need + 4095) & ~4095ULL)) {
-        ksnprintf(why, whylen, "cannot map registers up to %#llx", (unsigned long long)need);
+        why_set(why, "cannot map registers up to %#llx", (unsigned long long)need);
         return -1;
     }
-    if (vtd_unit_init(u, index, reg_base, segment, ops, want, why, whylen))
+    if (vtd_unit_init(u, index, reg_base, segment, ops, want, why))
         return -1;
     if (index < 16) {
         uint8_t vector = (uint8_t)(VEC_IOMMU_FAULT + index);

@@ -14,6 +14,6 @@ extern const struct vtd_ops vtd_hw_ops;
 /* Map the register range, bring the unit up (vtd_unit_init) and arm the
  * fault event MSI to this CPU.  Returns 0 or -1 with the reason in why. */
 int vtd_hw_unit_init(struct vtd_unit *u, int index, uint64_t reg_base, uint64_t reg_size,
-                     uint16_t segment, enum vtd_mode_request want, char *why, size_t whylen);
+                     uint16_t segment, enum vtd_mode_request want, struct why *why);
 
 #endif

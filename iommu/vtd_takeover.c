@@ -155,12 +155,11 @@ static void fwq_put_wait(const struct vtd_unit *u, const struct fw_queue *q, uin
     vtd_flush(u, slot, q->qwords * 8);
 }
 
-static int fwq_fail(struct vtd_unit *u, const char *what, char *why, size_t len)
+static int fwq_fail(struct vtd_unit *u, const char *what, struct why *why)
 {
-    ksnprintf(why, len,
-              "unit %d: the firmware's invalidation queue %s (IQH %#llx IQT %#llx FSTS %#x)",
-              u->index, what, (unsigned long long)vtd_read64(u, VTD_REG_IQH),
-              (unsigned long long)vtd_read64(u, VTD_REG_IQT), vtd_read32(u, VTD_REG_FSTS));
+    why_set(why, "unit %d: the firmware's invalidation queue %s (IQH %#llx IQT %#llx FSTS %#x)",
+            u->index, what, (unsigned long long)vtd_read64(u, VTD_REG_IQH),
+            (unsigned long long)vtd_read64(u, VTD_REG_IQT), vtd_read32(u, VTD_REG_FSTS));
     return -1;
 }
 
@@ -214,8 +213,7 @@ static bool fwq_requeue(struct vtd_unit *u, const struct fw_queue *q, uint32_t f
  * too; a device-TLB invalidation that fails drops our wait, which is then
  * queued again; both a bounded number of times.  Our own wait refused
  * ends it. */
-static int fwq_run(struct vtd_unit *u, const struct fw_queue *q, uint64_t ours, char *why,
-                   size_t len)
+static int fwq_run(struct vtd_unit *u, const struct fw_queue *q, uint64_t ours, struct why *why)
 {
     const struct vtd_ops *o = u->ops;
     const uint32_t errors = VTD_FSTS_IQE | VTD_FSTS_ITE | VTD_FSTS_ICE;
@@ -226,21 +224,21 @@ static int fwq_run(struct vtd_unit *u, const struct fw_queue *q, uint64_t ours, 
     while (q->status[0] != TAKEOVER_STATUS || fwq_index(u, q, VTD_REG_IQH) != end) {
         uint32_t fsts = vtd_read32(u, VTD_REG_FSTS) & errors;
         if (fsts && ++repairs > TAKEOVER_MAX_REPAIRS)
-            return fwq_fail(u, "keeps reporting errors", why, len);
+            return fwq_fail(u, "keeps reporting errors", why);
         if (fsts & VTD_FSTS_IQE) {
             uint64_t head = fwq_index(u, q, VTD_REG_IQH);
             if (head == ours)
-                return fwq_fail(u, "refused our wait descriptor", why, len);
+                return fwq_fail(u, "refused our wait descriptor", why);
             fwq_put_wait(u, q, head, TAKEOVER_FILLER, &q->status[1]);
         }
         if ((fsts & (VTD_FSTS_ITE | VTD_FSTS_ICE)) && !fwq_requeue(u, q, fsts, &ours, &end))
-            return fwq_fail(u, "has no room for another wait", why, len);
+            return fwq_fail(u, "has no room for another wait", why);
         if (fsts) {
             vtd_write32(u, VTD_REG_FSTS, fsts);
             vtd_write64(u, VTD_REG_IQT, end << q->shift); /* QEMU restarts here */
         }
         if (o->now_us(o->ctx) - start >= VTD_INV_TIMEOUT_US)
-            return fwq_fail(u, "did not drain", why, len);
+            return fwq_fail(u, "did not drain", why);
         o->relax(o->ctx);
     }
     return 0;
@@ -248,7 +246,7 @@ static int fwq_run(struct vtd_unit *u, const struct fw_queue *q, uint64_t ours, 
 
 /* 3. Drain the firmware's queue with a wait of ours at its tail (a bad
  * descriptor it stopped on becomes a wait first), then disable it. */
-static int drain_queue(struct vtd_unit *u, bool stopped, char *why, size_t len)
+static int drain_queue(struct vtd_unit *u, bool stopped, struct why *why)
 {
     uint64_t iqa = vtd_read64(u, VTD_REG_IQA);
     struct fw_queue q;
@@ -258,7 +256,7 @@ static int drain_queue(struct vtd_unit *u, bool stopped, char *why, size_t len)
     q.status = u->ops->alloc_pages(u->ops->ctx, 1);
     q.base = u->ops->phys_to_virt(u->ops->ctx, iqa & ~0xfffULL);
     if (!q.status || !q.base) {
-        ksnprintf(why, len, "unit %d: no memory to drain the firmware's queue", u->index);
+        why_set(why, "unit %d: no memory to drain the firmware's queue", u->index);
         return -1;
     }
     uint64_t head = fwq_index(u, &q, VTD_REG_IQH), tail = fwq_index(u, &q, VTD_REG_IQT);
@@ -270,19 +268,18 @@ static int drain_queue(struct vtd_unit *u, bool stopped, char *why, size_t len)
         vtd_write32(u, VTD_REG_FSTS, VTD_FSTS_IQE);
     }
     if ((tail + 1) % q.entries == head && fwq_make_room(u, &q, tail))
-        return fwq_fail(u, "is full and does not move", why, len);
+        return fwq_fail(u, "is full and does not move", why);
     fwq_put_wait(u, &q, tail, TAKEOVER_STATUS, &q.status[0]);
-    if (fwq_run(u, &q, tail, why, len))
+    if (fwq_run(u, &q, tail, why))
         return -1;
     if (!vtd_gcmd_enable(u, VTD_GCMD_QIE, false)) {
-        ksnprintf(why, len, "unit %d: queued invalidation did not turn off (GSTS.QIES)",
-                  u->index);
+        why_set(why, "unit %d: queued invalidation did not turn off (GSTS.QIES)", u->index);
         return -1;
     }
     return 0;
 }
 
-int vtd_takeover(struct vtd_unit *u, char *why, size_t len)
+int vtd_takeover(struct vtd_unit *u, struct why *why)
 {
     uint32_t gsts = vtd_read32(u, VTD_REG_GSTS);
     uint32_t fsts = vtd_read32(u, VTD_REG_FSTS);
@@ -304,7 +301,7 @@ int vtd_takeover(struct vtd_unit *u, char *why, size_t len)
         vtd_write32(u, VTD_REG_FSTS, clear);
 
     /* 3. The firmware's queue. */
-    if (u->found_qies && drain_queue(u, fsts & VTD_FSTS_IQE, why, len))
+    if (u->found_qies && drain_queue(u, fsts & VTD_FSTS_IQE, why))
         return -1;
     if (vtd_read32(u, VTD_REG_FSTS) & VTD_FSTS_IQE)
         vtd_write32(u, VTD_REG_FSTS, VTD_FSTS_IQE);
@@ -312,28 +309,28 @@ int vtd_takeover(struct vtd_unit *u, char *why, size_t len)
     /* 4. Translation off: the root table may then change, mode and all.
      * A unit whose translation must stay on keeps it, and then keeps its
      * table mode too (RTADDR.TTM must not change under translation). */
-    char keep[160] = "";
-    if (u->found_tes && vtd_options.keep_firmware_te &&
-        vtd_options.keep_firmware_te(u, keep, sizeof(keep))) {
+    struct why keep;
+    why_clear(&keep);
+    if (u->found_tes && vtd_options.keep_firmware_te && vtd_options.keep_firmware_te(u, &keep)) {
         uint64_t ttm = u->mode == VTD_MODE_SCALABLE ? VTD_RTADDR_TTM_SCALABLE
                                                     : VTD_RTADDR_TTM_LEGACY;
-        ktap_diag("vtd: unit=%d translation stays on: %s", u->index, keep);
+        ktap_diag("vtd: unit=%d translation stays on: %s", u->index, keep.text);
         if (ttm_of(u->found_rtaddr) > 1) {
             /* No table mode of ours matches: RTADDR cannot change. */
-            ksnprintf(why, len,
-                      "unit %d: translation must stay on (%s) in the firmware's %s, "
-                      "which vtdsync cannot program",
-                      u->index, keep, ttm_name(u->found_rtaddr));
+            why_set(why,
+                    "unit %d: translation must stay on (%s) in the firmware's %s, "
+                    "which vtdsync cannot program",
+                    u->index, keep.text, ttm_name(u->found_rtaddr));
             return -1;
         }
         if ((u->found_rtaddr & (3ULL << 10)) != ttm) {
             bool legacy = !(u->found_rtaddr & (3ULL << 10));
             enum vtd_mode_request want = legacy ? VTD_WANT_LEGACY : VTD_WANT_SCALABLE;
             if (vtd_plan_unit(u->ver, u->cap, u->ecap, want, &u->plan)) {
-                ksnprintf(why, len,
-                          "unit %d: translation must stay on (%s) in the firmware's %s table "
-                          "mode: %s",
-                          u->index, keep, legacy ? "legacy" : "scalable", u->plan.reason);
+                why_set(why,
+                        "unit %d: translation must stay on (%s) in the firmware's %s table "
+                        "mode: %s",
+                        u->index, keep.text, legacy ? "legacy" : "scalable", u->plan.reason);
                 return -1;
             }
             u->mode = u->plan.mode;
@@ -341,32 +338,30 @@ int vtd_takeover(struct vtd_unit *u, char *why, size_t len)
                       legacy ? "legacy" : "scalable");
         }
     } else if (u->found_tes && !vtd_gcmd_enable(u, VTD_GCMD_TE, false)) {
-        ksnprintf(why, len, "unit %d: translation left on by the firmware did not turn off",
-                  u->index);
+        why_set(why, "unit %d: translation left on by the firmware did not turn off", u->index);
         return -1;
     }
     /* 5. Protected memory regions block DMA without a fault record. */
     if (u->found_pmr) {
         vtd_write32(u, VTD_REG_PMEN, 0);
         if (!vtd_wait32(u, VTD_REG_PMEN, VTD_PMEN_PRS, 0, "PMEN.PRS=0")) {
-            ksnprintf(why, len, "unit %d: protected memory regions did not turn off",
-                      u->index);
+            why_set(why, "unit %d: protected memory regions did not turn off", u->index);
             return -1;
         }
     }
     /* 6. Interrupt remapping: vtdsync's interrupts are not remapped, and the
      * firmware's table lives in memory that is ours now. */
     if (u->found_ires && !vtd_gcmd_enable(u, VTD_GCMD_IRE, false)) {
-        ksnprintf(why, len, "unit %d: interrupt remapping did not turn off", u->index);
+        why_set(why, "unit %d: interrupt remapping did not turn off", u->index);
         return -1;
     }
     uint32_t left = vtd_read32(u, VTD_REG_GSTS) & (VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE);
-    if (keep[0])
+    if (keep.text[0])
         left &= ~(uint32_t)VTD_GCMD_TE;
     if (gsts & (VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE) || u->found_pmr || clear)
         ktap_diag("vtd: unit=%d taken over: %s", u->index,
-                  left    ? "some state would not clear"
-                  : keep[0] ? "queue, PMEN and IR off, fault status clear, translation kept on"
-                            : "translation, queue, PMEN and IR off, fault status clear");
+                  left           ? "some state would not clear"
+                  : keep.text[0] ? "queue, PMEN and IR off, fault status clear, translation kept on"
+                                 : "translation, queue, PMEN and IR off, fault status clear");
     return 0;
 }

@@ -396,62 +396,61 @@ void vtd_fault_summary(bool always)
 }
 
 int vtd_unit_init(struct vtd_unit *u, int index, uint64_t base, uint16_t segment,
-                  const struct vtd_ops *ops, enum vtd_mode_request want, char *why, size_t whylen)
+                  const struct vtd_ops *ops, enum vtd_mode_request want, struct why *why)
 {
     memset(u, 0, sizeof(*u));
     u->index = index;
     u->base = base;
     u->segment = segment;
     u->ops = ops;
-    why[0] = 0;
+    why_clear(why);
     if (vtd_nunits >= VTD_MAX_UNITS) {
-        ksnprintf(why, whylen, "more than %d units", VTD_MAX_UNITS);
+        why_set(why, "more than %d units", VTD_MAX_UNITS);
         return -1;
     }
     u->ver = vtd_read32(u, VTD_REG_VER);
     u->cap = vtd_read64(u, VTD_REG_CAP);
     u->ecap = vtd_read64(u, VTD_REG_ECAP);
     if (u->cap == ~0ULL || (!u->cap && !u->ecap)) {
-        ksnprintf(why, whylen, "unit %d at %#llx reads CAP=%#llx: no registers there", index,
-                  (unsigned long long)base, (unsigned long long)u->cap);
+        why_set(why, "unit %d at %#llx reads CAP=%#llx: no registers there", index,
+                (unsigned long long)base, (unsigned long long)u->cap);
         return -1;
     }
     vtd_caps_decode(u->cap, u->ecap, &u->caps);
     if (vtd_plan_unit(u->ver, u->cap, u->ecap, want, &u->plan)) {
-        ksnprintf(why, whylen, "unit %d at %#llx: %s", index, (unsigned long long)base,
-                  u->plan.reason);
+        why_set(why, "unit %d at %#llx: %s", index, (unsigned long long)base, u->plan.reason);
         return -1;
     }
     u->mode = u->plan.mode;
     /* Whatever the firmware left running stops before anything of ours is
      * programmed: RTADDR's mode must not change under translation. */
-    if (vtd_takeover(u, why, whylen))
+    if (vtd_takeover(u, why))
         return -1;
 
     u->root = alloc_table(u);
     if (!u->root) {
-        ksnprintf(why, whylen, "out of memory for the root table");
+        why_set(why, "out of memory for the root table");
         return -1;
     }
     vtd_flush(u, u->root, 4096);
     uint64_t ttm = u->mode == VTD_MODE_SCALABLE ? VTD_RTADDR_TTM_SCALABLE : VTD_RTADDR_TTM_LEGACY;
     vtd_write64(u, VTD_REG_RTADDR, phys(u, u->root) | ttm);
     if (!vtd_gcmd_oneshot(u, VTD_GCMD_SRTP)) {
-        ksnprintf(why, whylen, "unit %d: root table pointer not latched (GSTS.RTPS)", index);
+        why_set(why, "unit %d: root table pointer not latched (GSTS.RTPS)", index);
         return -1;
     }
     if (vtd_qi_init(u)) {
-        ksnprintf(why, whylen, "unit %d: invalidation queue did not start", index);
+        why_set(why, "unit %d: invalidation queue did not start", index);
         return -1;
     }
     if (u->mode == VTD_MODE_SCALABLE && !u->qi.enabled) {
-        ksnprintf(why, whylen, "unit %d: scalable mode without queued invalidation", index);
+        why_set(why, "unit %d: scalable mode without queued invalidation", index);
         return -1;
     }
     /* After SRTP the unit may still hold the old root's translations
      * (spec 6.5: global context-cache then global IOTLB invalidation). */
     if (vtd_inv_all(u)) {
-        ksnprintf(why, whylen, "unit %d: global invalidation failed", index);
+        why_set(why, "unit %d: global invalidation failed", index);
         return -1;
     }
     /* Off after vtd_takeover, unless the unit had to keep it on. */

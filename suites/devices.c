@@ -181,16 +181,16 @@ static void case_edu(void)
 
 static void case_nvme_identify(void)
 {
-    const char *why = NULL;
+    struct why why;
     struct pci_dev *d = nvme_pick(" (class 010802) found", &why);
     if (!d) {
-        ktap_case(KTAP_SKIP, "nvme_identify", "%s", why);
+        ktap_case(KTAP_SKIP, "nvme_identify", "%s", why.text);
         return;
     }
     uint64_t t0 = uptime_us();
     if (nvme_init(&nvme, d, 0, 0) || nvme_create_io_queues(&nvme, cfg.queue_depth + 1)) {
         ktap_case(KTAP_FAIL, "nvme_identify", "%02x:%02x.%x: %s", d->bus, d->dev, d->fn,
-                  nvme.error);
+                  nvme.error.text);
         return;
     }
     nvme_write_policy(&nvme, cfg.nvme_write);
@@ -220,7 +220,7 @@ static bool xfer(bool write, uint64_t lba, uint8_t *buf, uint32_t len, uint64_t 
     if (s)
         return why_set(why, "%s %u bytes at page offset %u: %s", write ? "WRITE" : "READ", len,
                        (unsigned)(virt_to_phys(buf) & 0xfff),
-                       s < 0 ? nvme.error : nvme_status_name((uint16_t)s, name, sizeof(name)));
+                       s < 0 ? nvme.error.text : nvme_status_name((uint16_t)s, name, sizeof(name)));
     return true;
 }
 
@@ -309,7 +309,7 @@ static void case_nvme_traffic(void)
         .seed = 1,
     };
     if (traffic_start(&traffic, &nvme, &tc)) {
-        ktap_case(KTAP_FAIL, "nvme_traffic", "start: %s", traffic.error);
+        ktap_case(KTAP_FAIL, "nvme_traffic", "start: %s", traffic.error.text);
         return;
     }
     ktap_diag("traffic: %u units of %u bytes, %s in %llu ms", traffic.units, tc.io_bytes,
@@ -322,7 +322,7 @@ static void case_nvme_traffic(void)
     ktap_diag("%s", line);
     const struct traffic_stats *st = &traffic.st;
     if (traffic.failed)
-        ktap_case(KTAP_FAIL, "nvme_traffic", "%s", traffic.error);
+        ktap_case(KTAP_FAIL, "nvme_traffic", "%s", traffic.error.text);
     else if (st->errors || st->mismatches || !st->ops)
         ktap_case(KTAP_FAIL, "nvme_traffic", "%llu ops, %llu errors, %llu mismatches",
                   (unsigned long long)st->ops, (unsigned long long)st->errors,

@@ -56,7 +56,7 @@ static bool attach(struct fx *f, uint16_t sid)
     xs_build(dom_state(f), f->u, &f->dom, 0, &e);
     struct vtd_write_result r = xs_write(f->u, sid, &e, ENTRY_SYNC_STRATEGY_HITLESS);
     if (!r.ok)
-        ktap_diag("faults: attaching %04x failed: %s", sid, r.error);
+        ktap_diag("faults: attaching %04x failed: %s", sid, r.why.text);
     return r.ok;
 }
 
@@ -72,7 +72,7 @@ static bool nvme_bring_up(struct fx *f)
     struct dma_space space = identity_space(&f->dma_map);
     if (nvme_reset(&f->nvme, f->nvme_pci, &space, vtd_iova_limit(f->u)) ||
         nvme_create_io_queues(&f->nvme, STORM_DEPTH)) {
-        ktap_diag("faults: NVMe bring-up failed: %s", f->nvme.error);
+        ktap_diag("faults: NVMe bring-up failed: %s", f->nvme.error.text);
         return false;
     }
     nvme_write_policy(&f->nvme, cfg.nvme_write);
@@ -173,7 +173,7 @@ static void case_storm(struct fx *f)
               (unsigned long long)(s->irq_after - s->irq_before),
               (unsigned long long)(s->after.overflows - s->before.overflows));
     if (f->nvme.dead)
-        ktap_diag("faults: the controller gave up during the storm: %s", f->nvme.error);
+        ktap_diag("faults: the controller gave up during the storm: %s", f->nvme.error.text);
     else if (s->completed && !s->errors)
         ktap_diag("faults: finding: the controller completed every faulted READ with success "
                   "status (the data was dropped, the driver was not told)");
@@ -280,7 +280,7 @@ static bool nvme_roundtrip(struct fx *f, struct why *why)
 {
     struct nvme_ctrl *c = &f->nvme;
     if (c->dead && !nvme_bring_up(f))
-        return why_set(why, "NVMe reset after the storm failed: %s", c->error);
+        return why_set(why, "NVMe reset after the storm failed: %s", c->error.text);
     uint64_t iova;
     uint8_t *b = dma_pool_alloc(&c->pool, 2, &iova);
     if (!b || c->lba_size > PAGE_SIZE)
@@ -293,12 +293,14 @@ static bool nvme_roundtrip(struct fx *f, struct why *why)
         for (unsigned i = 0; i < PAGE_SIZE; i++)
             b[i] = (uint8_t)(i * 13 + (i >> 8) + 0x21);
         if (nvme_rw_sync(c, true, lba, nblocks, &p0))
-            return why_set(why, "WRITE failed: %s", c->error[0] ? c->error : "error status");
+            return why_set(why, "WRITE failed: %s",
+                           c->error.text[0] ? c->error.text : "error status");
     } else if (nvme_rw_sync(c, false, lba, nblocks, &p0)) {
-        return why_set(why, "READ failed: %s", c->error[0] ? c->error : "error status");
+        return why_set(why, "READ failed: %s", c->error.text[0] ? c->error.text : "error status");
     }
     if (nvme_rw_sync(c, false, lba, nblocks, &p1))
-        return why_set(why, "READ back failed: %s", c->error[0] ? c->error : "error status");
+        return why_set(why, "READ back failed: %s",
+                       c->error.text[0] ? c->error.text : "error status");
     if (memcmp(b, b + PAGE_SIZE, PAGE_SIZE))
         return why_set(why, "NVMe data read back differs from what was %s",
                        c->writable ? "written" : "read first");
@@ -350,16 +352,16 @@ static void case_dma_after(struct fx *f)
 
 static bool setup(struct fx *f, struct why *why)
 {
-    const char *unit_why, *no_nvme = NULL;
+    struct why no_nvme;
     f->nvme_pci =
         nvme_pick(": the storm needs one (edu is too slow: one transfer per 100 ms)", &no_nvme);
     f->edu_pci = pci_find_id(EDU_VENDOR, EDU_DEVICE, NULL);
     struct pci_dev *first = f->nvme_pci ? f->nvme_pci : f->edu_pci;
     if (!first)
         return why_set(why, "no DMA device to storm with (NVMe or QEMU edu)");
-    f->u = vtd_setup_unit_for(first->seg, first->bus, first->dev, first->fn, &unit_why);
+    f->u = vtd_setup_unit_for(first->seg, first->bus, first->dev, first->fn, why);
     if (!f->u)
-        return why_set(why, "%s", unit_why);
+        return false;
     if (!f->u->ops->store128)
         return why_set(why, "CMPXCHG16B missing: entries cannot be updated atomically");
     if (f->edu_pci && f->nvme_pci) {
@@ -373,8 +375,8 @@ static bool setup(struct fx *f, struct why *why)
                       "not used",
                       vtd_sid_str(vtd_sid(e->bus, e->dev, e->fn), b));
             f->edu_pci = NULL;
-        } else if (vtd_setup_unit_peek(e->seg, e->bus, e->dev, e->fn, &unit_why) != f->u ||
-                   vtd_setup_unit_for(e->seg, e->bus, e->dev, e->fn, &unit_why) != f->u) {
+        } else if (vtd_setup_unit_peek(e->seg, e->bus, e->dev, e->fn, NULL) != f->u ||
+                   vtd_setup_unit_for(e->seg, e->bus, e->dev, e->fn, NULL) != f->u) {
             /* Peek first: taking an edu the storm does not use would end
              * its foreign entry for nothing. */
             f->edu_pci = NULL; /* another unit: the storm stays on one */
@@ -411,7 +413,7 @@ static bool setup(struct fx *f, struct why *why)
     if (!f->nvme_ok)
         return why_set(why, "%s",
                        f->nvme_pci ? "the NVMe controller did not come up under translation"
-                                   : no_nvme);
+                                   : no_nvme.text);
     return true;
 }
 

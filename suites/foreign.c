@@ -114,7 +114,7 @@ static void case_entries_kept(void)
 
 static void suite_foreign(void)
 {
-    const char *why;
+    struct why why;
     struct pci_dev *d = pci_find_id(EDU_VENDOR, EDU_DEVICE, NULL);
     if (!d) {
         ktap_suite_skip("foreign", "no edu device (QEMU -device edu) to stand in for one");
@@ -123,7 +123,7 @@ static void suite_foreign(void)
     /* Peek, not take: taking the edu would end its foreign entry. */
     struct vtd_unit *u = vtd_setup_unit_peek(d->seg, d->bus, d->dev, d->fn, &why);
     if (!u) {
-        vtd_suite_unavailable("foreign", why);
+        vtd_suite_unavailable("foreign", why.text);
         return;
     }
     uint16_t sid = vtd_sid(d->bus, d->dev, d->fn);

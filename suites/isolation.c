@@ -80,34 +80,33 @@ static bool all_bytes(const uint8_t *p, uint8_t v)
 
 /* Canaries and the pages no DMA may change; a description of the first
  * damage into why. */
-static bool arena_intact(struct iso *s, char *why, size_t n)
+static bool arena_intact(struct iso *s, struct why *why)
 {
     for (unsigned i = 0; i < ARENA_PAGES; i += 2) {
         if (!all_bytes(page(s, i), CANARY)) {
-            ksnprintf(why, n, "canary page %u changed", i);
+            why_set(why, "canary page %u changed", i);
             return false;
         }
     }
     if (!all_bytes(page(s, PG_RO), RO_FILL)) {
-        ksnprintf(why, n, "the read-only page changed");
+        why_set(why, "the read-only page changed");
         return false;
     }
     if (!all_bytes(page(s, PG_SACRIFICE), SACRIFICE_FILL)) {
-        ksnprintf(why, n,
-                  "DMA reached the physical page behind the unmapped IOVA "
-                  "(translation bypassed)");
+        why_set(why, "DMA reached the physical page behind the unmapped IOVA "
+                     "(translation bypassed)");
         return false;
     }
     return true;
 }
 
-static bool dma(struct iso *s, bool to_device, uint64_t iova, char *why, size_t n)
+static bool dma(struct iso *s, bool to_device, uint64_t iova, struct why *why)
 {
     enum edu_status st = to_device ? edu_dma_to_device(&s->edu, iova, 0, PAGE_SIZE)
                                    : edu_dma_from_device(&s->edu, iova, 0, PAGE_SIZE);
     if (st != EDU_OK) {
-        ksnprintf(why, n, "edu DMA %s %#llx: %s", to_device ? "from" : "to",
-                  (unsigned long long)iova, edu_status_name(st));
+        why_set(why, "edu DMA %s %#llx: %s", to_device ? "from" : "to", (unsigned long long)iova,
+                edu_status_name(st));
         s->lost_now |= st == EDU_TIMEOUT || st == EDU_GONE;
         return false;
     }
@@ -137,14 +136,15 @@ struct iovas {
 
 static void case_roundtrip(struct iso *s, const struct iovas *x)
 {
-    char name[48], why[128];
+    char name[48];
+    struct why why;
     ksnprintf(name, sizeof(name), "%s_dma_roundtrip", x->name);
     if (skip_if_lost(s, name))
         return;
     fill_arena(s, 0x11 + x->src);
     uint32_t mark = vtd_fault_seq();
-    if (!dma(s, true, x->src, why, sizeof(why)) || !dma(s, false, x->dst, why, sizeof(why))) {
-        ktap_case(KTAP_FAIL, name, "%s", why);
+    if (!dma(s, true, x->src, &why) || !dma(s, false, x->dst, &why)) {
+        ktap_case(KTAP_FAIL, name, "%s", why.text);
         return;
     }
     vtd_fault_poll();
@@ -157,8 +157,8 @@ static void case_roundtrip(struct iso *s, const struct iovas *x)
         ktap_case(KTAP_FAIL, name, "destination differs from source after the round trip");
         return;
     }
-    if (!arena_intact(s, why, sizeof(why))) {
-        ktap_case(KTAP_FAIL, name, "%s", why);
+    if (!arena_intact(s, &why)) {
+        ktap_case(KTAP_FAIL, name, "%s", why.text);
         return;
     }
     ktap_case(KTAP_PASS, name, NULL);
@@ -169,21 +169,22 @@ static void case_roundtrip(struct iso *s, const struct iovas *x)
 static void case_write_faults(struct iso *s, const struct iovas *x, const char *what, uint64_t iova,
                               enum vtd_fault_class a, enum vtd_fault_class b)
 {
-    char name[48], why[128];
+    char name[48];
+    struct why why;
     ksnprintf(name, sizeof(name), "%s_%s_write_faults", x->name, what);
     if (skip_if_lost(s, name))
         return;
     fill_arena(s, 0x77);
     uint32_t mark = vtd_fault_seq();
-    if (!dma(s, false, iova, why, sizeof(why))) {
-        ktap_case(KTAP_FAIL, name, "%s", why);
+    if (!dma(s, false, iova, &why)) {
+        ktap_case(KTAP_FAIL, name, "%s", why.text);
         return;
     }
     vtd_fault_poll();
     struct vtd_fault_record r[4];
     unsigned n = vtd_faults_since(mark, s->sid, r, 4);
-    if (!arena_intact(s, why, sizeof(why))) {
-        ktap_case(KTAP_FAIL, name, "%s", why);
+    if (!arena_intact(s, &why)) {
+        ktap_case(KTAP_FAIL, name, "%s", why.text);
         return;
     }
     if (!n) {
@@ -264,7 +265,7 @@ static bool install(struct iso *s, const struct xs_entry *e, const char *what)
     ktap_diag("isolation: %s -> %s: %s, %u sync(s), %u descriptor(s), %llu cycles%s%s",
               legacy(s) ? "context entry" : "RID_PASID entry", what,
               entry_sync_class_name(r.es.cls), r.syncs, r.descriptors, (unsigned long long)r.cycles,
-              r.ok ? "" : ": ", r.ok ? "" : r.error);
+              r.ok ? "" : ": ", r.ok ? "" : r.why.text);
     return r.ok;
 }
 
@@ -277,9 +278,9 @@ static bool ensure_translation(struct iso *s)
 }
 
 /* The pt_exit probe's DMA: the edu writes its buffer to iova. */
-static int pt_exit_write(void *ctx, uint64_t iova, char *why, size_t whylen)
+static int pt_exit_write(void *ctx, uint64_t iova, struct why *why)
 {
-    return dma(ctx, false, iova, why, whylen) ? 0 : -1;
+    return dma(ctx, false, iova, why) ? 0 : -1;
 }
 
 /* After pass-through, back to the translating domain `back` (NULL: the
@@ -378,7 +379,7 @@ static void run_states(struct iso *s)
 static void suite_isolation(void)
 {
     static struct iso s;
-    const char *why;
+    struct why why;
     struct pci_dev *d = pci_find_id(EDU_VENDOR, EDU_DEVICE, NULL);
     if (!d) {
         ktap_suite_skip("isolation", "no edu device (QEMU -device edu)");
@@ -386,7 +387,7 @@ static void suite_isolation(void)
     }
     s.u = vtd_setup_unit_for(d->seg, d->bus, d->dev, d->fn, &why);
     if (!s.u) {
-        vtd_suite_unavailable("isolation", why);
+        vtd_suite_unavailable("isolation", why.text);
         return;
     }
     enum edu_status st = edu_init(&s.edu, d);

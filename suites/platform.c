@@ -174,7 +174,7 @@ static void case_scopes_and_rmrrs(void)
 
 static void case_traffic_devices(void)
 {
-    const char *no_nvme = NULL;
+    struct why no_nvme;
     const struct pci_dev *nvme =
         nvme_pick(" and no QEMU edu device: nothing can generate DMA", &no_nvme);
     const struct pci_dev *edu = pci_find_id(EDU_VENDOR, EDU_DEVICE, 0);
@@ -187,7 +187,7 @@ static void case_traffic_devices(void)
     if (platform_vmd_note()[0])
         ktap_diag("pci: %s", platform_vmd_note());
     if (!nvme && !edu)
-        ktap_case(KTAP_SKIP, "dma_devices", "%s", no_nvme);
+        ktap_case(KTAP_SKIP, "dma_devices", "%s", no_nvme.text);
     else
         ktap_case(KTAP_PASS, "dma_devices", NULL);
 }

@@ -15,19 +15,19 @@ uint64_t pt_exit_iova(const struct pt_exit_probe *p)
     return p->phys + PT_EXIT_TARGET * PAGE_SIZE;
 }
 
-const char *pt_exit_iova_problem(uint64_t iova, uint64_t limit, const struct pgtable *back)
+bool pt_exit_iova_usable(uint64_t iova, uint64_t limit, const struct pgtable *back, struct why *why)
 {
     if (iova & (PAGE_SIZE - 1))
-        return "the probe page is not page-aligned";
+        return why_set(why, "the probe page is not page-aligned");
     if (iova >= limit || limit - iova < PAGE_SIZE)
-        return "the probe page lies above what the unit or the device can address";
+        return why_set(why, "the probe page lies above what the unit or the device can address");
     if (back) {
         struct pgtable_xlate x;
         pgtable_translate(back, iova, PGTABLE_ACC_WRITE, &x);
         if (x.fault != PGTABLE_FAULT_NOT_PRESENT)
-            return "the translating domain maps the probe page";
+            return why_set(why, "the translating domain maps the probe page");
     }
-    return NULL;
+    return true;
 }
 
 /* A 64-bit word no device data is likely to hold: its own address mixed
@@ -70,13 +70,14 @@ struct pt_exit_damage pt_exit_check(const struct pt_exit_probe *p)
 }
 
 bool pt_exit_probe_alloc(struct pt_exit_probe *p, uint64_t limit, const struct pgtable *back,
-                         char *why, size_t whylen)
+                         struct why *why)
 {
     /* A candidate the domain happens to map is held while the next is
      * allocated, so the allocator cannot hand it out again. */
     uint8_t *rejected[PROBE_TRIES];
     unsigned nrej = 0;
-    const char *problem = "no memory for the probe pages";
+    struct why problem;
+    why_set(&problem, "no memory for the probe pages");
     memset(p, 0, sizeof(*p));
     while (nrej < PROBE_TRIES) {
         uint8_t *va = page_alloc_constrained(PT_EXIT_PAGES, PAGE_SIZE, limit);
@@ -84,8 +85,7 @@ bool pt_exit_probe_alloc(struct pt_exit_probe *p, uint64_t limit, const struct p
             break;
         struct pt_exit_probe c = {.va = va, .phys = virt_to_phys(va),
                                   .seed = virt_to_phys(va) * 0x2545f4914f6cdd1dull};
-        problem = pt_exit_iova_problem(pt_exit_iova(&c), limit, back);
-        if (!problem) {
+        if (pt_exit_iova_usable(pt_exit_iova(&c), limit, back, &problem)) {
             *p = c;
             break;
         }
@@ -94,7 +94,7 @@ bool pt_exit_probe_alloc(struct pt_exit_probe *p, uint64_t limit, const struct p
     while (nrej)
         page_free(rejected[--nrej], PT_EXIT_PAGES);
     if (!p->va) {
-        ksnprintf(why, whylen, "pt_exit probe: %s", problem);
+        why_set(why, "pt_exit probe: %s", problem.text);
         return false;
     }
     pt_exit_poison(p);
@@ -136,20 +136,21 @@ void pt_exit_report(const struct pt_exit_probe *p, const char *name, const char 
 
 void pt_exit_run(const struct pt_exit_dma *d)
 {
-    char why[160];
+    struct why why;
     struct pt_exit_probe p;
-    if (!pt_exit_probe_alloc(&p, d->limit, d->back, why, sizeof(why))) {
-        ktap_case(KTAP_FAIL, d->name, "%s", why);
+    if (!pt_exit_probe_alloc(&p, d->limit, d->back, &why)) {
+        ktap_case(KTAP_FAIL, d->name, "%s", why.text);
         return;
     }
     uint32_t mark = vtd_fault_seq();
-    int status = d->send(d->ctx, pt_exit_iova(&p), why, sizeof(why));
+    int status = d->send(d->ctx, pt_exit_iova(&p), &why);
     vtd_fault_poll();
     unsigned faults = vtd_faults_since(mark, d->sid, NULL, 0);
     if (faults && status == 0)
         ktap_diag("pt_exit: the %s reported success although its DMA faulted (QEMU's NVMe and edu "
                   "do not report DMA errors)",
                   d->dma);
-    pt_exit_report(&p, d->name, d->dma, faults, status < 0 ? why : NULL, vtd_options.pt_ctx_flush);
+    pt_exit_report(&p, d->name, d->dma, faults, status < 0 ? why.text : NULL,
+                   vtd_options.pt_ctx_flush);
     pt_exit_probe_free(&p);
 }

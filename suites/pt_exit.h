@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/why.h"
+
 struct pgtable;
 
 enum { PT_EXIT_GUARD_LO, PT_EXIT_TARGET, PT_EXIT_GUARD_HI, PT_EXIT_PAGES };
@@ -35,10 +37,11 @@ struct pt_exit_damage {
 
 /* The IOVA the probe DMA uses: the target's physical address. */
 uint64_t pt_exit_iova(const struct pt_exit_probe *p);
-/* NULL when iova can serve the probe: page-aligned, below the unit's (and
+/* Whether iova can serve the probe: page-aligned, below the unit's (and
  * the device's) limit, and unmapped in back, the domain the entry returns
- * to (back NULL: nothing to check); else why not. */
-const char *pt_exit_iova_problem(uint64_t iova, uint64_t limit, const struct pgtable *back);
+ * to (back NULL: nothing to check); false with the reason in why. */
+bool pt_exit_iova_usable(uint64_t iova, uint64_t limit, const struct pgtable *back,
+                         struct why *why);
 /* Fill all three pages with the address-dependent poison. */
 void pt_exit_poison(const struct pt_exit_probe *p);
 struct pt_exit_damage pt_exit_check(const struct pt_exit_probe *p);
@@ -46,7 +49,7 @@ struct pt_exit_damage pt_exit_check(const struct pt_exit_probe *p);
 /* Allocate and poison a probe below limit whose target back leaves
  * unmapped.  false with why filled when none could be had. */
 bool pt_exit_probe_alloc(struct pt_exit_probe *p, uint64_t limit, const struct pgtable *back,
-                         char *why, size_t whylen);
+                         struct why *why);
 void pt_exit_probe_free(struct pt_exit_probe *p);
 
 /* Report the case `name` (each suite's own: KTAP and LAVA names must be
@@ -67,7 +70,7 @@ struct pt_exit_dma {
     /* Make the device write to iova.  0: it reported success; > 0: it
      * reported an error (as it may when its DMA faulted); < 0: the DMA
      * could not be made (why says why; the case fails). */
-    int (*send)(void *ctx, uint64_t iova, char *why, size_t whylen);
+    int (*send)(void *ctx, uint64_t iova, struct why *why);
     void *ctx;
 };
 

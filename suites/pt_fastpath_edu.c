@@ -47,9 +47,8 @@ void pt_fastpath_probe(void)
 {
     static struct edu_probe p;
     struct pci_dev *d = pci_find_id(EDU_VENDOR, EDU_DEVICE, NULL);
-    const char *why;
     if (pt_fastpath_pending() && d) {
-        struct vtd_unit *u = vtd_setup_unit_peek(d->seg, d->bus, d->dev, d->fn, &why);
+        struct vtd_unit *u = vtd_setup_unit_peek(d->seg, d->bus, d->dev, d->fn, NULL);
         if (!pt_fastpath_unit_can_probe(u))
             return;
         memset(&p, 0, sizeof(p));
@@ -57,7 +56,7 @@ void pt_fastpath_probe(void)
         /* Borrowed from the foreign devices: given back after. */
         bool borrowed = vtd_setup_is_foreign(u, p.sid);
         bool had_entry = vtd_setup_has_foreign_entry(u, p.sid);
-        p.u = vtd_setup_unit_for(d->seg, d->bus, d->dev, d->fn, &why);
+        p.u = vtd_setup_unit_for(d->seg, d->bus, d->dev, d->fn, NULL);
         enum pgtable_format f = u->caps.slts ? PGTABLE_SECOND_STAGE : PGTABLE_FIRST_STAGE;
         if (!p.u || edu_init(&p.edu, d) != EDU_OK || vtd_domain_init(&p.dom, p.u, f))
             return;

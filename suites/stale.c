@@ -163,7 +163,7 @@ static void step(struct stale *s, const struct target *from, const struct target
     /* The DMA starts the moment the update returned: nothing in between. */
     enum edu_status st = r.ok ? edu_dma_from_device(&s->edu, s->iova, 0, PAGE_SIZE) : EDU_OK;
     if (!r.ok) {
-        ktap_case(KTAP_FAIL, name, "entry update failed: %s", r.error);
+        ktap_case(KTAP_FAIL, name, "entry update failed: %s", r.why.text);
         return;
     }
     if (st != EDU_OK) {
@@ -252,7 +252,7 @@ static void run_strategy(struct stale *s, enum entry_sync_strategy strategy, uin
     /* Settle on A (from blocked, or from the last strategy's PT->A). */
     struct vtd_write_result r = switch_to(s, &s->a, strategy);
     if (!r.ok || !load_pattern(s, seed, name)) {
-        ktap_case(KTAP_FAIL, name, "%s", r.ok ? "cannot load the edu buffer under A" : r.error);
+        ktap_case(KTAP_FAIL, name, "%s", r.ok ? "cannot load the edu buffer under A" : r.why.text);
         return;
     }
     step(s, NULL, &s->a, strategy, ""); /* checks A alone and primes the IOTLB with A */
@@ -275,8 +275,8 @@ static bool ensure_translation(struct stale *s)
     return vtd_enable_translation(s->u);
 }
 
-/* Domains and entries; a skip reason or NULL. */
-static const char *prepare(struct stale *s)
+/* Domains and entries; false with the reason in why. */
+static bool prepare(struct stale *s, struct why *why)
 {
     struct vtd_unit *u = s->u;
     /* A and B: second stage, else first stage (catalogue states SS-A/B or
@@ -287,16 +287,17 @@ static const char *prepare(struct stale *s)
                                     : "first stage (ECAP.SLTS=0)";
     if (s->scalable) {
         if (!ss && xs_requirement(u, XS_FS_A))
-            return "neither second- nor first-stage translation (ECAP.SLTS=0, FLTS=0)";
+            return why_set(why,
+                           "neither second- nor first-stage translation (ECAP.SLTS=0, FLTS=0)");
         if (vtd_attach_scalable(u, s->sid, 0))
-            return "cannot attach the edu (scalable context entry)";
+            return why_set(why, "cannot attach the edu (scalable context entry)");
     }
     enum xstate st_a = ss ? XS_SS_A : XS_FS_A, st_b = ss ? XS_SS_B : XS_FS_B;
     if (!ensure_translation(s))
-        return "cannot enable translation";
+        return why_set(why, "cannot enable translation");
     if (build_domain(s, &s->dom_a, xs_format(st_a), PG_A) ||
         build_domain(s, &s->dom_b, xs_format(st_b), PG_B))
-        return "cannot build the two domains";
+        return why_set(why, "cannot build the two domains");
     make_target(s, &s->a, st_a, &s->dom_a, "A", PG_A);
     make_target(s, &s->b, st_b, &s->dom_b, "B", PG_B);
     s->have_pt = !xs_requirement(u, XS_PT);
@@ -309,13 +310,13 @@ static const char *prepare(struct stale *s)
               (unsigned long long)page_phys(s, PG_A), s->dom_b.did,
               (unsigned long long)page_phys(s, PG_B), (unsigned long long)page_phys(s, PG_PT),
               (unsigned long long)s->iova, s->have_pt ? "" : "; no pass-through (ECAP.PT=0)");
-    return NULL;
+    return true;
 }
 
 static void suite_stale(void)
 {
     static struct stale s;
-    const char *why;
+    struct why why;
     struct pci_dev *d = pci_find_id(EDU_VENDOR, EDU_DEVICE, NULL);
     if (!d) {
         ktap_suite_skip("stale", "no edu device (QEMU -device edu)");
@@ -324,7 +325,7 @@ static void suite_stale(void)
     memset(&s, 0, sizeof(s));
     s.u = vtd_setup_unit_for(d->seg, d->bus, d->dev, d->fn, &why);
     if (!s.u) {
-        vtd_suite_unavailable("stale", why);
+        vtd_suite_unavailable("stale", why.text);
         return;
     }
     if (!s.u->ops->store128) {
@@ -350,9 +351,8 @@ static void suite_stale(void)
 
     ktap_suite_begin("stale", -1);
     pt_fastpath_probe();
-    why = prepare(&s);
-    if (why) {
-        ktap_case(KTAP_FAIL, "setup", "%s", why);
+    if (!prepare(&s, &why)) {
+        ktap_case(KTAP_FAIL, "setup", "%s", why.text);
     } else {
         run_strategy(&s, ENTRY_SYNC_STRATEGY_HITLESS, 0x21);
         run_strategy(&s, ENTRY_SYNC_STRATEGY_CLEAR, 0x65);

@@ -87,23 +87,23 @@ static void plan_translations(struct tr *s, struct vtd_unit *u, uint16_t sid,
     s->dma_map = (struct identity_map){s->xs.dom, s->xs.dom_ok, XS_DOMAINS, "traffic"};
 }
 
-/* Put the device under translation x; NULL, or why not.  The controller
- * must be idle: these are not hitless-update tests. */
-const char *tr_select(struct tr *s, int x)
+/* Put the device under translation x; false with the reason in why.  The
+ * controller must be idle: these are not hitless-update tests. */
+bool tr_select(struct tr *s, int x, struct why *why)
 {
     struct vtd_unit *u = s->xs.u;
     if (x == TR_OFF) {
         if (u && u->translating && !vtd_disable_translation(u))
-            return "could not turn translation off (GSTS.TES stays set)";
-        return NULL;
+            return why_set(why, "could not turn translation off (GSTS.TES stays set)");
+        return true;
     }
     struct vtd_write_result r = xs_set_switch(&s->xs, x, ENTRY_SYNC_STRATEGY_HITLESS);
     if (!r.ok)
-        return r.error ? r.error : "entry update refused";
+        return why_set(why, "%s", r.why.text[0] ? r.why.text : "entry update refused");
     s->used_pt |= x == XS_PT;
     if (!s->xs.u->translating && !vtd_enable_translation(s->xs.u))
-        return "could not turn translation on (GSTS.TES never set)";
-    return NULL;
+        return why_set(why, "could not turn translation on (GSTS.TES never set)");
+    return true;
 }
 
 /* ---- the controller and its traffic ------------------------------------------ */
@@ -201,14 +201,14 @@ bool tr_measured_run(struct tr *s, uint32_t qd, uint32_t io_kib, uint64_t us, st
     r->ran = true;
     if (s->lost[0]) {
         r->lost = true;
-        ksnprintf(r->why, sizeof(r->why), "%s", s->lost);
+        why_set(&r->why, "%s", s->lost);
         return false;
     }
     if (!s->nvme_up || s->nvme.dead || nvme_check_fatal(&s->nvme) ||
         qd + 1 > s->io_queue_depth + 1) {
         uint32_t depth = qd > s->io_queue_depth ? qd : s->io_queue_depth;
         if (!nvme_bringup(s, depth)) {
-            ksnprintf(r->why, sizeof(r->why), "NVMe reset failed: %s", s->nvme.error);
+            why_set(&r->why, "NVMe reset failed: %s", s->nvme.error.text);
             ksnprintf(s->lost, sizeof(s->lost),
                       "the NVMe could not be reset in an earlier case (reported there)");
             return false;
@@ -227,17 +227,16 @@ bool tr_measured_run(struct tr *s, uint32_t qd, uint32_t io_kib, uint64_t us, st
     r->depth = s->traffic.depth;
     r->io_bytes = tc.io_bytes;
     if (s->traffic.failed || !ok)
-        ksnprintf(r->why, sizeof(r->why), "%s",
-                  s->traffic.error[0] ? s->traffic.error : "traffic did not run");
+        why_set(&r->why, "%s",
+                s->traffic.error.text[0] ? s->traffic.error.text : "traffic did not run");
     else if (r->st.errors || r->st.mismatches || r->faults)
-        ksnprintf(r->why, sizeof(r->why), "%llu errors, %llu mismatches, %u faults",
-                  (unsigned long long)r->st.errors, (unsigned long long)r->st.mismatches,
-                  r->faults);
+        why_set(&r->why, "%llu errors, %llu mismatches, %u faults",
+                (unsigned long long)r->st.errors, (unsigned long long)r->st.mismatches, r->faults);
     else if (!r->st.ops)
-        ksnprintf(r->why, sizeof(r->why), "no command completed");
-    if (r->faults && r->why[0])
+        why_set(&r->why, "no command completed");
+    if (r->faults && r->why.text[0])
         print_fault_lines(mark, s->xs.sid);
-    r->pass = !r->why[0];
+    r->pass = !r->why.text[0];
     return r->pass;
 }
 
@@ -259,17 +258,17 @@ static void case_steady(struct tr *s, int i)
     }
     fbcon_status(name);
     struct run_result *r = &s->res[i];
-    const char *why = tr_select(s, x);
-    if (why) {
+    struct why why;
+    if (!tr_select(s, x, &why)) {
         r->ran = true;
-        ksnprintf(r->why, sizeof(r->why), "cannot select %s: %s", tr_run_name(x), why);
+        why_set(&r->why, "cannot select %s: %s", tr_run_name(x), why.text);
     } else {
         tr_measured_run(s, cfg.queue_depth, cfg.io_kib, (uint64_t)cfg.traffic_ms * 1000, r);
         tr_print_run(tr_run_name(x), r);
     }
     if (tr_result(r) == KTAP_FAIL)
         results_note_failure("traffic", name);
-    ktap_case(tr_result(r), name, "%s", r->why);
+    ktap_case(tr_result(r), name, "%s", r->why.text);
 }
 
 static int bad_mapping_target(const struct tr *s, struct vtd_domain **d)
@@ -319,7 +318,7 @@ static uint64_t run_with_hole(struct tr *s, int x, struct vtd_domain *d, uint32_
     memset(r, 0, sizeof(*r));
     r->ran = true;
     if (traffic_start(&s->traffic, &s->nvme, &tc)) {
-        ksnprintf(r->why, sizeof(r->why), "traffic start: %s", s->traffic.error);
+        why_set(&r->why, "traffic start: %s", s->traffic.error.text);
         return 0;
     }
     uint64_t page = s->traffic.slots[0].buf_iova & ~0xfffull;
@@ -346,28 +345,27 @@ static uint64_t run_with_hole(struct tr *s, int x, struct vtd_domain *d, uint32_
     r->depth = s->traffic.depth;
     r->io_bytes = tc.io_bytes;
     if (rc)
-        ksnprintf(r->why, sizeof(r->why), "unmap failed: %s", pgtable_strerror(rc));
+        why_set(&r->why, "unmap failed: %s", pgtable_strerror(rc));
     return page;
 }
 
 /* What the hole must have caused: faults from the NVMe, all at the page,
  * and damage the traffic generator saw.  Empty why when it did. */
 static void judge_hole(const struct tr *s, uint32_t mark, uint64_t page, struct run_result *r,
-                       char *why, unsigned len)
+                       struct why *why)
 {
     bool attributed;
     r->faults = bad_mapping_faults(s, mark, page, &attributed);
     tr_print_run("with the bad mapping", r);
     if (!r->faults)
-        ksnprintf(why, len, "no fault from the NVMe%s",
-                  s->used_pt && !vtd_options.pt_ctx_flush
-                      ? "; the device used pass-through before: try quirk=pt_ctx_flush"
-                      : "");
+        why_set(why, "no fault from the NVMe%s",
+                s->used_pt && !vtd_options.pt_ctx_flush
+                    ? "; the device used pass-through before: try quirk=pt_ctx_flush"
+                    : "");
     else if (!attributed)
-        ksnprintf(why, len, "faults not all from the NVMe at IOVA %#llx", (unsigned long long)page);
+        why_set(why, "faults not all from the NVMe at IOVA %#llx", (unsigned long long)page);
     else if (!r->st.errors && !r->st.mismatches)
-        ksnprintf(why, len, "%u faults but the traffic generator saw no error or mismatch",
-                  r->faults);
+        why_set(why, "%u faults but the traffic generator saw no error or mismatch", r->faults);
     else
         ktap_diag("wrong_mapping: %u fault(s) from the NVMe at the unmapped page; the traffic "
                   "generator saw %llu errors and %llu mismatches",
@@ -388,48 +386,49 @@ static void case_wrong_mapping(struct tr *s)
         return;
     }
     fbcon_status(name);
-    char why[200] = "";
-    const char *e = tr_select(s, x);
+    struct why why = {""};
+    struct why e;
+    bool selected = tr_select(s, x, &e);
     struct run_result r;
-    if (e || !tr_measured_run(s, cfg.queue_depth, cfg.io_kib, 20000, &r)) {
-        ktap_case(e ? KTAP_FAIL : tr_result(&r), name, "%s before the bad mapping: %s",
-                  tr_run_name(x), e ? e : r.why);
+    if (!selected || !tr_measured_run(s, cfg.queue_depth, cfg.io_kib, 20000, &r)) {
+        ktap_case(!selected ? KTAP_FAIL : tr_result(&r), name, "%s before the bad mapping: %s",
+                  tr_run_name(x), !selected ? e.text : r.why.text);
         return;
     }
     uint32_t mark = 0;
     uint64_t page = run_with_hole(s, x, d, &mark, &r);
-    if (r.why[0])
-        ksnprintf(why, sizeof(why), "%s", r.why);
+    if (r.why.text[0])
+        why_set(&why, "%s", r.why.text);
     else
-        judge_hole(s, mark, page, &r, why, sizeof(why));
+        judge_hole(s, mark, page, &r, &why);
     /* Fix the mapping; tr_measured_run resets the controller if the damage
      * left it failed. */
     if (page) {
         int rc = vtd_domain_map(d, page, page, 0x1000, PGTABLE_R | PGTABLE_W);
-        if (rc && !why[0])
-            ksnprintf(why, sizeof(why), "remap failed: %s", pgtable_strerror(rc));
+        if (rc && !why.text[0])
+            why_set(&why, "remap failed: %s", pgtable_strerror(rc));
     }
     bool recovered =
         tr_measured_run(s, cfg.queue_depth, cfg.io_kib, (uint64_t)cfg.traffic_ms * 1000, &r);
     tr_print_run("after the fix", &r);
-    if (!why[0] && !recovered)
-        ksnprintf(why, sizeof(why), "traffic did not recover after the fix: %s", r.why);
-    if (why[0])
+    if (!why.text[0] && !recovered)
+        why_set(&why, "traffic did not recover after the fix: %s", r.why.text);
+    if (why.text[0])
         results_note_failure("traffic", name);
-    ktap_case(why[0] ? KTAP_FAIL : KTAP_PASS, name, "%s", why);
+    ktap_case(why.text[0] ? KTAP_FAIL : KTAP_PASS, name, "%s", why.text);
 }
 
 /* ---- the pass-through fast-path probe without an edu (suites/pt_fastpath.h) ---- */
 
 static bool probe_to_pt(void *ctx)
 {
-    return !tr_select(ctx, XS_PT);
+    return tr_select(ctx, XS_PT, NULL);
 }
 
 static bool probe_to_translating(void *ctx)
 {
     struct tr *s = ctx;
-    return !tr_select(s, s->xs.supported[XS_SS_A] ? XS_SS_A : XS_FS_A);
+    return tr_select(s, s->xs.supported[XS_SS_A] ? XS_SS_A : XS_FS_A, NULL);
 }
 
 /* One page read from the disk into IOVA phys: the controller writes it. */
@@ -506,30 +505,32 @@ static void suite_traffic(void)
 {
     struct tr *s = &tr;
     memset(s, 0, sizeof(*s));
-    const char *why = NULL;
-    s->pci = nvme_pick(" to generate traffic", &why);
+    struct why no_nvme;
+    s->pci = nvme_pick(" to generate traffic", &no_nvme);
     if (!s->pci) {
-        vtd_suite_unavailable("traffic", why);
+        vtd_suite_unavailable("traffic", no_nvme.text);
         return;
     }
     /* From here on, queues, buffers and IOMMU tables (root, context and
      * PASID tables too when this suite brings the unit up) come from the top
      * of memory: the IOMMU must reach and produce addresses above 4 GiB. */
     alloc_prefer_high(cfg.high_mem != 0);
-    const char *no_unit = NULL;
+    static struct why no_unit; /* s->xs keeps a pointer to its text */
+    why_clear(&no_unit);
     struct vtd_unit *u =
         vtd_setup_unit_for(s->pci->seg, s->pci->bus, s->pci->dev, s->pci->fn, &no_unit);
     s->te_before = u && u->translating;
-    plan_translations(s, u, vtd_sid(s->pci->bus, s->pci->dev, s->pci->fn), no_unit);
+    plan_translations(s, u, vtd_sid(s->pci->bus, s->pci->dev, s->pci->fn), no_unit.text);
     ktap_suite_begin("traffic", -1);
     pt_fastpath_probe();
     /* Set up with translation off: every identity IOVA is also valid. */
-    why = tr_select(s, TR_OFF);
+    struct why why;
+    bool off = tr_select(s, TR_OFF, &why);
     uint32_t depth = cfg.queue_depth;
     if (config_list_has(cfg.bench, "traffic") && depth < BENCH_QD_MAX)
         depth = BENCH_QD_MAX;
-    if (why || !nvme_bringup(s, depth)) {
-        ktap_case(KTAP_FAIL, "nvme_setup", "%s", why ? why : s->nvme.error);
+    if (!off || !nvme_bringup(s, depth)) {
+        ktap_case(KTAP_FAIL, "nvme_setup", "%s", !off ? why.text : s->nvme.error.text);
         results_note_failure("traffic", "nvme_setup");
         teardown(s);
         ktap_suite_end();

@@ -31,7 +31,7 @@ struct run_result {
     uint32_t depth, io_bytes;
     unsigned faults;
     bool lost; /* not run: the suite lost its device or CPU 1 earlier */
-    char why[160];
+    struct why why;
 };
 
 struct tr {
@@ -56,9 +56,9 @@ struct tr {
 
 /* Whether run x can be made (translation off always can). */
 bool tr_supported(const struct tr *s, int x);
-/* Put the device under run x (TR_OFF or a state; controller idle); NULL
- * or why not. */
-const char *tr_select(struct tr *s, int x);
+/* Put the device under run x (TR_OFF or a state; controller idle); false
+ * with the reason in why. */
+bool tr_select(struct tr *s, int x, struct why *why);
 /* Pre-fill, `us` of steady traffic (CPU 1 when there is one), stop; fills
  * *r and returns whether the run was clean. */
 bool tr_measured_run(struct tr *s, uint32_t qd, uint32_t io_kib, uint64_t us, struct run_result *r);

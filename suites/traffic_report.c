@@ -90,7 +90,8 @@ void tr_case_bench(struct tr *s)
     }
     fbcon_status("bench");
     uint64_t us = 5ull * cfg.traffic_ms * 1000;
-    char why[160] = "", o[16], label[32];
+    struct why why = {""};
+    char o[16], label[32];
     ktap_diag("bench: %llu ms per row, traffic on %s", (unsigned long long)(us / 1000),
               cpus_online > 1 ? "CPU 1" : "the bootstrap CPU");
     ktap_diag("bench: xlate  qd  io_KiB     IOPS     MB/s  p50_us  p99_us  gap_us  vs_off");
@@ -101,16 +102,17 @@ void tr_case_bench(struct tr *s)
             if (!tr_supported(s, x))
                 continue;
             struct run_result r;
-            const char *e = tr_select(s, x);
+            struct why e;
+            bool selected = tr_select(s, x, &e);
             ksnprintf(label, sizeof(label), "%s qd %u io %u KiB", tr_run_name(x), rows[i].qd,
                       rows[i].io_kib);
-            if (e || !tr_measured_run(s, rows[i].qd, rows[i].io_kib, us, &r)) {
-                if (!e && r.lost) {
-                    ktap_case(KTAP_SKIP, "bench", "%s", r.why);
+            if (!selected || !tr_measured_run(s, rows[i].qd, rows[i].io_kib, us, &r)) {
+                if (selected && r.lost) {
+                    ktap_case(KTAP_SKIP, "bench", "%s", r.why.text);
                     return;
                 }
-                if (!why[0])
-                    ksnprintf(why, sizeof(why), "%s: %s", label, e ? e : r.why);
+                if (!why.text[0])
+                    why_set(&why, "%s: %s", label, !selected ? e.text : r.why.text);
                 continue;
             }
             if (x == TR_OFF)
@@ -125,9 +127,9 @@ void tr_case_bench(struct tr *s)
                       x == TR_OFF ? "-" : tr_overhead(base, tr_iops(&r), o, sizeof(o)));
         }
     }
-    if (why[0])
+    if (why.text[0])
         results_note_failure("traffic", "bench");
-    ktap_case(why[0] ? KTAP_FAIL : KTAP_PASS, "bench", "%s", why);
+    ktap_case(why.text[0] ? KTAP_FAIL : KTAP_PASS, "bench", "%s", why.text);
 }
 
 /* ---- memory above 4 GiB ----------------------------------------------------- */
@@ -148,7 +150,7 @@ static const char *stage_name(const struct vtd_domain *d)
 }
 
 /* The domains must translate `iova` to itself, as the IOMMU will walk it. */
-static bool domains_translate(const struct tr *s, uint64_t iova, char *why, unsigned len)
+static bool domains_translate(const struct tr *s, uint64_t iova, struct why *why)
 {
     for (int i = 0; i < XS_DOMAINS; i++) {
         if (!s->xs.dom_ok[i])
@@ -156,9 +158,9 @@ static bool domains_translate(const struct tr *s, uint64_t iova, char *why, unsi
         struct pgtable_xlate x;
         pgtable_translate(&s->xs.dom[i].pt, iova, PGTABLE_ACC_READ | PGTABLE_ACC_WRITE, &x);
         if (x.fault != PGTABLE_XLATE_OK || x.phys != iova) {
-            ksnprintf(why, len, "%s table: IOVA %#llx -> %s %#llx", stage_name(&s->xs.dom[i]),
-                      (unsigned long long)iova, pgtable_fault_name(x.fault),
-                      (unsigned long long)x.phys);
+            why_set(why, "%s table: IOVA %#llx -> %s %#llx", stage_name(&s->xs.dom[i]),
+                    (unsigned long long)iova, pgtable_fault_name(x.fault),
+                    (unsigned long long)x.phys);
             return false;
         }
     }
@@ -177,7 +179,7 @@ void tr_case_high_mem(struct tr *s)
         return;
     }
     uint64_t lo = ~0ull, hi = 0;
-    char why[160] = "";
+    struct why why = {""};
     const struct dma_pool *p = &s->nvme.pool;
     for (unsigned i = 0; i < p->count; i++) {
         const struct dma_region *r = &p->regions[i];
@@ -185,12 +187,11 @@ void tr_case_high_mem(struct tr *s)
         hi = r->phys + r->len > hi ? r->phys + r->len : hi;
         /* The CPU reaches it through our page tables, the device through
          * the IOMMU's: check both ends of every region. */
-        for (uint64_t a = r->phys; !why[0] && a < r->phys + r->len; a += r->len - PAGE_SIZE) {
+        for (uint64_t a = r->phys; !why.text[0] && a < r->phys + r->len; a += r->len - PAGE_SIZE) {
             if (!paging_is_mapped(a))
-                ksnprintf(why, sizeof(why), "%#llx not in the firmware's page tables",
-                          (unsigned long long)a);
+                why_set(&why, "%#llx not in the firmware's page tables", (unsigned long long)a);
             else
-                domains_translate(s, a, why, sizeof(why));
+                domains_translate(s, a, &why);
             if (r->len == PAGE_SIZE)
                 break;
         }
@@ -219,17 +220,17 @@ void tr_case_high_mem(struct tr *s)
                 (unsigned long long)(s->xs.u ? virt_to_phys(s->xs.u->root) : 0),
                 (unsigned long long)(s->xs.u ? s->xs.u->qi.queue_phys : 0));
     }
-    if (!why[0] && lo < FOUR_GIB) {
+    if (!why.text[0] && lo < FOUR_GIB) {
         if (!ram_above_4g()) {
             ktap_case(KTAP_SKIP, name, "no free RAM above 4 GiB (buffers at %#llx)",
                       (unsigned long long)lo);
             return;
         }
-        ksnprintf(why, sizeof(why), "a buffer at %#llx is below 4 GiB", (unsigned long long)lo);
+        why_set(&why, "a buffer at %#llx is below 4 GiB", (unsigned long long)lo);
     }
-    if (!why[0])
+    if (!why.text[0])
         ktap_diag("high_mem: all NVMe DMA buffers above 4 GiB, mapped by the CPU and every domain");
     else
         results_note_failure("traffic", name);
-    ktap_case(why[0] ? KTAP_FAIL : KTAP_PASS, name, "%s", why);
+    ktap_case(why.text[0] ? KTAP_FAIL : KTAP_PASS, name, "%s", why.text);
 }

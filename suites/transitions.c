@@ -86,7 +86,7 @@ static bool traffic_resume(struct tx *t)
         t->w.traffic.data = NULL; /* its buffers are retired with the old queues */
         if (nvme_reset(&t->dev.nvme, t->dev.nvme_pci, &space, vtd_iova_limit(t->dev.xs.u)) ||
             nvme_create_io_queues(&t->dev.nvme, cfg.queue_depth + 1)) {
-            ktap_diag("transitions: NVMe reset failed: %s", t->dev.nvme.error);
+            ktap_diag("transitions: NVMe reset failed: %s", t->dev.nvme.error.text);
             return false;
         }
         nvme_write_policy(&t->dev.nvme, cfg.nvme_write);
@@ -102,7 +102,7 @@ static bool traffic_resume(struct tx *t)
         .poisoned_reads_apart = true, /* judged by judge_poisoned_reads */
     };
     if (traffic_start(&t->w.traffic, &t->dev.nvme, &tc)) {
-        ktap_diag("transitions: traffic start failed: %s", t->w.traffic.error);
+        ktap_diag("transitions: traffic start failed: %s", t->w.traffic.error.text);
         return false;
     }
     t->w.running = true;
@@ -164,18 +164,18 @@ static uint64_t wait_for_ops(struct tx *t, uint64_t since, uint64_t want)
 /* Into blocked: no DMA may land.  A read into a canary buffer must fault
  * and leave the canary; QEMU's NVMe then reports a fatal status (its queue
  * fetch failed), so the controller is reset on the way out of blocked. */
-static bool probe_blocked(struct tx *t, char *why, size_t whylen)
+static bool probe_blocked(struct tx *t, struct why *why)
 {
     uint64_t iova;
     uint8_t *buf = dma_pool_alloc(&t->dev.nvme.pool, 1, &iova);
     if (!buf) {
-        ksnprintf(why, whylen, "no memory for the probe buffer");
+        why_set(why, "no memory for the probe buffer");
         return false;
     }
     memset(buf, 0xc5, 4096);
     if (t->dev.nvme.dead || nvme_check_fatal(&t->dev.nvme)) {
-        ksnprintf(why, whylen, "the NVMe controller had failed before the probe (%s)",
-                  t->dev.nvme.error[0] ? t->dev.nvme.error : "CSTS.CFS");
+        why_set(why, "the NVMe controller had failed before the probe (%s)",
+                t->dev.nvme.error.text[0] ? t->dev.nvme.error.text : "CSTS.CFS");
         t->dev.nvme_needs_reset = true;
         return false;
     }
@@ -201,11 +201,11 @@ static bool probe_blocked(struct tx *t, char *why, size_t whylen)
                            ? " (the device used pass-through before: see pt_exit_translates)"
                            : "";
     if (!intact) {
-        ksnprintf(why, whylen, "DMA landed while blocked (probe buffer overwritten)%s", hint);
+        why_set(why, "DMA landed while blocked (probe buffer overwritten)%s", hint);
         return false;
     }
     if (!faults) {
-        ksnprintf(why, whylen, "the blocked entry raised no fault for a DMA attempt%s", hint);
+        why_set(why, "the blocked entry raised no fault for a DMA attempt%s", hint);
         return false;
     }
     return true;
@@ -227,14 +227,14 @@ static void recover_after_window(struct tx *t, struct tx_measure *m)
 
 /* Bring the entry to `from` with the controller healthy (when `from` lets
  * it do DMA), so every measured update starts from the same ground. */
-static bool reach(struct tx *t, int from, bool traffic_wanted, char *why, size_t whylen)
+static bool reach(struct tx *t, int from, bool traffic_wanted, struct why *why)
 {
     if (t->dev.current != from) {
         if (from == XS_BLOCKED || t->dev.current == XS_BLOCKED)
             traffic_pause(t);
         struct vtd_write_result r = tx_switch(t, from, ENTRY_SYNC_STRATEGY_HITLESS);
         if (!r.ok) {
-            ksnprintf(why, whylen, "could not reach %s: %s", xs_name(from), r.error);
+            why_set(why, "could not reach %s: %s", xs_name(from), r.why.text);
             return false;
         }
     }
@@ -247,7 +247,7 @@ static bool reach(struct tx *t, int from, bool traffic_wanted, char *why, size_t
         t->dev.nvme_needs_reset = true;
     }
     if (from != XS_BLOCKED && !traffic_resume(t)) {
-        ksnprintf(why, whylen, "traffic could not start in %s", xs_name(from));
+        why_set(why, "traffic could not start in %s", xs_name(from));
         return false;
     }
     if (!traffic_wanted)
@@ -297,8 +297,8 @@ static void after_doorbell(struct tx *t)
  * A lost read must re-read right (the disk is intact); a lost write is
  * the device's report, its block is unknown from then on.  Anything else
  * is a mismatch; a lost command in a hitless update is a failure. */
-static void judge_suspects(struct tx *t, struct tx_measure *m, uint32_t mark,
-                           uint64_t win_start_us, bool fpd_window, char *why, size_t whylen)
+static void judge_suspects(struct tx *t, struct tx_measure *m, uint32_t mark, uint64_t win_start_us,
+                           bool fpd_window, struct why *why)
 {
     struct traffic *tr = &t->w.traffic;
     uint32_t head = __atomic_load_n(&tr->suspect_head, __ATOMIC_ACQUIRE);
@@ -349,21 +349,21 @@ static void judge_suspects(struct tx *t, struct tx_measure *m, uint32_t mark,
         else
             m->lost_reads++;
         t->res.lost_named += f.named;
-        if (m->cls != ENTRY_SYNC_BREAKING && !why[0])
-            ksnprintf(why, whylen, "hitless update lost a %s (LBA %llu: its DMA faulted)",
-                      x->write ? "write" : "read", (unsigned long long)x->lba);
+        if (m->cls != ENTRY_SYNC_BREAKING && !why->text[0])
+            why_set(why, "hitless update lost a %s (LBA %llu: its DMA faulted)",
+                    x->write ? "write" : "read", (unsigned long long)x->lba);
     }
     __atomic_store_n(&tr->suspect_tail, head, __ATOMIC_RELEASE);
 }
 
 /* One measured transition; fills *m and returns the verdict. */
 bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strategy,
-                struct tx_measure *m, char *why, size_t whylen)
+                struct tx_measure *m, struct why *why)
 {
     memset(m, 0, sizeof(*m));
-    why[0] = '\0';
+    why_clear(why);
     bool live = from != XS_BLOCKED && to != XS_BLOCKED;
-    if (!reach(t, from, live, why, whylen))
+    if (!reach(t, from, live, why))
         return false;
     if (live)
         after_doorbell(t);
@@ -391,19 +391,19 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
     m->ops_during = live ? ops1 - ops0 : 0;
     m->overlap = live ? sub1 - ops0 : 0;
     if (!r.ok) {
-        ksnprintf(why, whylen, "update failed: %s", r.error ? r.error : "?");
+        why_set(why, "update failed: %s", r.why.text);
         return false;
     }
 
     if (to == XS_BLOCKED) {
-        bool ok = probe_blocked(t, why, whylen);
+        bool ok = probe_blocked(t, why);
         vtd_fault_poll();
         m->faults = vtd_faults_since(mark, t->dev.xs.sid, NULL, 0);
         return ok;
     }
     if (from == XS_BLOCKED) {
         if (!traffic_resume(t)) {
-            ksnprintf(why, whylen, "traffic did not resume after leaving blocked");
+            why_set(why, "traffic did not resume after leaving blocked");
             return false;
         }
         ops1 = snap(&st->ops);
@@ -427,7 +427,7 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
     m->faults_lost =
         t->dev.xs.u->fault.overflows != overflows0 || vtd_fault_seq() - mark > VTD_FAULT_LOG;
     if (live)
-        judge_suspects(t, m, mark, win_start_us, fpd_window, why, whylen);
+        judge_suspects(t, m, mark, win_start_us, fpd_window, why);
     vtd_fault_poll();
     struct vtd_fault_record rec[4];
     m->faults = vtd_faults_since(mark, t->dev.xs.sid, rec, 4);
@@ -435,28 +435,28 @@ bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strateg
     if (live && fpd_window)
         note_fpd_window(t, m, died, rec);
 
-    if (why[0])
+    if (why->text[0])
         ; /* a lost read in a hitless update, said by judge_poisoned_reads */
     else if (m->mismatches)
-        ksnprintf(why, whylen, "%llu data mismatches", (unsigned long long)m->mismatches);
+        why_set(why, "%llu data mismatches", (unsigned long long)m->mismatches);
     else if (died && m->cls != ENTRY_SYNC_BREAKING)
-        ksnprintf(why, whylen, "hitless update but the controller failed: %s",
-                  t->w.traffic.failed ? t->w.traffic.error : t->dev.nvme.error);
+        why_set(why, "hitless update but the controller failed: %s",
+                t->w.traffic.failed ? t->w.traffic.error.text : t->dev.nvme.error.text);
     else if (!m->recovered)
-        ksnprintf(why, whylen, "traffic did not recover (%s)",
-                  t->w.traffic.failed ? t->w.traffic.error : "no completions");
+        why_set(why, "traffic did not recover (%s)",
+                t->w.traffic.failed ? t->w.traffic.error.text : "no completions");
     else if (m->cls != ENTRY_SYNC_BREAKING && (m->faults || m->errors || m->faults_lost))
-        ksnprintf(why, whylen, "hitless update but %u faults%s and %llu I/O errors", m->faults,
-                  m->faults_lost ? " (and more lost: fault overflow)" : "",
-                  (unsigned long long)m->errors);
-    if (why[0] && m->faults) {
+        why_set(why, "hitless update but %u faults%s and %llu I/O errors", m->faults,
+                m->faults_lost ? " (and more lost: fault overflow)" : "",
+                (unsigned long long)m->errors);
+    if (why->text[0] && m->faults) {
         char line[200];
         for (unsigned i = 0; i < m->faults && i < 4; i++) {
             vtd_fault_format(&rec[i], line, sizeof(line));
             ktap_diag("%s", line);
         }
     }
-    return why[0] == '\0';
+    return why->text[0] == '\0';
 }
 
 struct pt_exit_ctx {
@@ -466,11 +466,10 @@ struct pt_exit_ctx {
 
 /* The pt_exit probe's DMA: one block read from the disk into iova.  A
  * failed status is no failure: the read's DMA is meant to fault. */
-static int pt_exit_read(void *ctx, uint64_t iova, char *why, size_t whylen)
+static int pt_exit_read(void *ctx, uint64_t iova, struct why *why)
 {
     struct pt_exit_ctx *c = ctx;
     (void)why;
-    (void)whylen;
     struct nvme_prp prp = {iova, 0};
     int status = nvme_rw_sync(&c->t->dev.nvme, false, 0, 4096 / c->t->dev.nvme.lba_size, &prp);
     c->t->dev.nvme_needs_reset = true;
@@ -489,9 +488,9 @@ static void case_pt_exit(struct tx *t)
         ktap_case(KTAP_SKIP, "pt_exit_translates", "needs pass-through and a translating state");
         return;
     }
-    char why[160];
-    if (!reach(t, XS_PT, true, why, sizeof(why))) {
-        ktap_case(KTAP_FAIL, "pt_exit_translates", "%s", why);
+    struct why why;
+    if (!reach(t, XS_PT, true, &why)) {
+        ktap_case(KTAP_FAIL, "pt_exit_translates", "%s", why.text);
         return;
     }
     tx_let_traffic_run(t, 5000); /* DMA through the pass-through entry */
@@ -571,7 +570,7 @@ static int supported_states(const struct tx *t, int *out)
  * operations or evidence_ms= passed.  Fills the row; returns the
  * verdict (row->inconclusive says whether the evidence fell short). */
 bool tx_run_pair(struct tx *t, int from, int to, enum entry_sync_strategy strategy,
-                 struct tx_row *row, char *why, size_t whylen)
+                 struct tx_row *row, struct why *why)
 {
     bool live = from != XS_BLOCKED && to != XS_BLOCKED;
     bool pass = true;
@@ -580,12 +579,12 @@ bool tx_run_pair(struct tx *t, int from, int to, enum entry_sync_strategy strate
                                                 k < 100000 && !deadline_passed(dl));
          k++) {
         struct tx_measure m;
-        char w[160];
-        bool ok = tx_measure(t, from, to, strategy, &m, w, sizeof(w));
+        struct why w;
+        bool ok = tx_measure(t, from, to, strategy, &m, &w);
         tx_row_add(row, &m);
         if (!ok && pass) {
             pass = false;
-            ksnprintf(why, whylen, "iteration %u: %s", k + 1, w);
+            why_set(why, "iteration %u: %s", k + 1, w.text);
         }
     }
     row->used = true;
@@ -606,7 +605,8 @@ static void run_matrix(struct tx *t, enum entry_sync_strategy strategy)
                 continue;
             int from = states[i], to = states[j];
             struct tx_row *row = &rows[from * XS_COUNT + to];
-            char name[48], why[160] = "";
+            char name[48];
+            struct why why = {""};
             ksnprintf(name, sizeof(name), "%s%s->%s", prefix, xs_name(from),
                       xs_name(to));
             char status[128];
@@ -616,7 +616,7 @@ static void run_matrix(struct tx *t, enum entry_sync_strategy strategy)
             uint64_t start = uptime_us();
             /* One checkpoint per pair: a write costs tens of ms of NVRAM. */
             checkpoint_at("transitions", name, 1, true);
-            bool pass = tx_run_pair(t, from, to, strategy, row, why, sizeof(why));
+            bool pass = tx_run_pair(t, from, to, strategy, row, &why);
             if (!pass)
                 results_note_failure("transitions", name);
             ktap_diag("%s: %s, %u syncs, %llu cycles, %u updates, %llu overlapping DMA ops, "
@@ -634,28 +634,27 @@ static void run_matrix(struct tx *t, enum entry_sync_strategy strategy)
                           (unsigned long long)row->evidence, cfg.evidence, row->n,
                           (unsigned long long)((uptime_us() - start) / 1000));
             else
-                ktap_case(pass ? KTAP_PASS : KTAP_FAIL, name, "%s", why);
+                ktap_case(pass ? KTAP_PASS : KTAP_FAIL, name, "%s", why.text);
         }
     }
 }
 
 /* ---- setup ------------------------------------------------------------------------ */
 
-static const char *setup(struct tx *t)
+static bool setup(struct tx *t, struct why *why)
 {
-    const char *why = NULL;
-    struct pci_dev *p = t->dev.nvme_pci = nvme_pick(" to generate traffic", &why);
+    struct pci_dev *p = t->dev.nvme_pci = nvme_pick(" to generate traffic", why);
     if (!p)
-        return why;
-    struct vtd_unit *u = vtd_setup_unit_for(p->seg, p->bus, p->dev, p->fn, &why);
+        return false;
+    struct vtd_unit *u = vtd_setup_unit_for(p->seg, p->bus, p->dev, p->fn, why);
     if (!u)
-        return why;
+        return false;
     uint16_t sid = vtd_sid(p->bus, p->dev, p->fn);
     if (u->mode != VTD_MODE_LEGACY && !u->ops->store128)
-        return "CMPXCHG16B missing: PASID entries cannot be updated atomically";
+        return why_set(why, "CMPXCHG16B missing: PASID entries cannot be updated atomically");
     if (u->mode != VTD_MODE_LEGACY) {
         if (vtd_attach_scalable(u, sid, 0))
-            return "cannot attach the NVMe controller (scalable context entry)";
+            return why_set(why, "cannot attach the NVMe controller (scalable context entry)");
         t->dev.pasid = vtd_rid_pasid(u, sid);
     }
     xs_set_build(&t->dev.xs, u, sid, XS_ALL);
@@ -667,20 +666,20 @@ static const char *setup(struct tx *t)
                 : t->dev.xs.supported[XS_FS_A] ? XS_FS_A
                                                : XS_PT;
     if (!t->dev.xs.supported[first])
-        return "the unit supports no translating state for the traffic device";
+        return why_set(why, "the unit supports no translating state for the traffic device");
     struct vtd_write_result r = tx_switch(t, first, ENTRY_SYNC_STRATEGY_HITLESS);
     if (!r.ok)
-        return "could not install the first translation";
+        return why_set(why, "could not install the first translation");
     if (!t->dev.xs.u->translating && !vtd_enable_translation(t->dev.xs.u))
-        return "could not enable translation";
+        return why_set(why, "could not enable translation");
     t->dev.nvme_needs_reset = true;
     if (!traffic_resume(t))
-        return "NVMe traffic could not start under translation";
+        return why_set(why, "NVMe traffic could not start under translation");
     /* Judged by completions within a bound, not by a fixed time: a loaded
      * emulator can take longer than 20 ms for the first ones. */
     if (wait_for_ops(t, 0, TX_RECOVER_OPS) == 0)
-        return "NVMe traffic made no progress under translation";
-    return NULL;
+        return why_set(why, "NVMe traffic made no progress under translation");
+    return true;
 }
 
 static void report_states(const struct tx *t)
@@ -720,10 +719,10 @@ static void suite_transitions(void)
     t->rows = rows;
     t->pool = pool;
     t->dev.current = XS_BLOCKED;
-    const char *why = setup(t);
-    if (why) {
+    struct why why;
+    if (!setup(t, &why)) {
         traffic_pause(t);
-        vtd_suite_unavailable("transitions", why);
+        vtd_suite_unavailable("transitions", why.text);
         return;
     }
     ktap_suite_begin("transitions", -1);

@@ -121,10 +121,10 @@ struct tx {
 
 struct vtd_write_result tx_switch(struct tx *t, int to, enum entry_sync_strategy strategy);
 bool tx_measure(struct tx *t, int from, int to, enum entry_sync_strategy strategy,
-                struct tx_measure *m, char *why, size_t whylen);
+                struct tx_measure *m, struct why *why);
 void tx_let_traffic_run(struct tx *t, uint64_t us);
 bool tx_run_pair(struct tx *t, int from, int to, enum entry_sync_strategy strategy,
-                 struct tx_row *row, char *why, size_t whylen);
+                 struct tx_row *row, struct why *why);
 
 void tx_row_add(struct tx_row *r, const struct tx_measure *m);
 uint64_t tx_row_median_cycles(const struct tx_row *r);

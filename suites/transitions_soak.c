@@ -35,7 +35,7 @@ struct soak {
     uint64_t start_us, end_us, next_report_us, next_status_us;
     uint64_t updates, ops_during, faults, mismatches, errors, resets, failures, rounds;
     uint32_t pair_n[2][XS_COUNT * XS_COUNT];
-    char first_why[200];
+    struct why first_why;
     uint64_t mem0_kib, mem_last_kib, mem_max_kib; /* in use, less quarantine and tables */
     unsigned reports;
     uint64_t pt0_kib, pt_max_kib, held0_kib, held_max_kib;
@@ -177,13 +177,14 @@ static void status_line(struct soak *s)
 static void step(struct tx *t, struct soak *s, int from, int to, enum entry_sync_strategy strat)
 {
     bool clear = strat == ENTRY_SYNC_STRATEGY_CLEAR;
-    char name[48], why[160] = "";
+    char name[48];
+    struct why why = {""};
     ksnprintf(name, sizeof(name), "%s%s->%s", clear ? "clear:" : "", xs_name(from),
               xs_name(to));
     /* Not a write per update: at most one a minute (checkpoint.h). */
     checkpoint_at("transitions", name, (uint32_t)(s->updates + 1), false);
     struct tx_measure m;
-    bool ok = tx_measure(t, from, to, strat, &m, why, sizeof(why));
+    bool ok = tx_measure(t, from, to, strat, &m, &why);
     struct tx_row *row = &t->rows[clear][from * XS_COUNT + to];
     tx_row_add(row, &m);
     row->used = true;
@@ -195,9 +196,9 @@ static void step(struct tx *t, struct soak *s, int from, int to, enum entry_sync
     s->errors += m.errors;
     s->resets = t->dev.resets - s->resets0; /* every controller reset, recovery or probe */
     if (!ok && !s->failures++) {
-        ksnprintf(s->first_why, sizeof(s->first_why), "update %llu %s: %s",
-                  (unsigned long long)s->updates, name, why);
-        ktap_diag("soak: first failure: %s", s->first_why);
+        why_set(&s->first_why, "update %llu %s: %s", (unsigned long long)s->updates, name,
+                why.text);
+        ktap_diag("soak: first failure: %s", s->first_why.text);
         results_note_failure("transitions", "soak");
     }
     uint64_t now = uptime_us();
@@ -358,7 +359,7 @@ void tx_soak(struct tx *t)
                   (unsigned long long)s.failures, (unsigned long long)s.updates);
     else if (s.failures)
         ktap_case(KTAP_FAIL, "soak", "%llu of %llu updates failed; first: %s",
-                  (unsigned long long)s.failures, (unsigned long long)s.updates, s.first_why);
+                  (unsigned long long)s.failures, (unsigned long long)s.updates, s.first_why.text);
     else if (!s.updates)
         ktap_case(KTAP_FAIL, "soak", "no update was made in %u s", cfg.soak_s);
     else

@@ -71,11 +71,10 @@ static unsigned choose_others(struct tx *t, struct other_updates *o)
     if (edu && vtd_alias_shared(t->dev.xs.u, vtd_sid(edu->bus, edu->dev, edu->fn), t->dev.xs.sid))
         edu = NULL;
     if (edu) {
-        const char *why;
         uint16_t sid = vtd_sid(edu->bus, edu->dev, edu->fn);
         /* Peek first: an edu on another unit keeps its foreign entry. */
-        if (vtd_setup_unit_peek(edu->seg, edu->bus, edu->dev, edu->fn, &why) == t->dev.xs.u &&
-            vtd_setup_unit_for(edu->seg, edu->bus, edu->dev, edu->fn, &why) == t->dev.xs.u &&
+        if (vtd_setup_unit_peek(edu->seg, edu->bus, edu->dev, edu->fn, NULL) == t->dev.xs.u &&
+            vtd_setup_unit_for(edu->seg, edu->bus, edu->dev, edu->fn, NULL) == t->dev.xs.u &&
             !vtd_attach_scalable(t->dev.xs.u, sid, 0)) {
             o->sids[o->n] = sid;
             o->pasids[o->n++] = vtd_rid_pasid(t->dev.xs.u, sid);
@@ -113,7 +112,7 @@ void tx_stress(struct tx *t)
                   "three CPUs)");
     uint64_t seed = 0x9e3779b97f4a7c15ull ^ rdtsc();
     uint64_t start = uptime_us();
-    char first_why[160] = "";
+    struct why first_why = {""};
     for (uint32_t i = 0; i < cfg.stress; i++) {
         int to = states[next_random(&seed) % (uint64_t)n];
         if (to == t->dev.current)
@@ -123,18 +122,18 @@ void tx_stress(struct tx *t)
                                              ? ENTRY_SYNC_STRATEGY_CLEAR
                                              : ENTRY_SYNC_STRATEGY_HITLESS;
         struct tx_measure m;
-        char why[160];
+        struct why why;
         /* Rate-limited to one write a minute: stress=N may run for hours. */
         checkpoint_at("transitions", "stress", i + 1, false);
         int from = t->dev.current;
-        if (!tx_measure(t, from, to, strat, &m, why, sizeof(why))) {
+        if (!tx_measure(t, from, to, strat, &m, &why)) {
             ktap_diag("stress: update %u (%s%s->%s): %s", i + 1,
                       strat == ENTRY_SYNC_STRATEGY_CLEAR ? "clear:" : "", xs_name(from),
-                      xs_name(to), why);
+                      xs_name(to), why.text);
             if (!t->stress.failures++)
-                ksnprintf(first_why, sizeof(first_why), "update %u (%s%s->%s): %s", i + 1,
-                          strat == ENTRY_SYNC_STRATEGY_CLEAR ? "clear:" : "", xs_name(from),
-                          xs_name(to), why);
+                why_set(&first_why, "update %u (%s%s->%s): %s", i + 1,
+                        strat == ENTRY_SYNC_STRATEGY_CLEAR ? "clear:" : "", xs_name(from),
+                        xs_name(to), why.text);
         }
         t->stress.updates++;
         t->stress.faults += m.faults;
@@ -152,8 +151,8 @@ void tx_stress(struct tx *t)
         ktap_diag("stress: %llu concurrent updates of other entries, %llu failed",
                   (unsigned long long)others.updates, (unsigned long long)others.failures);
         if (others.failures && !t->stress.failures++)
-            ksnprintf(first_why, sizeof(first_why), "%llu concurrent updates failed",
-                      (unsigned long long)others.failures);
+            why_set(&first_why, "%llu concurrent updates failed",
+                    (unsigned long long)others.failures);
     }
     if (cfg.json)
         kprintf("json: {\"case\":\"stress\",\"updates\":%llu,\"failures\":%u,"
@@ -162,5 +161,5 @@ void tx_stress(struct tx *t)
                 concurrent ? others.n : 0, (unsigned long long)(concurrent ? others.updates : 0));
     ktap_case(t->stress.failures ? KTAP_FAIL : KTAP_PASS, "stress",
               "%u of %llu updates failed; first: %s", t->stress.failures,
-              (unsigned long long)t->stress.updates, first_why);
+              (unsigned long long)t->stress.updates, first_why.text);
 }

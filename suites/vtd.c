@@ -22,9 +22,9 @@ static uint64_t irqs_before[VTD_MAX_UNITS];
  * run: here, or by the first suite that could not run because of it). */
 static void case_bring_up(void)
 {
-    const char *failure = vtd_setup_claim_failure();
-    if (failure)
-        ktap_case(KTAP_FAIL, "bring_up", "%s", failure);
+    struct why failure;
+    if (vtd_setup_claim_failure(&failure))
+        ktap_case(KTAP_FAIL, "bring_up", "%s", failure.text);
     else
         ktap_case(KTAP_PASS, "bring_up", NULL);
 }
@@ -200,9 +200,9 @@ static void case_translation_toggle(void)
 
 static void suite_vtd(void)
 {
-    const char *why;
+    struct why why;
     if (!vtd_setup(&why)) {
-        vtd_suite_unavailable("vtd", why);
+        vtd_suite_unavailable("vtd", why.text);
         return;
     }
     ktap_suite_begin("vtd", 8);

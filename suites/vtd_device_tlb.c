@@ -57,8 +57,7 @@ static unsigned pt_then_blocked(struct dtlb_run *r, uint32_t pasid, const struct
     if (w.ok)
         w = vtd_pasid_write(r->u, r->sid, pasid, &blocked, ENTRY_SYNC_STRATEGY_HITLESS);
     if (!w.ok) {
-        ksnprintf(r->fail, sizeof(r->fail), "PASID entry update failed: %s",
-                  w.error ? w.error : "?");
+        ksnprintf(r->fail, sizeof(r->fail), "PASID entry update failed: %s", w.why.text);
         return 0;
     }
     return w.descriptors;
@@ -73,8 +72,7 @@ static unsigned tt01_then_blocked(struct dtlb_run *r, const struct legacy_contex
     if (w.ok)
         w = vtd_context_write(r->u, r->sid, &blocked, ENTRY_SYNC_STRATEGY_HITLESS);
     if (!w.ok) {
-        ksnprintf(r->fail, sizeof(r->fail), "context entry update failed: %s",
-                  w.error ? w.error : "?");
+        ksnprintf(r->fail, sizeof(r->fail), "context entry update failed: %s", w.why.text);
         return 0;
     }
     return w.descriptors;
@@ -165,10 +163,10 @@ void vtd_case_device_tlb(void)
                                   "would block its DMA (the host test covers the descriptor)");
         return;
     }
-    const char *why = NULL;
+    struct why why;
     struct vtd_unit *u = vtd_setup_unit_for(d->seg, d->bus, d->dev, d->fn, &why);
     if (!u) {
-        ktap_case(KTAP_SKIP, name, "%s", why);
+        ktap_case(KTAP_SKIP, name, "%s", why.text);
         return;
     }
     bool scalable = u->mode == VTD_MODE_SCALABLE;

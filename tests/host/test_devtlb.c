@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c lib/why.c
 /* The device-TLB invalidation descriptors (iommu/qi.c) bit by bit, as the
  * fake unit consumed them, against the spec's layouts (6.5.2.5 device-TLB
  * invalidate, type 3; 6.5.2.6 PASID-based device-TLB invalidate, type 8):
@@ -30,9 +30,9 @@ static const struct vtd_devtlb_target dev = {.sid = 0xa4b3, .pf_sid = 0xc5d6, .q
 
 static bool bring_up(uint64_t ecap_extra, enum vtd_mode_request want)
 {
-    char why[160];
-    int rc = fake_bring_up(&unit, QEMU_CAP, QEMU_ECAP | ecap_extra, want, NULL, why, sizeof(why));
-    CHECK(rc == 0, "bring-up: %s", why);
+    struct why why;
+    int rc = fake_bring_up(&unit, QEMU_CAP, QEMU_ECAP | ecap_extra, want, NULL, &why);
+    CHECK(rc == 0, "bring-up: %s", why.text);
     fk.ndesc = 0;
     return rc == 0;
 }
@@ -166,9 +166,9 @@ TEST(real_unit_with_dit_gets_the_pf_sid)
 {
     const uint64_t cap = 0x19ed008c40780c66ULL, ecap = 0x3ee9e86f050dfULL;
     CHECK((ecap & ECAP_DIT) && (ecap & ECAP_DT), "the row reports DIT and DT");
-    char why[160];
-    int rc = fake_bring_up(&unit, cap, ecap, VTD_WANT_AUTO, NULL, why, sizeof(why));
-    CHECK(rc == 0, "bring-up: %s", why);
+    struct why why;
+    int rc = fake_bring_up(&unit, cap, ecap, VTD_WANT_AUTO, NULL, &why);
+    CHECK(rc == 0, "bring-up: %s", why.text);
     if (rc)
         return;
     fk.ndesc = 0;

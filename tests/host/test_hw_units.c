@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/domain.c iommu/pgtable.c iommu/pgtable_walk.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/domain.c iommu/pgtable.c iommu/pgtable_walk.c tests/host/vtd_fake.c iommu/vtd_alias.c lib/why.c
 /* Every real remapping unit in tests/data/hw/capecap.tsv (VER/CAP/ECAP
  * copied from Linux boot logs of real machines) is brought up on the fake
  * register file, one case per unit id so a failure names the machine:
@@ -205,16 +205,16 @@ static void check_first_stage(void)
 
 static void test_unit(void)
 {
-    char why[200];
+    struct why why;
     struct vtd_caps c;
     vtd_caps_decode(cur->cap, cur->ecap, &c);
-    int rc = fake_bring_up(&unit, cur->cap, cur->ecap, VTD_WANT_AUTO, set_ver, why, sizeof(why));
+    int rc = fake_bring_up(&unit, cur->cap, cur->ecap, VTD_WANT_AUTO, set_ver, &why);
     printf("    # %s ver %u.%u cap %#llx ecap %#llx: %s%s, mgaw %u sagaw %#x -> levels %u fs %u "
            "iova_bits %u (%.60s)\n",
            cur->id, cur->ver >> 4, cur->ver & 15, (unsigned long long)cur->cap,
-           (unsigned long long)cur->ecap, rc ? "REFUSED " : "", rc ? why : "up", c.mgaw, c.sagaw,
-           unit.plan.ss_levels, unit.plan.fs_levels, unit.plan.iova_bits, cur->platform);
-    CHECK(rc == 0 && unit.up, "bring-up: %s", why);
+           (unsigned long long)cur->ecap, rc ? "REFUSED " : "", rc ? why.text : "up", c.mgaw,
+           c.sagaw, unit.plan.ss_levels, unit.plan.fs_levels, unit.plan.iova_bits, cur->platform);
+    CHECK(rc == 0 && unit.up, "bring-up: %s", why.text);
     if (rc)
         return;
     CHECK_EQ_U64(unit.ver, cur->ver);

@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c acpi/diag.c acpi/table.c acpi/dmar.c acpi/dmar_scope.c tests/host/acpi_testlib.c tests/host/host_mem.c app/leave_alone.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: lib/printf.c lib/ktap.c acpi/diag.c acpi/table.c acpi/dmar.c acpi/dmar_scope.c tests/host/acpi_testlib.c tests/host/host_mem.c app/leave_alone.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c lib/why.c
 /* Units vtdsync leaves alone: which ones (a client DMAR with a graphics
  * unit, an INCLUDE_PCI_ALL unit and a Thunderbolt unit, and two real
  * client tables, against a fake PCI list), and that the engine then never
@@ -110,38 +110,39 @@ TEST(igfx_generations)
 
 TEST(client_units)
 {
-    char why[200];
+    struct why why;
     client_dmar();
     client_pci(0x8086, 0x9a49, 0x030000);
-    CHECK(leave_alone_unit(&info, 0, &pci, true, why, sizeof(why)) == LEAVE_IGFX, "gpu unit");
-    CHECK(strstr(why, "graphics unit of 8086:9a49 at 00:02.0: translation was on and stays on"),
-          "why: %s", why);
-    CHECK(leave_alone_unit(&info, 0, &pci, false, why, sizeof(why)) == LEAVE_IGFX,
-          "gpu unit, TE off");
-    CHECK(strstr(why, "stays off"), "why: %s", why);
-    CHECK(leave_alone_unit(&info, 1, &pci, false, why, sizeof(why)) == LEAVE_IDLE, "TBT unit");
-    CHECK(strstr(why, "no device under test behind it (1 PCI function, none taken by a suite): "
-                      "translation stays off as found"),
-          "why: %s", why);
-    CHECK(leave_alone_unit(&info, 2, &pci, false, why, sizeof(why)) == LEAVE_NONE,
-          "the NVMe's unit: %s", why);
+    CHECK(leave_alone_unit(&info, 0, &pci, true, &why) == LEAVE_IGFX, "gpu unit");
+    CHECK(
+        strstr(why.text, "graphics unit of 8086:9a49 at 00:02.0: translation was on and stays on"),
+        "why: %s", why.text);
+    CHECK(leave_alone_unit(&info, 0, &pci, false, &why) == LEAVE_IGFX, "gpu unit, TE off");
+    CHECK(strstr(why.text, "stays off"), "why: %s", why.text);
+    CHECK(leave_alone_unit(&info, 1, &pci, false, &why) == LEAVE_IDLE, "TBT unit");
+    CHECK(strstr(why.text,
+                 "no device under test behind it (1 PCI function, none taken by a suite): "
+                 "translation stays off as found"),
+          "why: %s", why.text);
+    CHECK(leave_alone_unit(&info, 2, &pci, false, &why) == LEAVE_NONE, "the NVMe's unit: %s",
+          why.text);
     taken = -1;
-    CHECK(leave_alone_unit(&info, 2, &pci, true, why, sizeof(why)) == LEAVE_IDLE, "nothing taken");
-    CHECK(strstr(why, "(2 PCI functions, none taken by a suite): translation stays on"), "why: %s",
-          why);
+    CHECK(leave_alone_unit(&info, 2, &pci, true, &why) == LEAVE_IDLE, "nothing taken");
+    CHECK(strstr(why.text, "(2 PCI functions, none taken by a suite): translation stays on"),
+          "why: %s", why.text);
 }
 
 TEST(gpu_unit_that_is_not_the_quirk)
 {
-    char why[200];
+    struct why why;
     client_dmar();
     client_pci(0x8086, 0x3e9b, 0x030000); /* Coffee Lake: not listed */
-    CHECK(leave_alone_unit(&info, 0, &pci, true, why, sizeof(why)) == LEAVE_IDLE,
-          "an unlisted GPU's unit is only idle: %s", why);
+    CHECK(leave_alone_unit(&info, 0, &pci, true, &why) == LEAVE_IDLE,
+          "an unlisted GPU's unit is only idle: %s", why.text);
     client_pci(0x8086, 0x9a49, 0x030000);
     ndevs = 0; /* the GPU is absent (disabled in setup) */
-    CHECK(leave_alone_unit(&info, 0, &pci, true, why, sizeof(why)) == LEAVE_IDLE,
-          "no GPU present: %s", why);
+    CHECK(leave_alone_unit(&info, 0, &pci, true, &why) == LEAVE_IDLE, "no GPU present: %s",
+          why.text);
     /* The GPU's unit also listing another function is not graphics-only. */
     struct tbuf tb;
     memset(&tb, 0, sizeof(tb));
@@ -155,8 +156,7 @@ TEST(gpu_unit_that_is_not_the_quirk)
     dmar_release(&info);
     CHECK(dmar_parse(tb.b, tb.len, NULL, &host_mem, &info, &log_.diag) == 0, "parse");
     client_pci(0x8086, 0x9a49, 0x030000);
-    CHECK(leave_alone_unit(&info, 0, &pci, true, why, sizeof(why)) == LEAVE_IDLE, "GPU + xHCI: %s",
-          why);
+    CHECK(leave_alone_unit(&info, 0, &pci, true, &why) == LEAVE_IDLE, "GPU + xHCI: %s", why.text);
     /* Nor is the GPU with a bridge (all below it is the unit's too). */
     memset(&tb, 0, sizeof(tb));
     tb_dmar_header(&tb, 39);
@@ -167,8 +167,7 @@ TEST(gpu_unit_that_is_not_the_quirk)
     tb_seal(&tb);
     dmar_release(&info);
     CHECK(dmar_parse(tb.b, tb.len, NULL, &host_mem, &info, &log_.diag) == 0, "parse");
-    CHECK(leave_alone_unit(&info, 0, &pci, true, why, sizeof(why)) == LEAVE_IDLE,
-          "GPU + bridge: %s", why);
+    CHECK(leave_alone_unit(&info, 0, &pci, true, &why) == LEAVE_IDLE, "GPU + bridge: %s", why.text);
     /* INCLUDE_PCI_ALL is never a graphics unit, even naming only the GPU. */
     memset(&tb, 0, sizeof(tb));
     tb_dmar_header(&tb, 39);
@@ -179,8 +178,7 @@ TEST(gpu_unit_that_is_not_the_quirk)
     dmar_release(&info);
     CHECK(dmar_parse(tb.b, tb.len, NULL, &host_mem, &info, &log_.diag) == 0, "parse");
     ndevs = 1;
-    CHECK(leave_alone_unit(&info, 0, &pci, true, why, sizeof(why)) == LEAVE_IDLE, "include-all: %s",
-          why);
+    CHECK(leave_alone_unit(&info, 0, &pci, true, &why) == LEAVE_IDLE, "include-all: %s", why.text);
 }
 
 /* Two real DMAR tables (../shared/data/hw/dmar): Dell XPS 13 9310 (Tiger
@@ -223,24 +221,24 @@ static void real_table(const uint8_t *t, size_t len, unsigned units)
 
 TEST(real_client_tables)
 {
-    char why[200];
+    struct why why;
     real_table(xps13_9310, sizeof(xps13_9310), 4);
     client_pci(0x8086, 0x9a49, 0x030000); /* Iris Xe, Tiger Lake */
-    CHECK(leave_alone_unit(&info, 0, &pci, false, why, sizeof(why)) == LEAVE_IGFX,
-          "XPS GPU unit: %s", why);
-    CHECK(leave_alone_unit(&info, 1, &pci, false, why, sizeof(why)) == LEAVE_IDLE,
-          "XPS Thunderbolt 00:07.0: %s", why);
-    CHECK(leave_alone_unit(&info, 2, &pci, false, why, sizeof(why)) == LEAVE_IDLE,
-          "XPS Thunderbolt 00:07.2 (absent here): %s", why);
-    CHECK(strstr(why, "(0 PCI functions"), "nothing behind it: %s", why);
-    CHECK(leave_alone_unit(&info, 3, &pci, false, why, sizeof(why)) == LEAVE_NONE,
-          "XPS INCLUDE_PCI_ALL with the NVMe: %s", why);
+    CHECK(leave_alone_unit(&info, 0, &pci, false, &why) == LEAVE_IGFX, "XPS GPU unit: %s",
+          why.text);
+    CHECK(leave_alone_unit(&info, 1, &pci, false, &why) == LEAVE_IDLE,
+          "XPS Thunderbolt 00:07.0: %s", why.text);
+    CHECK(leave_alone_unit(&info, 2, &pci, false, &why) == LEAVE_IDLE,
+          "XPS Thunderbolt 00:07.2 (absent here): %s", why.text);
+    CHECK(strstr(why.text, "(0 PCI functions"), "nothing behind it: %s", why.text);
+    CHECK(leave_alone_unit(&info, 3, &pci, false, &why) == LEAVE_NONE,
+          "XPS INCLUDE_PCI_ALL with the NVMe: %s", why.text);
     real_table(msi_claw_a1m, sizeof(msi_claw_a1m), 2);
     client_pci(0x8086, 0x7d55, 0x030000); /* Arc, Meteor Lake */
-    CHECK(leave_alone_unit(&info, 0, &pci, true, why, sizeof(why)) == LEAVE_IGFX,
-          "Claw GPU unit: %s", why);
-    CHECK(leave_alone_unit(&info, 1, &pci, true, why, sizeof(why)) == LEAVE_NONE,
-          "Claw INCLUDE_PCI_ALL with the NVMe: %s", why);
+    CHECK(leave_alone_unit(&info, 0, &pci, true, &why) == LEAVE_IGFX, "Claw GPU unit: %s",
+          why.text);
+    CHECK(leave_alone_unit(&info, 1, &pci, true, &why) == LEAVE_NONE,
+          "Claw INCLUDE_PCI_ALL with the NVMe: %s", why.text);
 }
 
 /* ---- the engine honours the hold ------------------------------------------------ */
@@ -253,20 +251,19 @@ static void te_on_by_firmware(void)
 }
 
 /* The owner says at bring-up that this unit keeps translation on. */
-static bool keep_igfx_te(const struct vtd_unit *u, char *why, size_t len)
+static bool keep_igfx_te(const struct vtd_unit *u, struct why *why)
 {
     (void)u;
-    snprintf(why, len, "graphics unit of 8086:9a49 at 00:02.0");
+    why_set(why, "graphics unit of 8086:9a49 at 00:02.0");
     return true;
 }
 
 TEST(held_unit_keeps_te_on)
 {
-    char why[160];
+    struct why why;
     vtd_options.keep_firmware_te = keep_igfx_te;
-    CHECK(fake_bring_up(&unit, QEMU_CAP, QEMU_ECAP, VTD_WANT_AUTO, te_on_by_firmware, why,
-                        sizeof(why)) == 0,
-          "bring-up: %s", why);
+    CHECK(fake_bring_up(&unit, QEMU_CAP, QEMU_ECAP, VTD_WANT_AUTO, te_on_by_firmware, &why) == 0,
+          "bring-up: %s", why.text);
     CHECK(unit.found_tes && (fk.gsts & VTD_GCMD_TE), "TE found on");
     vtd_hold_te(&unit, true, "graphics unit of 8086:9a49 at 00:02.0");
     fake_out_clear();
@@ -290,9 +287,9 @@ TEST(held_unit_keeps_te_on)
 
 TEST(idle_unit_keeps_te_off_until_released)
 {
-    char why[160];
-    CHECK(fake_bring_up(&unit, QEMU_CAP, QEMU_ECAP, VTD_WANT_AUTO, NULL, why, sizeof(why)) == 0,
-          "bring-up: %s", why);
+    struct why why;
+    CHECK(fake_bring_up(&unit, QEMU_CAP, QEMU_ECAP, VTD_WANT_AUTO, NULL, &why) == 0, "bring-up: %s",
+          why.text);
     vtd_hold_te(&unit, false, "no device under test behind it");
     CHECK(!vtd_enable_translation(&unit), "enable refused");
     CHECK(!(fk.gsts & VTD_GCMD_TE), "TE stays off");
@@ -306,10 +303,9 @@ TEST(idle_unit_keeps_te_off_until_released)
 
 TEST(unheld_unit_found_on_is_turned_off)
 {
-    char why[160];
-    CHECK(fake_bring_up(&unit, QEMU_CAP, QEMU_ECAP, VTD_WANT_AUTO, te_on_by_firmware, why,
-                        sizeof(why)) == 0,
-          "bring-up: %s", why);
+    struct why why;
+    CHECK(fake_bring_up(&unit, QEMU_CAP, QEMU_ECAP, VTD_WANT_AUTO, te_on_by_firmware, &why) == 0,
+          "bring-up: %s", why.text);
     vtd_shutdown_all();
     CHECK(!(fk.gsts & VTD_GCMD_TE), "TE off");
 }

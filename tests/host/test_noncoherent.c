@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c iommu/domain.c iommu/pgtable.c iommu/pgtable_walk.c tests/host/vtd_fake.c tests/host/cache_model.c tests/host/model_walk.c iommu/vtd_alias.c
+// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c iommu/domain.c iommu/pgtable.c iommu/pgtable_walk.c tests/host/vtd_fake.c tests/host/cache_model.c tests/host/model_walk.c iommu/vtd_alias.c lib/why.c
 /* Non-coherent page walks and snooping, on the fake unit with the cache
  * model (tests/host/cache_model.h) and its remapping walk (model_walk.h).
  *
@@ -51,9 +51,9 @@ static struct vtd_unit unit;
 
 static bool bring_up(uint64_t ecap, enum vtd_mode_request want)
 {
-    char why[160];
-    if (fake_bring_up(&unit, QEMU_CAP, ecap, want, NULL, why, sizeof(why))) {
-        printf("    # bring-up: %s\n", why);
+    struct why why;
+    if (fake_bring_up(&unit, QEMU_CAP, ecap, want, NULL, &why)) {
+        printf("    # bring-up: %s\n", why.text);
         return false;
     }
     return true;
@@ -90,7 +90,7 @@ static bool write_pasid(uint16_t sid, uint32_t pasid, const struct pasid_entry *
 {
     struct vtd_write_result r = vtd_pasid_write(&unit, sid, pasid, e, s);
     if (!r.ok)
-        printf("    # vtd_pasid_write: %s\n", r.error);
+        printf("    # vtd_pasid_write: %s\n", r.why.text);
     return r.ok;
 }
 

@@ -1,4 +1,4 @@
-// HOST-DEPS: drivers/nvme.c drivers/nvme_io.c lib/printf.c lib/ktap.c lib/parse.c
+// HOST-DEPS: drivers/nvme.c drivers/nvme_io.c lib/printf.c lib/ktap.c lib/parse.c lib/why.c
 /* The NVMe driver against a controller that answers badly.
  *
  * The driver reaches its registers with plain MMIO loads and stores
@@ -140,7 +140,8 @@ TEST(never_ready)
     uint64_t t0 = host_ms();
     CHECK(nvme_init(&ctrl, &dev, &identity, 0) != 0, "must fail");
     CHECK(reg32(NVME_REG_CC) & NVME_CC_EN, "the driver did enable it");
-    CHECK(strstr(ctrl.error, "CSTS.RDY did not become 1 within 500 ms"), "error: %s", ctrl.error);
+    CHECK(strstr(ctrl.error.text, "CSTS.RDY did not become 1 within 500 ms"), "error: %s",
+          ctrl.error.text);
     CHECK(timeouts == 1 && strstr(last_timeout, "NVMe CSTS.RDY=1"), "timeout: %s", last_timeout);
     CHECK(!strcmp((const char *)wait_last_what, "NVMe CSTS.RDY=1"), "last wait named: %s",
           wait_last_what);
@@ -152,7 +153,7 @@ TEST(all_ones_refused)
     reset_fake();
     memset(regs, 0xff, sizeof(regs));
     CHECK(nvme_init(&ctrl, &dev, &identity, 0) != 0, "must fail");
-    CHECK(strstr(ctrl.error, "registers read all ones"), "error: %s", ctrl.error);
+    CHECK(strstr(ctrl.error.text, "registers read all ones"), "error: %s", ctrl.error.text);
     CHECK(timeouts == 0, "no wait on a controller that is not there");
 }
 
@@ -161,7 +162,8 @@ TEST(fatal_status_while_enabling)
     reset_fake();
     set_reg32(NVME_REG_CSTS, NVME_CSTS_CFS);
     CHECK(nvme_init(&ctrl, &dev, &identity, 0) != 0, "must fail");
-    CHECK(strstr(ctrl.error, "controller fatal status (CSTS 0x2)"), "error: %s", ctrl.error);
+    CHECK(strstr(ctrl.error.text, "controller fatal status (CSTS 0x2)"), "error: %s",
+          ctrl.error.text);
     CHECK(ctrl.dead, "marked dead");
 }
 
@@ -172,7 +174,7 @@ TEST(never_disables)
     set_reg32(NVME_REG_CC, NVME_CC_EN);
     set_reg32(NVME_REG_CSTS, NVME_CSTS_RDY);
     CHECK(nvme_init(&ctrl, &dev, &identity, 0) != 0, "must fail");
-    CHECK(strstr(ctrl.error, "CSTS.RDY did not become 0"), "error: %s", ctrl.error);
+    CHECK(strstr(ctrl.error.text, "CSTS.RDY did not become 0"), "error: %s", ctrl.error.text);
     CHECK(strstr(last_timeout, "NVMe CSTS.RDY=0"), "timeout: %s", last_timeout);
 }
 

@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c tests/host/vtd_fake.c iommu/vtd_alias.c lib/why.c
 /* The invalidations behind vtd_pasid_write / vtd_context_write
  * (iommu/pasid_write.c), descriptor by descriptor, on the fake register
  * file (tests/host/vtd_fake.c), with both strategies:
@@ -389,9 +389,9 @@ static const enum entry_sync_strategy strategies[] = {ENTRY_SYNC_STRATEGY_HITLES
  * stores going through the spy. */
 static bool bring_up(uint64_t cap, uint64_t ecap, enum vtd_mode_request want)
 {
-    char why[160];
-    int rc = fake_bring_up(&unit, cap, ecap, want, NULL, why, sizeof(why));
-    CHECK(rc == 0, "bring-up: %s", why);
+    struct why why;
+    int rc = fake_bring_up(&unit, cap, ecap, want, NULL, &why);
+    CHECK(rc == 0, "bring-up: %s", why.text);
     if (rc)
         return false;
     spy_ops = fake_ops;
@@ -432,7 +432,7 @@ static void set_entry(enum kind k, uint16_t did)
     struct pasid_entry e;
     build(&e, k, did);
     struct vtd_write_result r = vtd_pasid_write(&unit, SID, pasid, &e, ENTRY_SYNC_STRATEGY_HITLESS);
-    CHECK(r.ok, "setting up %s: %s", kind_names[k], r.error ? r.error : "?");
+    CHECK(r.ok, "setting up %s: %s", kind_names[k], r.why.text);
 }
 
 /* Move the entry to `to` with strategy s, recording everything. */
@@ -444,7 +444,7 @@ static void pasid_update(const char *what, enum kind to, uint16_t did, enum entr
     begin_recording(e->q, PASID_ENTRY_QWORDS);
     rec.r = vtd_pasid_write(&unit, SID, pasid, &tgt, s);
     end_recording();
-    CHECK(rec.r.ok, "%s: %s", what, rec.r.error ? rec.r.error : "?");
+    CHECK(rec.r.ok, "%s: %s", what, rec.r.why.text);
     CHECK(!memcmp((const void *)e->q, tgt.q, sizeof(tgt.q)), "%s: entry is not the target", what);
 }
 
@@ -963,7 +963,7 @@ TEST(legacy_context_write_invalidates_old_did)
         begin_recording(e->q, 2);
         rec.r = vtd_context_write(&unit, SID, &tgt, strategies[i]);
         end_recording();
-        CHECK(rec.r.ok, "%s: %s", what, rec.r.error ? rec.r.error : "?");
+        CHECK(rec.r.ok, "%s: %s", what, rec.r.why.text);
         CHECK(e->q[0] == tgt.q[0] && e->q[1] == tgt.q[1], "%s: entry is not the target", what);
         struct desc cc = {.type = T_CC, .g = G_CC_DEVICE, .did = DID_A, .sid = SID};
         expect_sync(what, 0, cc, (struct desc){.type = T_IOTLB, .g = G_IOTLB_DOMAIN, .did = DID_A});
@@ -1002,7 +1002,7 @@ TEST(legacy_context_write_with_ats_invalidates_devtlb)
                 begin_recording(e->q, 2);
                 rec.r = vtd_context_write(&unit, SID, &tgt, strategies[i]);
                 end_recording();
-                CHECK(rec.r.ok, "%s: %s", what, rec.r.error ? rec.r.error : "?");
+                CHECK(rec.r.ok, "%s: %s", what, rec.r.why.text);
                 const struct desc want[] = {
                     {.type = T_CC, .g = G_CC_DEVICE, .did = DID_A, .sid = SID},
                     {.type = T_IOTLB, .g = G_IOTLB_DOMAIN, .did = DID_A},

@@ -1,4 +1,4 @@
-// HOST-DEPS: suites/pt_exit.c lib/printf.c lib/ktap.c lib/page.c lib/alloc.c iommu/pgtable.c iommu/pgtable_walk.c
+// HOST-DEPS: suites/pt_exit.c lib/printf.c lib/ktap.c lib/page.c lib/alloc.c iommu/pgtable.c iommu/pgtable_walk.c lib/why.c
 /* The pt_exit probe (suites/pt_exit.c) touches no memory outside vtdsync's
  * own pages.  Host memory stands in for the firmware's identity-mapped RAM:
  * the page allocator hands out pointers of an arena, so "physical address"
@@ -112,8 +112,8 @@ TEST(probe_is_our_target_between_guards)
     fresh();
     back_init();
     struct pt_exit_probe p;
-    char why[128];
-    CHECK(pt_exit_probe_alloc(&p, 1ull << 48, &back, why, sizeof(why)), "alloc: %s", why);
+    struct why why;
+    CHECK(pt_exit_probe_alloc(&p, 1ull << 48, &back, &why), "alloc: %s", why.text);
     uint64_t iova = pt_exit_iova(&p);
     CHECK_EQ_U64(iova, (uint64_t)(uintptr_t)(p.va + PAGE_SIZE));
     CHECK(in_arena(p.phys, PT_EXIT_PAGES * PAGE_SIZE), "probe pages outside the arena");
@@ -138,8 +138,8 @@ TEST(correct_unit_passes)
     fresh();
     back_init();
     struct pt_exit_probe p;
-    char why[128];
-    CHECK(pt_exit_probe_alloc(&p, 1ull << 48, &back, why, sizeof(why)), "alloc: %s", why);
+    struct why why;
+    CHECK(pt_exit_probe_alloc(&p, 1ull << 48, &back, &why), "alloc: %s", why.text);
     /* faulted, wrote nothing */
     pt_exit_report(&p, "pt_exit_translates", "NVMe read", 1, NULL, false);
     CHECK(strstr(out, "ok 1 pt_exit_translates\n") && !strstr(out, "not ok"), "%s", out);
@@ -153,8 +153,8 @@ TEST(stuck_unit_is_the_finding_and_lands_only_in_the_target)
     fresh();
     back_init();
     struct pt_exit_probe p;
-    char why[128];
-    CHECK(pt_exit_probe_alloc(&p, 1ull << 48, &back, why, sizeof(why)), "alloc: %s", why);
+    struct why why;
+    CHECK(pt_exit_probe_alloc(&p, 1ull << 48, &back, &why), "alloc: %s", why.text);
     uint8_t data[4096];
     memset(data, 0, sizeof(data)); /* an empty disk block */
     stuck_unit_write(pt_exit_iova(&p), data, sizeof(data));
@@ -173,8 +173,8 @@ TEST(one_byte_is_enough)
 {
     fresh();
     struct pt_exit_probe p;
-    char why[128];
-    CHECK(pt_exit_probe_alloc(&p, 1ull << 48, NULL, why, sizeof(why)), "alloc: %s", why);
+    struct why why;
+    CHECK(pt_exit_probe_alloc(&p, 1ull << 48, NULL, &why), "alloc: %s", why.text);
     uint8_t b = (uint8_t)~p.va[PAGE_SIZE + 100];
     stuck_unit_write(pt_exit_iova(&p) + 100, &b, 1);
     /* faults too: still a finding */
@@ -187,8 +187,8 @@ TEST(spill_into_a_guard_is_reported)
 {
     fresh();
     struct pt_exit_probe p;
-    char why[128];
-    CHECK(pt_exit_probe_alloc(&p, 1ull << 48, NULL, why, sizeof(why)), "alloc: %s", why);
+    struct why why;
+    CHECK(pt_exit_probe_alloc(&p, 1ull << 48, NULL, &why), "alloc: %s", why.text);
     uint8_t data[8] = {0};
     stuck_unit_write(pt_exit_iova(&p) + PAGE_SIZE, data, sizeof(data));
     struct pt_exit_damage d = pt_exit_check(&p);
@@ -203,8 +203,8 @@ TEST(no_fault_and_no_write_fails)
 {
     fresh();
     struct pt_exit_probe p;
-    char why[128];
-    CHECK(pt_exit_probe_alloc(&p, 1ull << 48, NULL, why, sizeof(why)), "alloc: %s", why);
+    struct why why;
+    CHECK(pt_exit_probe_alloc(&p, 1ull << 48, NULL, &why), "alloc: %s", why.text);
     pt_exit_report(&p, "pt_exit_translates", "NVMe read", 0, NULL, false);
     CHECK(strstr(out, "raised no fault although it did not land") && strstr(out, "not ok 1"),
           "%s", out);
@@ -223,12 +223,12 @@ TEST(iova_choice)
     uint64_t mapped = 0x12345000;
     CHECK(pgtable_map(&back, mapped, 0x9000000, PAGE_SIZE, PGTABLE_R | PGTABLE_W) == PGTABLE_OK,
           "map");
-    CHECK(pt_exit_iova_problem(0x20000000, 1ull << 39, &back) == NULL, "a free page refused");
-    CHECK(pt_exit_iova_problem(0x20000800, 1ull << 39, &back) != NULL, "unaligned accepted");
-    CHECK(pt_exit_iova_problem(1ull << 28, 1ull << 28, &back) != NULL, "at the limit accepted");
-    CHECK(pt_exit_iova_problem((1ull << 28) - PAGE_SIZE, 1ull << 28, &back) == NULL,
+    CHECK(pt_exit_iova_usable(0x20000000, 1ull << 39, &back, NULL), "a free page refused");
+    CHECK(!pt_exit_iova_usable(0x20000800, 1ull << 39, &back, NULL), "unaligned accepted");
+    CHECK(!pt_exit_iova_usable(1ull << 28, 1ull << 28, &back, NULL), "at the limit accepted");
+    CHECK(pt_exit_iova_usable((1ull << 28) - PAGE_SIZE, 1ull << 28, &back, NULL),
           "last page below the limit refused");
-    CHECK(pt_exit_iova_problem(mapped, 1ull << 39, &back) != NULL, "a mapped page accepted");
+    CHECK(!pt_exit_iova_usable(mapped, 1ull << 39, &back, NULL), "a mapped page accepted");
     back_fini();
 }
 
@@ -239,15 +239,15 @@ TEST(mapped_candidate_is_skipped)
     fresh();
     back_init();
     struct pt_exit_probe p;
-    char why[128];
-    CHECK(pt_exit_probe_alloc(&p, 1ull << 48, NULL, why, sizeof(why)), "alloc: %s", why);
+    struct why why;
+    CHECK(pt_exit_probe_alloc(&p, 1ull << 48, NULL, &why), "alloc: %s", why.text);
     uint64_t first = pt_exit_iova(&p);
     pt_exit_probe_free(&p);
     CHECK(pgtable_map(&back, first, 0x9000000, PAGE_SIZE, PGTABLE_R | PGTABLE_W) == PGTABLE_OK,
           "map");
-    CHECK(pt_exit_probe_alloc(&p, 1ull << 48, &back, why, sizeof(why)), "alloc: %s", why);
+    CHECK(pt_exit_probe_alloc(&p, 1ull << 48, &back, &why), "alloc: %s", why.text);
     CHECK(pt_exit_iova(&p) != first, "the mapped candidate was used");
-    CHECK(pt_exit_iova_problem(pt_exit_iova(&p), 1ull << 48, &back) == NULL, "probe mapped");
+    CHECK(pt_exit_iova_usable(pt_exit_iova(&p), 1ull << 48, &back, NULL), "probe mapped");
     pt_exit_probe_free(&p);
     CHECK(alloc_is_free((uint64_t)(uintptr_t)arena, ARENA_BYTES), "rejected pages leaked");
     back_fini();
@@ -257,10 +257,10 @@ TEST(no_page_below_the_limit)
 {
     fresh();
     struct pt_exit_probe p;
-    char why[128];
-    CHECK(!pt_exit_probe_alloc(&p, (uint64_t)(uintptr_t)arena, NULL, why, sizeof(why)),
+    struct why why;
+    CHECK(!pt_exit_probe_alloc(&p, (uint64_t)(uintptr_t)arena, NULL, &why),
           "a probe above the limit");
-    CHECK(strstr(why, "pt_exit probe: ") != NULL, "why: %s", why);
+    CHECK(strstr(why.text, "pt_exit probe: ") != NULL, "why: %s", why.text);
 }
 
 /* pt_exit_run's device: a correct unit faults the write (for the
@@ -272,12 +272,12 @@ struct fake_dev {
     uint64_t iova;
 };
 
-static int fake_send(void *ctx, uint64_t iova, char *why, size_t whylen)
+static int fake_send(void *ctx, uint64_t iova, struct why *why)
 {
     struct fake_dev *d = ctx;
     d->iova = iova;
     if (d->refuse) {
-        snprintf(why, whylen, "edu DMA to %#llx: timeout", (unsigned long long)iova);
+        why_set(why, "edu DMA to %#llx: timeout", (unsigned long long)iova);
         return -1;
     }
     if (d->stuck) {

@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c lib/why.c
 /* Taking a unit over from firmware that left VT-d on (iommu/vtd_takeover.c),
  * on the fake register file: for each state the firmware can leave
  * (translation in either table mode, a queue idle, busy or stopped on a bad
@@ -48,7 +48,7 @@ struct fw {
 static struct fw cur;
 static bool qemu; /* the fake follows QEMU's queue rules */
 static struct vtd_unit unit;
-static char why[256];
+static struct why why;
 
 /* The firmware's reserved pages. */
 static uint64_t fw_root[512] __attribute__((aligned(4096)));
@@ -154,7 +154,7 @@ static const char *rules(void)
 static int bring_up(const struct fw *f, uint64_t ecap, enum vtd_mode_request want)
 {
     cur = *f;
-    return fake_bring_up(&unit, QEMU_CAP, ecap, want, firmware, why, sizeof(why));
+    return fake_bring_up(&unit, QEMU_CAP, ecap, want, firmware, &why);
 }
 
 /* ---- what the write log says -------------------------------------------- */
@@ -270,7 +270,7 @@ static void takeover_ok(const struct fw *f, uint64_t ecap, const char *left)
     for (int r = 0; r < 2; r++) {
         qemu = r;
         int rc = bring_up(f, ecap, VTD_WANT_AUTO);
-        CHECK(rc == 0, "%s: bring-up: %s\n%s", rules(), why, fake_out);
+        CHECK(rc == 0, "%s: bring-up: %s\n%s", rules(), why.text, fake_out);
         if (rc)
             continue;
         check_line(left);
@@ -434,9 +434,9 @@ static void bring_up_fails(const struct fw *f, void (*spoil)(void), const char *
     for (int r = 0; r < 2; r++) {
         qemu = r;
         cur = *f;
-        int rc = fake_bring_up(&unit, QEMU_CAP, QEMU_ECAP, VTD_WANT_AUTO, spoil, why, sizeof(why));
+        int rc = fake_bring_up(&unit, QEMU_CAP, QEMU_ECAP, VTD_WANT_AUTO, spoil, &why);
         CHECK(rc != 0, "%s: bring-up refused", rules());
-        CHECK(strstr(why, reason), "%s: why: %s", rules(), why);
+        CHECK(strstr(why.text, reason), "%s: why: %s", rules(), why.text);
         CHECK(vtd_nunits == 0 && !unit.up, "%s: not registered", rules());
         CHECK(first_write(VTD_REG_RTADDR) < 0, "%s: the firmware's root table stays", rules());
         CHECK(fk.now <= VTD_INV_TIMEOUT_US + VTD_REG_TIMEOUT_US,
@@ -482,10 +482,10 @@ TEST(qie_will_not_turn_off)
 
 /* ---- a unit whose translation must stay on ------------------------------------------ */
 
-static bool keep_te(const struct vtd_unit *u, char *reason, size_t len)
+static bool keep_te(const struct vtd_unit *u, struct why *reason)
 {
     (void)u;
-    snprintf(reason, len, "graphics unit");
+    why_set(reason, "graphics unit");
     return true;
 }
 
@@ -495,7 +495,7 @@ static void takeover_kept(const struct fw *f, uint64_t ecap, enum vtd_mode mode)
     for (int r = 0; r < 2; r++) {
         qemu = r;
         int rc = bring_up(f, ecap, VTD_WANT_AUTO);
-        CHECK(rc == 0, "%s: bring-up: %s", rules(), why);
+        CHECK(rc == 0, "%s: bring-up: %s", rules(), why.text);
         if (rc)
             continue;
         check_line("TE QIE");
@@ -535,9 +535,10 @@ TEST(keep_te_other_mode)
         qemu = r;
         CHECK(bring_up(&(struct fw){.te = true, .scalable = true}, LEGACY_ECAP, VTD_WANT_AUTO) != 0,
               "%s: refused", rules());
-        CHECK(strstr(why, "translation must stay on (graphics unit) in the firmware's scalable "
-                          "table mode"),
-              "why: %s", why);
+        CHECK(strstr(why.text,
+                     "translation must stay on (graphics unit) in the firmware's scalable "
+                     "table mode"),
+              "why: %s", why.text);
         CHECK(fk.gsts & VTD_GCMD_TE, "TE never switched");
         CHECK(first_write(VTD_REG_RTADDR) < 0, "RTADDR untouched");
     }
@@ -546,9 +547,10 @@ TEST(keep_te_other_mode)
         qemu = r;
         CHECK(bring_up(&(struct fw){.te = true, .adm = true}, QEMU_ECAP, VTD_WANT_AUTO) != 0,
               "%s: refused", rules());
-        CHECK(strstr(why, "translation must stay on (graphics unit) in the firmware's abort-DMA "
-                          "mode, which vtdsync cannot program"),
-              "why: %s", why);
+        CHECK(strstr(why.text,
+                     "translation must stay on (graphics unit) in the firmware's abort-DMA "
+                     "mode, which vtdsync cannot program"),
+              "why: %s", why.text);
         CHECK(first_write(VTD_REG_RTADDR) < 0, "RTADDR untouched");
     }
     vtd_options.keep_firmware_te = NULL;

@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c lib/why.c
 // iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c
 /* The VT-d engine against a fake register file: the GCMD/GSTS protocol
  * (persistent bits kept, one-shot bits awaited, a status bit that never
@@ -23,10 +23,10 @@ static struct vtd_unit unit;
 
 static int bring_up(uint64_t cap, uint64_t ecap, enum vtd_mode_request want)
 {
-    char why[160];
-    int rc = fake_bring_up(&unit, cap, ecap, want, NULL, why, sizeof(why));
+    struct why why;
+    int rc = fake_bring_up(&unit, cap, ecap, want, NULL, &why);
     if (rc)
-        printf("    # bring-up: %s\n", why);
+        printf("    # bring-up: %s\n", why.text);
     return rc;
 }
 

@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c iommu/vtd_alias.c tests/host/vtd_fake.c
+// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c iommu/vtd_alias.c tests/host/vtd_fake.c lib/why.c
 /* DMA aliases in the engine (iommu/vtd_alias.c) on the fake register file:
  * every context entry written for a device is written for its aliases, the
  * syncs name the alias source-id where the cache is tagged by source-id
@@ -27,10 +27,9 @@ static struct vtd_unit unit;
 
 static bool bring_up(enum vtd_mode_request want)
 {
-    char why[160];
-    int rc = fake_bring_up(&unit, QEMU_CAP, QEMU_ECAP | ECAP_PSS9 | ECAP_DT, want, NULL, why,
-                           sizeof(why));
-    CHECK(rc == 0, "bring-up: %s", why);
+    struct why why;
+    int rc = fake_bring_up(&unit, QEMU_CAP, QEMU_ECAP | ECAP_PSS9 | ECAP_DT, want, NULL, &why);
+    CHECK(rc == 0, "bring-up: %s", why.text);
     vtd_options = (struct vtd_options){0};
     return rc == 0 && vtd_alias_add(&unit, EDU, ALIAS) == 0 &&
            vtd_alias_add(&unit, NVME, ALIAS) == 0;
@@ -73,7 +72,7 @@ TEST(legacy_entry_written_for_the_alias)
     build_ctx(&a, 3, LEGACY_TT_UNTRANSLATED);
     build_ctx(&b, 4, LEGACY_TT_PASS_THROUGH);
     struct vtd_write_result r = vtd_context_write(&unit, EDU, &a, ENTRY_SYNC_STRATEGY_HITLESS);
-    CHECK(r.ok, "write: %s", r.error ? r.error : "?");
+    CHECK(r.ok, "write: %s", r.why.text);
     CHECK(same_ctx(EDU, ALIAS), "alias entry equals the device's");
     CHECK(vtd_alias_owner(&unit, ALIAS) == EDU, "owner %d", vtd_alias_owner(&unit, ALIAS));
     unsigned mark = fk.ndesc;

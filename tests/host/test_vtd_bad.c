@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c lib/why.c
 /* The engine against hardware that answers badly (tests/host/vtd_fake.c):
  * a unit whose registers read all ones (or all zeros: QEMU's unassigned
  * MMIO) is refused with a message and no wait; GSTS bits that never set
@@ -20,12 +20,11 @@
 CHECK_STATE_DEFINE;
 
 static struct vtd_unit unit;
-static char why[200];
+static struct why why;
 
 static int bring_up(uint64_t ecap_extra, void (*setup)(void))
 {
-    return fake_bring_up(&unit, QEMU_CAP, QEMU_ECAP | ecap_extra, VTD_WANT_AUTO, setup, why,
-                         sizeof(why));
+    return fake_bring_up(&unit, QEMU_CAP, QEMU_ECAP | ecap_extra, VTD_WANT_AUTO, setup, &why);
 }
 
 /* The bring-up must give up within its budget: one register handshake
@@ -43,7 +42,8 @@ static void set_all_ones(void)
 TEST(all_ones_unit_refused)
 {
     CHECK(bring_up(0, set_all_ones) != 0, "a unit reading all ones must be refused");
-    CHECK(strstr(why, "reads CAP=0xffffffffffffffff: no registers there"), "why: %s", why);
+    CHECK(strstr(why.text, "reads CAP=0xffffffffffffffff: no registers there"), "why: %s",
+          why.text);
     CHECK(vtd_nunits == 0, "not registered");
     CHECK(fk.ngcmd == 0, "no command written to a unit that is not there");
     CHECK(fk.now == 0, "no wait at all (clock read %llu us)", (unsigned long long)fk.now);
@@ -57,7 +57,7 @@ static void set_zero(void)
 TEST(zero_unit_refused)
 {
     CHECK(bring_up(0, set_zero) != 0, "a unit reading zeros (QEMU's unassigned MMIO) is refused");
-    CHECK(strstr(why, "reads CAP=0: no registers there"), "why: %s", why);
+    CHECK(strstr(why.text, "reads CAP=0: no registers there"), "why: %s", why.text);
     CHECK(vtd_nunits == 0, "not registered");
 }
 
@@ -82,7 +82,7 @@ TEST(status_bit_never_set_at_bring_up)
     for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         stuck_bit = cases[i].bit;
         CHECK(bring_up(0, stick) != 0, "%s: refused", cases[i].line);
-        CHECK(strstr(why, cases[i].why), "why: %s", why);
+        CHECK(strstr(why.text, cases[i].why), "why: %s", why.text);
         CHECK(strstr(fake_out, "timeout after") && strstr(fake_out, cases[i].line),
               "timeout line names the bit: %s", fake_out);
         CHECK(bounded(), "gave up after %llu us", (unsigned long long)fk.now);
@@ -92,7 +92,7 @@ TEST(status_bit_never_set_at_bring_up)
 
 TEST(translation_never_turns_off)
 {
-    CHECK(bring_up(0, NULL) == 0, "bring-up: %s", why);
+    CHECK(bring_up(0, NULL) == 0, "bring-up: %s", why.text);
     CHECK(vtd_enable_translation(&unit), "TE on");
     fk.stuck = VTD_GCMD_TE;
     fake_out_clear();
@@ -112,7 +112,7 @@ static void no_ats(void)
 
 TEST(ite_reported_with_descriptor_and_recovered)
 {
-    CHECK(bring_up(ECAP_DT, no_ats) == 0, "bring-up: %s", why);
+    CHECK(bring_up(ECAP_DT, no_ats) == 0, "bring-up: %s", why.text);
     fake_out_clear();
     uint64_t t0 = fk.now;
     struct vtd_devtlb_target t = {.sid = 0x18, .pf_sid = 0x18};
@@ -139,7 +139,7 @@ TEST(ite_reported_with_descriptor_and_recovered)
  * descriptor of the source IQERCD names, and shows its PASID. */
 TEST(ite_on_pasid_based_devtlb_names_its_descriptor)
 {
-    CHECK(bring_up(ECAP_DT, no_ats) == 0, "bring-up: %s", why);
+    CHECK(bring_up(ECAP_DT, no_ats) == 0, "bring-up: %s", why.text);
     CHECK(unit.mode == VTD_MODE_SCALABLE, "scalable mode");
     fake_out_clear();
     struct vtd_devtlb_target t = {.sid = 0x18, .pf_sid = 0x18, .qdep = 3};
@@ -156,7 +156,7 @@ TEST(ite_on_pasid_based_devtlb_names_its_descriptor)
 
 TEST(queue_full_reported_and_recovered)
 {
-    CHECK(bring_up(0, NULL) == 0, "bring-up: %s", why);
+    CHECK(bring_up(0, NULL) == 0, "bring-up: %s", why.text);
     fk.stall = true; /* the unit stops fetching: nothing is consumed */
     fake_out_clear();
     unsigned ok = 0;
@@ -180,7 +180,7 @@ TEST(queue_full_reported_and_recovered)
 
 TEST(storm_counted_rate_limited_summarised)
 {
-    CHECK(bring_up(0, NULL) == 0, "bring-up: %s", why);
+    CHECK(bring_up(0, NULL) == 0, "bring-up: %s", why.text);
     fake_out_clear();
     for (int i = 0; i < 100; i++) {
         fk.frcd_lo = 0x12d000;

@@ -1,4 +1,4 @@
-// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c tests/host/vtd_fake.c iommu/vtd_alias.c lib/why.c
 /* More remapping units than the old fixed table (16): a four-socket server
  * describes dozens of DRHDs, and every one must get a slot in vtd_units[].
  * The fake has one register file; each bring-up programs it afresh, which
@@ -35,14 +35,13 @@ TEST(more_units_than_the_old_table)
     static struct vtd_unit u[UNITS];
     struct vtd_ops ops = fake_ops;
     ops.alloc_pages = many_alloc;
-    char why[160];
-    CHECK(fake_bring_up(&u[0], QEMU_CAP, QEMU_ECAP, VTD_WANT_AUTO, NULL, why, sizeof(why)) == 0,
-          "unit 0: %s", why);
+    struct why why;
+    CHECK(fake_bring_up(&u[0], QEMU_CAP, QEMU_ECAP, VTD_WANT_AUTO, NULL, &why) == 0, "unit 0: %s",
+          why.text);
     unsigned up = 1;
     for (unsigned i = 1; i < UNITS; i++) {
-        int rc = vtd_unit_init(&u[i], (int)i, FAKE_BASE, 0, &ops, VTD_WANT_AUTO, why,
-                               sizeof(why));
-        CHECK(rc == 0, "unit %u: %s", i, why);
+        int rc = vtd_unit_init(&u[i], (int)i, FAKE_BASE, 0, &ops, VTD_WANT_AUTO, &why);
+        CHECK(rc == 0, "unit %u: %s", i, why.text);
         up += rc == 0;
     }
     CHECK(up == UNITS && vtd_nunits == UNITS, "%u units up, vtd_nunits %u", up, vtd_nunits);

@@ -1,4 +1,4 @@
-// HOST-DEPS: app/xstate.c lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c iommu/domain.c iommu/pgtable.c iommu/pgtable_walk.c tests/host/vtd_fake.c iommu/vtd_alias.c
+// HOST-DEPS: app/xstate.c lib/printf.c lib/ktap.c iommu/vtd.c iommu/vtd_unit.c iommu/vtd_takeover.c iommu/qi.c iommu/fault.c iommu/context_entry.c iommu/pasid_entry.c iommu/entry_sync.c iommu/pasid_write.c iommu/domain.c iommu/pgtable.c iommu/pgtable_walk.c tests/host/vtd_fake.c iommu/vtd_alias.c lib/why.c
 /* The catalogue of translation states (app/xstate.c) on units brought up
  * on the fake register file:
  *   - the names are the ones every KTAP case prints;
@@ -30,10 +30,10 @@ static struct xs_set set;
 
 static bool bring_up(uint64_t ecap_clear, uint64_t ecap_set, enum vtd_mode_request want)
 {
-    char why[160];
+    struct why why;
     int rc = fake_bring_up(&unit, QEMU_CAP, (QEMU_ECAP | ECAP_PSS9 | ecap_set) & ~ecap_clear, want,
-                           NULL, why, sizeof(why));
-    CHECK(rc == 0, "bring-up: %s", why);
+                           NULL, &why);
+    CHECK(rc == 0, "bring-up: %s", why.text);
     vtd_options = (struct vtd_options){0};
     if (rc)
         return false;
@@ -119,7 +119,7 @@ TEST(legacy_requirements)
 static void check_switch(enum xstate s)
 {
     struct vtd_write_result r = xs_set_switch(&set, s, ENTRY_SYNC_STRATEGY_HITLESS);
-    CHECK(r.ok, "switch to %s: %s", xs_name(s), r.error ? r.error : "?");
+    CHECK(r.ok, "switch to %s: %s", xs_name(s), r.why.text);
     if (set.legacy) {
         volatile struct legacy_context_entry *live = vtd_legacy_context(&unit, SID, false);
         CHECK(live && live->q[0] == set.entry[s].ce.q[0] && live->q[1] == set.entry[s].ce.q[1],

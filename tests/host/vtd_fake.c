@@ -339,7 +339,7 @@ const struct vtd_ops fake_ops = {
 };
 
 int fake_bring_up(struct vtd_unit *u, uint64_t cap, uint64_t ecap, enum vtd_mode_request want,
-                  void (*setup)(void), char *why, size_t whylen)
+                  void (*setup)(void), struct why *why)
 {
     fake_free_all();
     memset(&fk, 0, sizeof(fk));
@@ -351,5 +351,5 @@ int fake_bring_up(struct vtd_unit *u, uint64_t cap, uint64_t ecap, enum vtd_mode
     vtd_nunits = 0;
     vtd_fault_reset();
     fake_out_clear();
-    return vtd_unit_init(u, 0, FAKE_BASE, 0, &fake_ops, want, why, whylen);
+    return vtd_unit_init(u, 0, FAKE_BASE, 0, &fake_ops, want, why);
 }

@@ -93,7 +93,7 @@ void fake_init(void);
  * cap/ecap; `setup` (may be NULL) adjusts fk before the bring-up.
  * Returns vtd_unit_init's result; the refusal reason goes into why. */
 int fake_bring_up(struct vtd_unit *u, uint64_t cap, uint64_t ecap, enum vtd_mode_request want,
-                  void (*setup)(void), char *why, size_t whylen);
+                  void (*setup)(void), struct why *why);
 /* Process the queue now (after `stall` was cleared). */
 void fake_process_queue(void);
 void fake_free_all(void);
