@@ -146,7 +146,7 @@ signed: $(BUILD)/vtdsync.efi | deps
 HOST_TESTS  := $(sort $(basename $(notdir $(wildcard tests/host/test_*.c))))
 HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-address-of-packed-member \
     -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
-    -DHOST_BUILD -I. -pthread -mcx16 $(HOST_EXTRA_CFLAGS)
+    -I. -pthread -mcx16 $(HOST_EXTRA_CFLAGS)
 host_deps = $(shell sed -n 's|^// HOST-DEPS:||p' tests/host/$(1).c)
 
 define host_rule
@@ -180,7 +180,7 @@ $(BUILD)/vtdsync-plan: $(PLAN_SRCS) $(wildcard acpi/*.h iommu/*.h lib/*.h)
 	@mkdir -p $(BUILD)
 	@echo "  HOSTCC  $@"
 	@$(HOSTCC) -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-address-of-packed-member \
-	    -DHOST_BUILD -I. -o $@ $(PLAN_SRCS)
+	    -I. -o $@ $(PLAN_SRCS)
 
 # --- fuzzers (libFuzzer) --------------------------------------------------------
 FUZZERS := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c))))
@@ -189,7 +189,7 @@ define fuzz_rule
 $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c $(call fuzz_deps,$(1)) | deps
 	@mkdir -p $(BUILD)/fuzz
 	@echo "  FUZZCC  $$@"
-	@$(FUZZCC) -std=gnu11 -g -O1 -DHOST_BUILD -I. -fsanitize=fuzzer,address,undefined \
+	@$(FUZZCC) -std=gnu11 -g -O1 -I. -fsanitize=fuzzer,address,undefined \
 	    -o $$@ tests/fuzz/$(1).c $(call fuzz_deps,$(1))
 endef
 $(foreach f,$(FUZZERS),$(eval $(call fuzz_rule,$(f))))

@@ -295,18 +295,18 @@ void platform_early_init(void)
     }
 }
 
-const char *platform_iommu_skip_reason(void)
+bool platform_iommu_usable(struct why *why)
 {
     if (!platform.acpi_ok)
-        return "no ACPI tables: cannot find the IOMMU";
+        return why_set(why, "no ACPI tables: cannot find the IOMMU");
     if (!platform.acpi.block.p) /* the list always has room for the DSDT */
-        return "out of memory for the list of ACPI tables: cannot find the IOMMU";
+        return why_set(why, "out of memory for the list of ACPI tables: cannot find the IOMMU");
     if (!platform.dmar_present)
-        return "no DMAR table: VT-d not enabled in firmware?";
+        return why_set(why, "no DMAR table: VT-d not enabled in firmware?");
     for (unsigned i = 0; i < platform.dmar.nunits; i++)
         if (platform.dmar.units[i].usable)
-            return NULL;
-    return "DMAR table has no usable remapping unit (see the diagnostics above)";
+            return true;
+    return why_set(why, "DMAR table has no usable remapping unit (see the diagnostics above)");
 }
 
 void platform_dump_table(const char *sig)
@@ -346,18 +346,23 @@ static void inventory_name(void *ctx, unsigned i, char *buf, size_t len)
     ksnprintf(buf, len, "%04x:%02x:%02x.%u", d->seg, d->bus, d->dev, d->fn);
 }
 
-const char *platform_vmd_note(void)
+/* The VMD note, "" when there is none (drivers/vmd.h). */
+static void vmd_note(char *note, size_t len)
 {
-    static char note[200];
     struct vmd_scan_ops ops = {NULL, pci_count(), inventory_read32, inventory_name};
-    vmd_scan(&ops, note, sizeof(note));
-    return note;
+    vmd_scan(&ops, note, len);
 }
 
-const char *platform_no_nvme_reason(const char *tail)
+bool platform_vmd_hides_nvme(struct why *why)
 {
-    static char why[320];
-    const char *vmd = platform_vmd_note();
-    ksnprintf(why, sizeof(why), "no NVMe controller%s%s%s", tail, vmd[0] ? "; " : "", vmd);
-    return why;
+    char note[200];
+    vmd_note(note, sizeof(note));
+    return note[0] ? !why_set(why, "%s", note) : false;
+}
+
+bool platform_no_nvme(const char *tail, struct why *why)
+{
+    char vmd[200];
+    vmd_note(vmd, sizeof(vmd));
+    return why_set(why, "no NVMe controller%s%s%s", tail, vmd[0] ? "; " : "", vmd);
 }

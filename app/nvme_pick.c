@@ -12,7 +12,7 @@ struct pci_dev *nvme_pick(const char *tail, struct why *why)
     if (!cfg.device[0]) {
         struct pci_dev *d = pci_find_class(NVME_CLASS_CODE, 0xffffff, 0);
         if (!d)
-            why_set(why, "%s", platform_no_nvme_reason(tail));
+            platform_no_nvme(tail, why);
         return d;
     }
     uint16_t seg;

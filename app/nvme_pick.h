@@ -11,7 +11,7 @@ struct pci_dev;
 
 /* The controller, or NULL with why set: device= names no function or a
  * function that is not an NVMe controller, or (without device=) there is
- * none: platform_no_nvme_reason(tail), e.g. tail " to generate traffic". */
+ * none: platform_no_nvme(tail), e.g. tail " to generate traffic". */
 struct pci_dev *nvme_pick(const char *tail, struct why *why);
 
 #endif

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/why.h"
+
 #include "acpi/acpi.h"
 #include "acpi/dmar.h"
 #include "acpi/fadt.h"
@@ -39,17 +41,19 @@ extern struct platform_info platform;
 
 /* ACPI tables, the console choice (console= or SPCR) and TSC calibration. */
 void platform_early_init(void);
-/* Why the IOMMU suites cannot run, or NULL when a usable unit exists. */
-const char *platform_iommu_skip_reason(void);
+/* Whether a usable remapping unit exists; if not, *why says why the IOMMU
+ * suites cannot run. */
+bool platform_iommu_usable(struct why *why);
 /* Is d in the scope of this RMRR (usable, same segment), by itself or by
  * a bridge above it? */
 struct pci_dev;
 bool platform_rmrr_covers(const struct dmar_rmrr *rm, const struct pci_dev *d);
-/* "" or why the NVMe drives are not in the PCI tree (an Intel VMD hides
- * them: drivers/vmd.h). */
-const char *platform_vmd_note(void);
-/* "no NVMe controller<tail>", with the VMD note when there is one. */
-const char *platform_no_nvme_reason(const char *tail);
+/* True when an Intel VMD hides NVMe drives from the PCI tree
+ * (drivers/vmd.h): *why says so. */
+bool platform_vmd_hides_nvme(struct why *why);
+/* Fills *why with "no NVMe controller<tail>", with the VMD note when there
+ * is one; returns false (for `return platform_no_nvme(...)`). */
+bool platform_no_nvme(const char *tail, struct why *why);
 /* Identity map callback for the ACPI parsers (maps on demand). */
 const void *platform_map_phys(uint64_t phys, uint64_t len, void *ctx);
 /* Hex dump of a table to serial (dump_acpi=1), for tests/data/. */

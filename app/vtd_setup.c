@@ -442,9 +442,8 @@ static unsigned setup_once(void)
 {
     done = true;
     set_options();
-    const char *skip = platform_iommu_skip_reason();
-    if (skip)
-        return why_set(&setup_why, "%s", skip);
+    if (!platform_iommu_usable(&setup_why))
+        return false;
     if (!alloc_records(platform.dmar.nunits))
         return why_set(&setup_why, "out of memory for the remapping units' state");
     struct why reason;

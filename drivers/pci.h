@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PCI_MAX_WINDOWS 32 /* as many as MCFG_MAX_WINDOWS: the parser's limit */
+#define PCI_MAX_WINDOWS 32 /* ECAM windows kept; discovery says when the MCFG lists more */
 
 /* Same meaning as an MCFG allocation: base is the address of bus 0 of the
  * segment even when start_bus > 0. */

@@ -32,7 +32,8 @@
 #include "lib/why.h"
 
 /* Slots in vtd_units[] (pointers only; each unit's state is allocated by
- * its owner).  Above DMAR_MAX_UNITS, so the DMAR parser is the limit. */
+ * its owner).  The DMAR parser keeps up to DMAR_MAX_UNITS (1024); the
+ * bring-up says so when a table lists more units than this. */
 #define VTD_MAX_UNITS 256
 /* Budget for a register handshake (GCMD/GSTS, CCMD, IOTLB, PMEN) and for an
  * invalidation wait: generous for TCG, short enough to never hang a lab. */

@@ -311,7 +311,11 @@ int vtd_takeover(struct vtd_unit *u, struct why *why)
      * table mode too (RTADDR.TTM must not change under translation). */
     struct why keep;
     why_clear(&keep);
-    if (u->found_tes && vtd_options.keep_firmware_te && vtd_options.keep_firmware_te(u, &keep)) {
+    /* The callback may explain a "no" too (an idle unit): only a "yes"
+     * keeps translation on. */
+    bool kept = u->found_tes && vtd_options.keep_firmware_te &&
+                vtd_options.keep_firmware_te(u, &keep);
+    if (kept) {
         uint64_t ttm = u->mode == VTD_MODE_SCALABLE ? VTD_RTADDR_TTM_SCALABLE
                                                     : VTD_RTADDR_TTM_LEGACY;
         ktap_diag("vtd: unit=%d translation stays on: %s", u->index, keep.text);
@@ -356,12 +360,12 @@ int vtd_takeover(struct vtd_unit *u, struct why *why)
         return -1;
     }
     uint32_t left = vtd_read32(u, VTD_REG_GSTS) & (VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE);
-    if (keep.text[0])
+    if (kept)
         left &= ~(uint32_t)VTD_GCMD_TE;
     if (gsts & (VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE) || u->found_pmr || clear)
         ktap_diag("vtd: unit=%d taken over: %s", u->index,
                   left           ? "some state would not clear"
-                  : keep.text[0] ? "queue, PMEN and IR off, fault status clear, translation kept on"
+                  : kept ? "queue, PMEN and IR off, fault status clear, translation kept on"
                                  : "translation, queue, PMEN and IR off, fault status clear");
     return 0;
 }

@@ -184,8 +184,9 @@ static void case_traffic_devices(void)
     if (edu)
         ktap_diag("functional DMA device: edu at %04x:%02x:%02x.%u", edu->seg, edu->bus, edu->dev,
                   edu->fn);
-    if (platform_vmd_note()[0])
-        ktap_diag("pci: %s", platform_vmd_note());
+    struct why vmd;
+    if (platform_vmd_hides_nvme(&vmd))
+        ktap_diag("pci: %s", vmd.text);
     if (!nvme && !edu)
         ktap_case(KTAP_SKIP, "dma_devices", "%s", no_nvme.text);
     else

@@ -556,6 +556,28 @@ TEST(keep_te_other_mode)
     vtd_options.keep_firmware_te = NULL;
 }
 
+/* A callback that says "no" with a reason (leave_alone: an idle unit)
+ * does not keep translation on: TE goes off and the line says so. */
+static bool explain_no(const struct vtd_unit *u, struct why *reason)
+{
+    (void)u;
+    return why_set(reason, "idle: no device under test");
+}
+
+TEST(explained_no_turns_te_off)
+{
+    vtd_options.keep_firmware_te = explain_no;
+    for (int r = 0; r < 2; r++) {
+        qemu = r;
+        int rc = bring_up(&(struct fw){.te = true, .qie = true}, LEGACY_ECAP, VTD_WANT_AUTO);
+        CHECK(rc == 0, "%s: bring-up: %s", rules(), why.text);
+        CHECK(gcmd_off(VTD_GCMD_TE) >= 0, "%s: TE switched off", rules());
+        CHECK(!strstr(fake_out, "translation kept on") && !strstr(fake_out, "stays on"),
+              "%s: said: %s", rules(), fake_out);
+    }
+    vtd_options.keep_firmware_te = NULL;
+}
+
 int main(void)
 {
     fake_init();
@@ -577,6 +599,7 @@ int main(void)
     RUN(qie_will_not_turn_off);
     RUN(keep_te_same_mode);
     RUN(keep_te_other_mode);
+    RUN(explained_no_turns_te_off);
     fake_free_all();
     return check_finish();
 }
