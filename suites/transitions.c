@@ -543,8 +543,9 @@ static void case_fpd_window(const struct tx *t)
     } else if (cpu_is_qemu() && !t->dev.xs.legacy) {
         ktap_case(KTAP_SKIP, name,
                   "finding: QEMU reported %u fault(s) (reason %#04x) from non-present PASID "
-                  "entries with FPD set; VT-d 9.6 evaluates FPD whatever P says, QEMU checks "
-                  "the entry's PGTT before it reads FPD (its context-entry path honours FPD)",
+                  "entries with FPD set; VT-d 9.6 evaluates FPD whatever P says, QEMU reports "
+                  "the entry's P or PGTT fault before it reads FPD (its context-entry path "
+                  "honours FPD)",
                   t->res.fpd_window_faults, t->res.fpd_window_reason);
     } else {
         ktap_case(KTAP_FAIL, name,
