@@ -4,7 +4,12 @@
  * Allocation carves from the first (or, with prefer_high, the last) range
  * that can hold an aligned block under the limit; freeing merges with the
  * neighbours.  The table of ranges starts static and grows into memory
- * taken from itself (alloc_grow_into), so a map of any size fits. */
+ * taken from itself (alloc_grow_into), so a map of any size fits.
+ *
+ * Every CPU may allocate (an AP's first write to a PASID entry allocates
+ * its table), so each public operation holds one spinlock: without it two
+ * CPUs carved the same page, and transitions-smp4's stress mode got an
+ * edu PASID table inside an NVMe data buffer (foreign data on the disk). */
 #include "lib/alloc.h"
 
 #include "lib/kstring.h"
@@ -23,7 +28,23 @@ static bool prefer_high;
 
 static void make_room(void);
 
-void alloc_reset(void)
+/* Portable (no arch header): a test-and-set lock on the compiler's atomics.
+ * No interrupt handler allocates, so a CPU never waits on itself. */
+static volatile uint32_t lock_word;
+
+static void lock(void)
+{
+    while (__atomic_exchange_n(&lock_word, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&lock_word, __ATOMIC_RELAXED))
+            ;
+}
+
+static void unlock(void)
+{
+    __atomic_store_n(&lock_word, 0, __ATOMIC_RELEASE);
+}
+
+static void alloc_reset_unlocked(void)
 {
     ranges = static_ranges;
     capacity = ALLOC_STATIC_RANGES;
@@ -33,12 +54,12 @@ void alloc_reset(void)
     prefer_high = false;
 }
 
-void alloc_grow_into(void *(*phys_to_ptr)(uint64_t pa))
+static void alloc_grow_into_unlocked(void *(*phys_to_ptr)(uint64_t pa))
 {
     table_ptr = phys_to_ptr;
 }
 
-void alloc_prefer_high(bool on)
+static void alloc_prefer_high_unlocked(bool on)
 {
     prefer_high = on;
 }
@@ -83,7 +104,7 @@ static bool put_free(uint64_t base, uint64_t end)
     return true;
 }
 
-bool alloc_add_free(uint64_t base, uint64_t size)
+static bool alloc_add_free_unlocked(uint64_t base, uint64_t size)
 {
     make_room();
     uint64_t b = (base + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
@@ -165,7 +186,7 @@ static void make_room(void)
         grow();
 }
 
-void alloc_reserve(uint64_t base, uint64_t size)
+static void alloc_reserve_unlocked(uint64_t base, uint64_t size)
 {
     uint64_t b = base & ~(PAGE_SIZE - 1);
     uint64_t e = size > UINT64_MAX - base ? UINT64_MAX & ~(PAGE_SIZE - 1)
@@ -186,7 +207,7 @@ void alloc_reserve(uint64_t base, uint64_t size)
     }
 }
 
-bool alloc_is_free(uint64_t base, uint64_t size)
+static bool alloc_is_free_unlocked(uint64_t base, uint64_t size)
 {
     if (!size || size > UINT64_MAX - base)
         return false;
@@ -221,7 +242,7 @@ static bool fit(const struct range *r, uint64_t bytes, uint64_t align, uint64_t 
     return true;
 }
 
-uint64_t alloc_pages(uint64_t n, uint64_t align, uint64_t limit)
+static uint64_t alloc_pages_unlocked(uint64_t n, uint64_t align, uint64_t limit)
 {
     if (n == 0 || n > (UINT64_MAX / PAGE_SIZE))
         return 0;
@@ -244,7 +265,7 @@ uint64_t alloc_pages(uint64_t n, uint64_t align, uint64_t limit)
     return 0;
 }
 
-void alloc_free(uint64_t base, uint64_t n)
+static void alloc_free_unlocked(uint64_t base, uint64_t n)
 {
     if (!n || (base & (PAGE_SIZE - 1)))
         return;
@@ -253,7 +274,7 @@ void alloc_free(uint64_t base, uint64_t n)
         used_pages -= n;
 }
 
-void alloc_get_stats(struct alloc_stats *s)
+static void alloc_get_stats_unlocked(struct alloc_stats *s)
 {
     uint64_t f = 0;
     for (uint32_t i = 0; i < nranges; i++)
@@ -268,7 +289,7 @@ void alloc_get_stats(struct alloc_stats *s)
     s->table_pages = table_pages;
 }
 
-bool alloc_check(void)
+static bool alloc_check_unlocked(void)
 {
     for (uint32_t i = 0; i < nranges; i++) {
         if (ranges[i].base >= ranges[i].end)
@@ -279,4 +300,80 @@ bool alloc_check(void)
             return false;
     }
     return true;
+}
+
+/* ---- the public operations, each under the lock ---------------------------- */
+
+void alloc_reset(void)
+{
+    lock();
+    alloc_reset_unlocked();
+    unlock();
+}
+
+void alloc_grow_into(void *(*phys_to_ptr)(uint64_t pa))
+{
+    lock();
+    alloc_grow_into_unlocked(phys_to_ptr);
+    unlock();
+}
+
+void alloc_prefer_high(bool on)
+{
+    lock();
+    alloc_prefer_high_unlocked(on);
+    unlock();
+}
+
+bool alloc_add_free(uint64_t base, uint64_t size)
+{
+    lock();
+    bool r = alloc_add_free_unlocked(base, size);
+    unlock();
+    return r;
+}
+
+void alloc_reserve(uint64_t base, uint64_t size)
+{
+    lock();
+    alloc_reserve_unlocked(base, size);
+    unlock();
+}
+
+bool alloc_is_free(uint64_t base, uint64_t size)
+{
+    lock();
+    bool r = alloc_is_free_unlocked(base, size);
+    unlock();
+    return r;
+}
+
+uint64_t alloc_pages(uint64_t n, uint64_t align, uint64_t limit)
+{
+    lock();
+    uint64_t r = alloc_pages_unlocked(n, align, limit);
+    unlock();
+    return r;
+}
+
+void alloc_free(uint64_t base, uint64_t n)
+{
+    lock();
+    alloc_free_unlocked(base, n);
+    unlock();
+}
+
+void alloc_get_stats(struct alloc_stats *s)
+{
+    lock();
+    alloc_get_stats_unlocked(s);
+    unlock();
+}
+
+bool alloc_check(void)
+{
+    lock();
+    bool r = alloc_check_unlocked();
+    unlock();
+    return r;
 }

@@ -5,6 +5,7 @@
 #include "lib/alloc.h"
 #include "tests/host/check.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +230,63 @@ TEST(static_table_limit)
     CHECK(alloc_check(), "consistent");
 }
 
+/* Two CPUs allocating at once (an AP writing a PASID entry for the first
+ * time while the BSP rebuilds an NVMe controller): no page may be handed
+ * out twice.  Each thread stamps its pages in `owner` and clears the stamp
+ * before freeing; a stamp found set at allocation is a page given to both. */
+#define RACE_ROUNDS 2000000
+static volatile unsigned char owner[NPAGES];
+static unsigned doubles;
+
+static void *race(void *arg)
+{
+    unsigned char me = (unsigned char)(uintptr_t)arg;
+    uint64_t held[8] = {0};
+    uint64_t seed = me * 0x9e3779b97f4a7c15ull + 1;
+    for (unsigned r = 0; r < RACE_ROUNDS; r++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        unsigned k = seed % 8;
+        if (held[k]) {
+            owner[held[k] / PAGE_SIZE] = 0;
+            alloc_free(held[k], 1);
+            held[k] = 0;
+            continue;
+        }
+        uint64_t pa = alloc_pages(1, PAGE_SIZE, 0);
+        if (!pa)
+            continue;
+        if (__atomic_exchange_n(&owner[pa / PAGE_SIZE], me, __ATOMIC_SEQ_CST))
+            __atomic_fetch_add(&doubles, 1, __ATOMIC_RELAXED);
+        held[k] = pa;
+    }
+    for (unsigned k = 0; k < 8; k++)
+        if (held[k]) {
+            owner[held[k] / PAGE_SIZE] = 0;
+            alloc_free(held[k], 1);
+        }
+    return NULL;
+}
+
+TEST(two_cpus_never_share_a_page)
+{
+    alloc_reset();
+    CHECK(alloc_add_free(PAGE_SIZE, 64 * PAGE_SIZE), "free memory");
+    pthread_t a, b;
+    pthread_create(&a, NULL, race, (void *)1);
+    pthread_create(&b, NULL, race, (void *)2);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    struct alloc_stats st;
+    alloc_get_stats(&st);
+    CHECK(doubles == 0, "%u pages were handed to both threads", doubles);
+    CHECK(alloc_check() && st.used_pages == 0 && st.free_pages == 64,
+          "bookkeeping after the race: %llu used, %llu free, ranges %s",
+          (unsigned long long)st.used_pages, (unsigned long long)st.free_pages,
+          alloc_check() ? "sorted" : "broken");
+}
+
 int main(void)
 {
     arena = aligned_alloc(PAGE_SIZE, (size_t)NPAGES * PAGE_SIZE);
@@ -238,6 +296,7 @@ int main(void)
     RUN(random_against_bitmap);
     RUN(table_grows);
     RUN(static_table_limit);
+    RUN(two_cpus_never_share_a_page);
     free(arena);
     return check_finish();
 }
