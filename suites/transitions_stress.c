@@ -80,6 +80,12 @@ static unsigned choose_others(struct tx *t, struct other_updates *o)
             o->pasids[o->n++] = vtd_rid_pasid(t->dev.xs.u, sid);
         }
     }
+    /* Each entry written once here (blocked), so its PASID table exists
+     * before CPU 2 starts: CPU 2 then only updates entries, and the
+     * allocation stays off the CPU that races the traffic's rebuilds. */
+    for (unsigned i = 0; i < o->n; i++)
+        vtd_pasid_write(t->dev.xs.u, o->sids[i], o->pasids[i], &t->dev.xs.entry[XS_BLOCKED].pe,
+                        ENTRY_SYNC_STRATEGY_HITLESS);
     return o->n;
 }
 
