@@ -21,9 +21,12 @@ static void qemu_exit(enum exit_code code)
 {
     console_flush();
     outl(0xf4, code); /* isa-debug-exit: QEMU exits with (code << 1) | 1 */
-    /* The exit takes effect asynchronously under multi-threaded TCG: give it
-     * time before concluding that there is no debug-exit device. */
-    udelay(200000);
+    /* The exit takes effect asynchronously under multi-threaded TCG (QEMU's
+     * main loop carries it out): give it time before concluding that there
+     * is no debug-exit device.  200 ms were not enough once, with four
+     * make tests sharing two host cores (dmar-corrupt printed the fallback
+     * line after its summary); waiting longer costs nothing when it works. */
+    udelay(2000000);
 }
 
 static void __attribute__((noreturn)) halt_forever(void)
