@@ -566,18 +566,32 @@ static int supported_states(const struct tx *t, int *out)
     return n;
 }
 
+/* Whether this pair still owes fpd_window_quiet its evidence: it opened
+ * windows with FPD set, and no such window anywhere in the run has met
+ * DMA yet.  A window is open for window_us= at most, so most of them see
+ * no DMA; the first one that does is enough to judge the case. */
+static bool fpd_window_unjudged(const struct tx *t, unsigned fpd_windows_before)
+{
+    return t->res.fpd_windows > fpd_windows_before && !t->res.fpd_windows_hit;
+}
+
 /* One pair: its iterations= updates, then, under traffic, more (each
  * starting again from FROM) until they overlapped evidence= DMA
- * operations or evidence_ms= passed.  Fills the row; returns the
- * verdict (row->inconclusive says whether the evidence fell short). */
+ * operations, and, when its windows have FPD set, until one window
+ * of the run met DMA, or until evidence_ms= passed.  Fills the row;
+ * returns the verdict (row->inconclusive says whether the evidence fell
+ * short). */
 bool tx_run_pair(struct tx *t, int from, int to, enum entry_sync_strategy strategy,
                  struct tx_row *row, struct why *why)
 {
     bool live = from != XS_BLOCKED && to != XS_BLOCKED;
     bool pass = true;
+    unsigned fpd0 = t->res.fpd_windows;
     uint64_t dl = deadline_after_us((uint64_t)cfg.evidence_ms * 1000);
-    for (uint32_t k = 0; k < cfg.iterations || (live && pass && row->evidence < cfg.evidence &&
-                                                k < 100000 && !deadline_passed(dl));
+    for (uint32_t k = 0;
+         k < cfg.iterations ||
+         (live && pass && (row->evidence < cfg.evidence || fpd_window_unjudged(t, fpd0)) &&
+          k < 100000 && !deadline_passed(dl));
          k++) {
         struct tx_measure m;
         struct why w;
