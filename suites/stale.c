@@ -16,7 +16,11 @@
  * Scalable mode uses the edu's RID_PASID entry with second-stage tables
  * (first stage when the unit only has FLTS), legacy mode its context
  * entry.  PT->A can fail on QEMU's pass-through fast path; that is the
- * finding quirk=pt_ctx_flush works around (see isolation.c). */
+ * finding quirk=pt_ctx_flush works around (see isolation.c).
+ *
+ * Last, entry_sync:A->not_present clears only A's present bit: the DMA
+ * must fault and land nowhere, though the entry still names A's tables. */
+#include "arch/x86/cpu.h"
 #include "drivers/edu.h"
 #include "drivers/pci.h"
 #include "iommu/domain.h"
@@ -139,6 +143,31 @@ static void describe(const enum landing *l, char *buf, size_t n)
             at += (size_t)ksnprintf(buf + at, n - at, ", page %s damaged", page_name[i]);
 }
 
+/* Switch to `to` with `strategy` (NULL: no switch), then at once one edu
+ * DMA to the IOVA.  False when case `name` was reported: the update
+ * failed, or the edu stopped answering (later cases then skip). */
+static bool update_then_dma(struct stale *s, const struct target *to,
+                            enum entry_sync_strategy strategy, const char *name,
+                            struct vtd_write_result *r, enum edu_status *st)
+{
+    if (to)
+        *r = switch_to(s, to, strategy);
+    /* The DMA starts the moment the update returned: nothing in between. */
+    *st = r->ok ? edu_dma_from_device(&s->edu, s->iova, 0, PAGE_SIZE) : EDU_OK;
+    if (!r->ok) {
+        ktap_case(KTAP_FAIL, name, "entry update failed: %s", r->why.text);
+        return false;
+    }
+    if (*st == EDU_TIMEOUT || *st == EDU_GONE) {
+        ktap_case(KTAP_FAIL, name, "edu DMA to %#llx: %s", (unsigned long long)s->iova,
+                  edu_status_name(*st));
+        ksnprintf(s->lost, sizeof(s->lost), "the edu stopped answering in %s (reported there)",
+                  name);
+        return false;
+    }
+    return true;
+}
+
 /* Switch from `from` to `to` with `strategy` (from == NULL: no switch, the
  * entry already holds `to`), then DMA to the IOVA and judge the landing. */
 static void step(struct stale *s, const struct target *from, const struct target *to,
@@ -158,20 +187,12 @@ static void step(struct stale *s, const struct target *from, const struct target
     tag_targets(s);
     uint32_t mark = vtd_fault_seq();
     struct vtd_write_result r = {.ok = true};
-    if (from)
-        r = switch_to(s, to, strategy);
-    /* The DMA starts the moment the update returned: nothing in between. */
-    enum edu_status st = r.ok ? edu_dma_from_device(&s->edu, s->iova, 0, PAGE_SIZE) : EDU_OK;
-    if (!r.ok) {
-        ktap_case(KTAP_FAIL, name, "entry update failed: %s", r.why.text);
+    enum edu_status st;
+    if (!update_then_dma(s, from ? to : NULL, strategy, name, &r, &st))
         return;
-    }
     if (st != EDU_OK) {
         ktap_case(KTAP_FAIL, name, "edu DMA to %#llx: %s", (unsigned long long)s->iova,
                   edu_status_name(st));
-        if (st == EDU_TIMEOUT || st == EDU_GONE)
-            ksnprintf(s->lost, sizeof(s->lost), "the edu stopped answering in %s (reported there)",
-                      name);
         return;
     }
     vtd_fault_poll();
@@ -222,6 +243,95 @@ static void step(struct stale *s, const struct target *from, const struct target
         return;
     }
     ktap_case(KTAP_FAIL, name, "landed in %s, expected only %s", where, page_name[to->page]);
+}
+
+/* Entry e with only its present bit cleared: the rest still names A's
+ * tables. */
+static struct xs_entry without_present_bit(const struct xs_entry *e)
+{
+    struct xs_entry np = *e;
+    if (np.legacy)
+        np.ce.q[0] &= ~LEGACY_CTX_P;
+    else
+        np.pe.q[0] &= ~1ULL; /* PASID_P, bit 0 of qword 0 */
+    return np;
+}
+
+/* "not present": A's entry with P cleared and nothing else, published with
+ * its invalidations, then one DMA to the IOVA.  With P clear the unit must
+ * ignore the entry's other fields and fault (VT-d 9.3 context entry, 9.6
+ * PASID entry), so the DMA lands nowhere and a not-present fault is
+ * recorded (FPD is clear).  The breaking window of clear-then-update is
+ * such an entry where software leaves the old fields in place: a unit
+ * that still walks A's tables makes that window look hitless. */
+static void step_not_present(struct stale *s)
+{
+    const char *name = "entry_sync:A->not_present";
+    char where[64];
+    if (s->lost[0]) {
+        ktap_case(KTAP_SKIP, name, "%s", s->lost);
+        return;
+    }
+    /* Stand on A with A's translation cached: the DMA primes the IOTLB. */
+    struct vtd_write_result r = switch_to(s, &s->a, ENTRY_SYNC_STRATEGY_HITLESS);
+    enum edu_status st = r.ok ? edu_dma_from_device(&s->edu, s->iova, 0, PAGE_SIZE) : EDU_OK;
+    if (!r.ok || st != EDU_OK || landing_of(s, PG_A) != GOT_DATA) {
+        ktap_case(KTAP_FAIL, name, "cannot stand on A first: %s",
+                  !r.ok ? r.why.text : st != EDU_OK ? edu_status_name(st) : "DMA missed page A");
+        return;
+    }
+    struct target np = s->a;
+    np.name = "not_present";
+    np.e = without_present_bit(&s->a.e);
+
+    tag_targets(s);
+    uint32_t mark = vtd_fault_seq();
+    if (!update_then_dma(s, &np, ENTRY_SYNC_STRATEGY_HITLESS, name, &r, &st))
+        return;
+    vtd_fault_poll();
+    struct vtd_fault_record fr[2];
+    unsigned faults = vtd_faults_since(mark, s->sid, fr, 2);
+    enum landing l[NTARGETS];
+    bool nowhere = true;
+    for (unsigned i = 0; i < NTARGETS; i++) {
+        l[i] = landing_of(s, i);
+        nowhere &= l[i] == UNTOUCHED;
+    }
+    describe(l, where, sizeof(where));
+    ktap_diag("stale: %s: %s, %u sync(s): DMA to %#llx landed in %s (expected nowhere), "
+              "%u fault(s)%s%s",
+              name, entry_sync_class_name(r.es.cls), r.syncs, (unsigned long long)s->iova, where,
+              faults, faults ? ", first: " : "",
+              faults ? vtd_fault_reason_name(fr[0].reason) : "");
+    if (cfg.json)
+        kprintf("json: {\"suite\":\"stale\",\"case\":\"%s\",\"class\":\"%s\",\"syncs\":%u,"
+                "\"landed\":\"%s\",\"faults\":%u}\n",
+                name, entry_sync_class_name(r.es.cls), r.syncs, where, faults);
+
+    if (nowhere && faults && vtd_fault_reason_class(fr[0].reason) == VTD_FAULT_NOT_PRESENT) {
+        ktap_case(KTAP_PASS, name, NULL);
+    } else if (l[PG_A] == GOT_DATA && cpu_is_qemu() && s->scalable) {
+        ktap_case(KTAP_SKIP, name,
+                  "finding: QEMU translated DMA through a PASID entry with P clear (landed in "
+                  "%s, %u faults): it walks the tables the entry names without checking P "
+                  "(VT-d 9.6: a fault)",
+                  where, faults);
+    } else if (l[PG_A] == GOT_DATA) {
+        ktap_case(KTAP_FAIL, name,
+                  "DMA translated through a non-present entry: it used A's tables (landed in "
+                  "%s, %u fault(s))",
+                  where, faults);
+    } else if (nowhere && !faults) {
+        ktap_case(KTAP_FAIL, name,
+                  "the DMA was blocked but no fault was recorded (FPD is clear): %s",
+                  st == EDU_OK ? "the edu reported success" : edu_status_name(st));
+    } else if (nowhere) {
+        ktap_case(KTAP_FAIL, name, "blocked, but the first fault is reason %#x (%s), not a "
+                  "not-present one", fr[0].reason, vtd_fault_reason_name(fr[0].reason));
+    } else {
+        ktap_case(KTAP_FAIL, name, "landed in %s, expected nowhere (%u fault(s))", where,
+                  faults);
+    }
 }
 
 /* Load the edu buffer from the source page with a pattern of its own
@@ -356,6 +466,7 @@ static void suite_stale(void)
     } else {
         run_strategy(&s, ENTRY_SYNC_STRATEGY_HITLESS, 0x21);
         run_strategy(&s, ENTRY_SYNC_STRATEGY_CLEAR, 0x65);
+        step_not_present(&s);
         if (!s.have_pt) {
             ktap_case(KTAP_SKIP, "entry_sync:B->PT", "pass-through not supported (ECAP.PT=0)");
             ktap_case(KTAP_SKIP, "clear:B->PT", "pass-through not supported (ECAP.PT=0)");
