@@ -124,11 +124,19 @@ static void case_lapic_timer(void)
      * put it back. */
     irq_register(VEC_LAPIC_TIMER, on_timer, 0);
     uint64_t before = timer_ticks;
+    uint64_t start = uptime_us();
     lapic_timer_start(VEC_LAPIC_TIMER, 2000, false);
-    bool ok = WAIT_FOR(timer_ticks > before, 200000, "LAPIC timer one-shot");
+    /* A 2 ms one-shot; the deadline says "never fires", not "late": under
+     * QEMU the timer's callback runs on the host's main-loop thread, which
+     * a loaded host can hold off for over 200 ms (seen once, four QEMUs on
+     * two cores). */
+    bool ok = WAIT_FOR(timer_ticks > before, 1000000, "LAPIC timer one-shot");
+    uint64_t took = uptime_us() - start;
     lapic_timer_start(VEC_WATCHDOG, 100000, true);
-    ktap_diag("lapic timer: %llu kHz", (unsigned long long)(lapic_timer_hz / 1000));
-    ktap_case(ok ? KTAP_PASS : KTAP_FAIL, "lapic_timer", "one-shot did not fire within 200 ms");
+    ktap_diag("lapic timer: %llu kHz, a 2 ms one-shot %s after %llu us",
+              (unsigned long long)(lapic_timer_hz / 1000), ok ? "fired" : "had not fired",
+              (unsigned long long)took);
+    ktap_case(ok ? KTAP_PASS : KTAP_FAIL, "lapic_timer", "a 2 ms one-shot did not fire within 1 s");
 }
 
 static void case_tsc(void)
