@@ -253,7 +253,7 @@ static struct xs_entry without_present_bit(const struct xs_entry *e)
     if (np.legacy)
         np.ce.q[0] &= ~LEGACY_CTX_P;
     else
-        np.pe.q[0] &= ~1ULL; /* PASID_P, bit 0 of qword 0 */
+        pasid_entry_set(&np.pe, PASID_P, 0);
     return np;
 }
 
@@ -273,11 +273,14 @@ static void step_not_present(struct stale *s)
         return;
     }
     /* Stand on A with A's translation cached: the DMA primes the IOTLB. */
-    struct vtd_write_result r = switch_to(s, &s->a, ENTRY_SYNC_STRATEGY_HITLESS);
-    enum edu_status st = r.ok ? edu_dma_from_device(&s->edu, s->iova, 0, PAGE_SIZE) : EDU_OK;
-    if (!r.ok || st != EDU_OK || landing_of(s, PG_A) != GOT_DATA) {
+    tag_targets(s);
+    struct vtd_write_result r;
+    enum edu_status st;
+    if (!update_then_dma(s, &s->a, ENTRY_SYNC_STRATEGY_HITLESS, name, &r, &st))
+        return;
+    if (st != EDU_OK || landing_of(s, PG_A) != GOT_DATA) {
         ktap_case(KTAP_FAIL, name, "cannot stand on A first: %s",
-                  !r.ok ? r.why.text : st != EDU_OK ? edu_status_name(st) : "DMA missed page A");
+                  st != EDU_OK ? edu_status_name(st) : "the DMA missed page A");
         return;
     }
     struct target np = s->a;
@@ -301,8 +304,7 @@ static void step_not_present(struct stale *s)
     ktap_diag("stale: %s: %s, %u sync(s): DMA to %#llx landed in %s (expected nowhere), "
               "%u fault(s)%s%s",
               name, entry_sync_class_name(r.es.cls), r.syncs, (unsigned long long)s->iova, where,
-              faults, faults ? ", first: " : "",
-              faults ? vtd_fault_reason_name(fr[0].reason) : "");
+              faults, faults ? ", first: " : "", faults ? vtd_fault_reason_name(fr[0].reason) : "");
     if (cfg.json)
         kprintf("json: {\"suite\":\"stale\",\"case\":\"%s\",\"class\":\"%s\",\"syncs\":%u,"
                 "\"landed\":\"%s\",\"faults\":%u}\n",
@@ -326,11 +328,12 @@ static void step_not_present(struct stale *s)
                   "the DMA was blocked but no fault was recorded (FPD is clear): %s",
                   st == EDU_OK ? "the edu reported success" : edu_status_name(st));
     } else if (nowhere) {
-        ktap_case(KTAP_FAIL, name, "blocked, but the first fault is reason %#x (%s), not a "
-                  "not-present one", fr[0].reason, vtd_fault_reason_name(fr[0].reason));
+        ktap_case(KTAP_FAIL, name,
+                  "blocked, but the first fault is reason %#x (%s), not a "
+                  "not-present one",
+                  fr[0].reason, vtd_fault_reason_name(fr[0].reason));
     } else {
-        ktap_case(KTAP_FAIL, name, "landed in %s, expected nowhere (%u fault(s))", where,
-                  faults);
+        ktap_case(KTAP_FAIL, name, "landed in %s, expected nowhere (%u fault(s))", where, faults);
     }
 }
 

@@ -111,8 +111,8 @@ static void print_table(const struct tx *t, int which, struct totals *tot)
             kprintf("json: {\"strategy\":\"%s\",\"pair\":\"%s\",\"class\":\"%s\",\"syncs\":%u,"
                     "\"cycles_median\":%llu,\"cycles_max\":%llu,\"dma_ops_during\":%llu,"
                     "\"dma_ops_overlapping\":%llu,\"lost_reads\":%u,\"lost_writes\":%u,"
-                    "\"windows_faults_lost\":%u,\"faults\":%u,\"mismatches\":%llu,\"max_gap_us\":%llu,\"resets\":%u,"
-                    "\"iterations\":%u}\n",
+                    "\"windows_faults_lost\":%u,\"faults\":%u,\"mismatches\":%llu,"
+                    "\"max_gap_us\":%llu,\"resets\":%u,\"iterations\":%u}\n",
                     which ? "clear" : "entry_sync", pair, entry_sync_class_name(r->cls),
                     r->syncs_max, (unsigned long long)med, (unsigned long long)r->cycles_max,
                     (unsigned long long)r->ops_during, (unsigned long long)r->overlap,
